@@ -1,0 +1,438 @@
+"""`validate`: model files against the v2 schema, plus the value rules a schema cannot say.
+
+Per-file work (`check_file`) is independent and can run in worker processes; the rules
+that span files of one config version (`cross_file_findings`) run on small summaries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from repo_tools import repo as repo_layout
+from repo_tools import schemas
+from repo_tools.findings import Finding, finding, sort_findings
+from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
+from repo_tools.rules import core
+from repo_tools.versions import explain_semver, is_semver, version_key
+
+V1_KEYS = frozenset({"name", "download_url", "file_hash", "cache_path"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModelRef:
+    """What the cross-file rules need to know of one model entry."""
+
+    path: str
+    pointer: str
+    provider: str
+    model: str
+    version: str
+    sha256: str | None
+    cache_path: str | None
+
+
+@dataclasses.dataclass(slots=True)
+class FileResult:
+    findings: list[Finding]
+    models: list[ModelRef]
+
+
+def is_v1_document(data: Any) -> bool:
+    """Whether data is in the legacy v1 shape (single object, list, or models wrapper)."""
+    if isinstance(data, dict) and "schema_version" not in data:
+        if V1_KEYS & data.keys():
+            return True
+        models = data.get("models")
+        return isinstance(models, list) and any(
+            isinstance(m, dict) and V1_KEYS & m.keys() for m in models
+        )
+    return isinstance(data, list) and any(isinstance(m, dict) and V1_KEYS & m.keys()
+                                          for m in data)
+
+
+def check_file(path: Path, display: str) -> FileResult:
+    doc, findings = load_json_file(path, display)
+    if doc is None:
+        return FileResult(findings, [])
+    found = check_document(doc)
+    return FileResult(doc.locate(findings + found), collect_models(doc))
+
+
+def check_document(doc: JsonDocument) -> list[Finding]:
+    data, path = doc.data, doc.path
+    if is_v1_document(data):
+        return [finding(core.V1_FORMAT, path,
+                        "file is in the legacy v1 format; run `repo-tools migrate "
+                        f"{path}` to convert it to v2")]
+    if not isinstance(data, dict):
+        return [finding(core.WRONG_TYPE, path,
+                        f"top level is {_json_type(data)}; expected an object with "
+                        "`schema_version` and `models`")]
+    version = data.get("schema_version")
+    if isinstance(version, str) and not re.fullmatch(r"2\.(0|[1-9][0-9]*)", version):
+        return [finding(core.UNSUPPORTED_VERSION, path,
+                        f"schema_version {version!r} is not supported; this tool reads 2.x",
+                        "/schema_version")]
+    # Value rules first: their messages are more specific than the schema's, and
+    # sort_findings keeps the first finding per (path, rule, pointer).
+    found = value_findings(path, data)
+    found.extend(schema_findings(path, data))
+    return _first_per_place(found)
+
+
+def _first_per_place(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for f in findings:
+        if (f.rule, f.pointer) not in seen:
+            seen.add((f.rule, f.pointer))
+            kept.append(f)
+    return kept
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# -- schema errors -> findings -----------------------------------------------------------
+
+_TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string",
+               "integer": "an integer", "number": "a number", "boolean": "a boolean",
+               "null": "null"}
+
+
+def schema_findings(path: str, data: Any, schema: str = schemas.MODEL_CONFIG) -> list[Finding]:
+    found: list[Finding] = []
+    for error in schemas.validator(schema).iter_errors(data):
+        pointer = pointer_join("", *error.absolute_path)
+        found.extend(_error_findings(path, pointer, error))
+    return found
+
+
+def _error_findings(path: str, pointer: str, error: Any) -> Iterable[Finding]:
+    keyword = error.validator
+    if keyword == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        where = pointer or "top level"
+        yield finding(core.MISSING_FIELD, path, f"{where}: required field {missing!r} is missing",
+                      pointer)
+    elif keyword == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed)):
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
+            yield finding(core.UNKNOWN_KEY, path, f"unknown key {key!r}{hint}",
+                          pointer_join(pointer, key))
+    elif keyword == "type":
+        wanted = error.validator_value
+        wanted_list = wanted if isinstance(wanted, list) else [wanted]
+        names = [_TYPE_NAMES.get(str(t), str(t)) for t in wanted_list]
+        yield finding(core.WRONG_TYPE, path,
+                      f"{pointer or 'top level'} is {_json_type(error.instance)}; "
+                      f"expected {' or '.join(names)}", pointer)
+    elif keyword == "oneOf" and isinstance(error.instance, str):
+        yield finding(core.BAD_SEMVER, path, explain_semver(error.instance), pointer)
+    elif keyword == "oneOf":
+        yield finding(core.WRONG_TYPE, path,
+                      f"{pointer} is {_json_type(error.instance)}; expected a version string "
+                      "or null", pointer)
+    else:
+        rule = core.SCHEMA_VIOLATION
+        code = error.schema.get("x-rule") if isinstance(error.schema, dict) else None
+        if code:
+            from repo_tools.rules import rule as lookup
+
+            rule = lookup(code)
+        yield finding(rule, path, f"{pointer or 'top level'}: {error.message}", pointer)
+
+
+# -- value rules ------------------------------------------------------------------------
+
+
+def value_findings(path: str, data: dict[str, Any]) -> list[Finding]:
+    found: list[Finding] = []
+    models = data.get("models")
+    if not isinstance(models, list):
+        return found
+    stem = _normalise_name(Path(path).stem)
+    for index, model in enumerate(models):
+        if not isinstance(model, dict):
+            continue
+        base = f"/models/{index}"
+        for key in ("model", "provider"):
+            found.extend(_check_name(path, f"{base}/{key}", model.get(key)))
+        found.extend(_check_semver(path, f"{base}/version", model.get("version")))
+        download = model.get("download")
+        if isinstance(download, dict):
+            found.extend(_check_url(path, f"{base}/download/url", download.get("url")))
+            found.extend(_check_sha256(path, f"{base}/download/sha256", download.get("sha256")))
+            found.extend(_check_cache_path(path, f"{base}/download/cachePath",
+                                           download.get("cachePath")))
+        compat = model.get("compatibility")
+        if isinstance(compat, dict):
+            found.extend(check_client_range(path, f"{base}/compatibility", compat))
+        provider = model.get("provider")
+        if isinstance(provider, str) and provider and _normalise_name(provider) != stem:
+            found.append(finding(core.FILENAME_PROVIDER, path,
+                                 f"provider {provider!r} does not match the file name "
+                                 f"{Path(path).name!r}", f"{base}/provider"))
+    return found
+
+
+def _normalise_name(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if c.isalnum())
+
+
+def _check_name(path: str, pointer: str, value: Any) -> list[Finding]:
+    if not isinstance(value, str):
+        return []
+    if not value.strip():
+        return [finding(core.BAD_NAME, path, f"{pointer} is empty", pointer)]
+    match = _CONTROL.search(value)
+    if match:
+        return [finding(core.BAD_NAME, path,
+                        f"{pointer} contains control character U+{ord(match.group()):04X}",
+                        pointer)]
+    return []
+
+
+def _check_semver(path: str, pointer: str, value: Any) -> list[Finding]:
+    if isinstance(value, str) and not is_semver(value):
+        return [finding(core.BAD_SEMVER, path, explain_semver(value), pointer)]
+    return []
+
+
+def check_client_range(path: str, pointer: str, compat: dict[str, Any]) -> list[Finding]:
+    """Semver bounds and min <= max for an object with min/max_client_version."""
+    found: list[Finding] = []
+    low, high = compat.get("min_client_version"), compat.get("max_client_version")
+    for key, value in (("min_client_version", low), ("max_client_version", high)):
+        found.extend(_check_semver(path, f"{pointer}/{key}", value))
+    if is_semver(low) and is_semver(high) and version_key(low) > version_key(high):
+        found.append(finding(core.MIN_ABOVE_MAX, path,
+                             f"min_client_version {low} is above max_client_version {high}: "
+                             "no client can use this", f"{pointer}/min_client_version"))
+    return found
+
+
+def _check_url(path: str, pointer: str, value: Any) -> list[Finding]:
+    if not isinstance(value, str) or not value:
+        return []
+    if any(c.isspace() for c in value):
+        return [finding(core.BAD_URL, path, "URL contains whitespace; percent-encode it (%20)",
+                        pointer)]
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:
+        return [finding(core.BAD_URL, path, f"URL cannot be parsed: {exc}", pointer)]
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        shown = f"scheme {scheme!r}" if scheme else "no scheme"
+        return [finding(core.BAD_URL, path,
+                        f"URL has {shown}; download URLs must be absolute https:// URLs",
+                        pointer)]
+    if not host:
+        return [finding(core.BAD_URL, path, "URL has no host", pointer)]
+    if scheme == "http":
+        return [finding(core.INSECURE_URL, path,
+                        "URL uses plain http; use https so the download cannot be altered",
+                        pointer)]
+    return []
+
+
+def _check_sha256(path: str, pointer: str, value: Any) -> list[Finding]:
+    if not isinstance(value, str) or re.fullmatch(r"[0-9a-f]{64}", value):
+        return []
+    if _HEX64.fullmatch(value):
+        msg = "sha256 is in upper case; write it in lower case"
+    elif value.lower().startswith("sha256:"):
+        msg = "sha256 has a 'sha256:' prefix; write only the 64 hex digits"
+    elif re.fullmatch(r"[0-9a-fA-F]+", value):
+        msg = f"sha256 has {len(value)} hex digits; a SHA-256 digest has 64"
+        if len(value) == 32:
+            msg += " (this looks like an MD5)"
+    else:
+        msg = "sha256 is not hexadecimal; expected 64 lowercase hex digits"
+    return [finding(core.BAD_SHA256, path, msg, pointer)]
+
+
+def cache_path_problem(value: str) -> str | None:
+    """Why a cachePath could escape the cache root, or None when it is safe."""
+    if "\\" in value:
+        return "contains a backslash; use '/' as the separator"
+    if value.startswith("/"):
+        return "is absolute; make it relative to the cache directory"
+    if _DRIVE.match(value):
+        return "starts with a drive letter; make it relative to the cache directory"
+    if _CONTROL.search(value):
+        return "contains a control character"
+    segments = value.split("/")
+    if ".." in segments:
+        return "contains '..', which could leave the cache directory"
+    if value.endswith("/") or "" in segments:
+        return "has an empty path segment or ends with '/'; it must name a file"
+    return None
+
+
+def _check_cache_path(path: str, pointer: str, value: Any) -> list[Finding]:
+    if not isinstance(value, str) or not value:
+        return []
+    problem = cache_path_problem(value)
+    if problem:
+        return [finding(core.UNSAFE_CACHE_PATH, path, f"cachePath {value!r} {problem}", pointer)]
+    return []
+
+
+# -- rules across the files of one config version ------------------------------------------
+
+
+def collect_models(doc: JsonDocument) -> list[ModelRef]:
+    data = doc.data
+    models = data.get("models") if isinstance(data, dict) and "schema_version" in data else None
+    refs: list[ModelRef] = []
+    if not isinstance(models, list):
+        return refs
+    for index, model in enumerate(models):
+        if not isinstance(model, dict):
+            continue
+        download = model.get("download")
+        download = download if isinstance(download, dict) else {}
+        sha, cache = download.get("sha256"), download.get("cachePath")
+        refs.append(ModelRef(
+            path=doc.path,
+            pointer=f"/models/{index}",
+            provider=str(model.get("provider", "")),
+            model=str(model.get("model", "")),
+            version=str(model.get("version", "")),
+            sha256=sha.lower() if isinstance(sha, str) else None,
+            cache_path=cache if isinstance(cache, str) else None,
+        ))
+    return refs
+
+
+def cross_file_findings(models: Sequence[ModelRef], report_on: set[str]) -> list[Finding]:
+    """Identity and cachePath conflicts within one config version.
+
+    A conflict is reported on the later of the two entries (file order, then position),
+    and only when that entry's file is one of `report_on`.
+    """
+    found: list[Finding] = []
+    first_identity: dict[tuple[str, str, str], ModelRef] = {}
+    first_path: dict[str, ModelRef] = {}
+    for ref in models:
+        identity = (ref.provider, ref.model, ref.version)
+        earlier = first_identity.setdefault(identity, ref)
+        if earlier is not ref and ref.path in report_on:
+            found.append(finding(core.DUPLICATE_MODEL, ref.path,
+                                 f"{ref.provider}/{ref.model} {ref.version} is already defined "
+                                 f"at {earlier.path}#{earlier.pointer}", ref.pointer))
+        if ref.cache_path is None:
+            continue
+        key = ref.cache_path.casefold()
+        earlier = first_path.setdefault(key, ref)
+        if earlier is ref or ref.path not in report_on or earlier.sha256 == ref.sha256:
+            continue
+        same_case = earlier.cache_path == ref.cache_path
+        how = "the same cachePath" if same_case else (
+            f"a cachePath that differs only in case ({earlier.cache_path!r})")
+        found.append(finding(core.CACHE_PATH_CONFLICT, ref.path,
+                             f"{ref.cache_path!r} has {how} as {earlier.path}#{earlier.pointer} "
+                             "but different sha256: one download would overwrite the other",
+                             f"{ref.pointer}/download/cachePath"))
+    return found
+
+
+# -- running over files --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class ValidateResult:
+    findings: list[Finding]
+    files_checked: int
+
+
+def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> ValidateResult:
+    """Validate the named model files; siblings in the same config version are read for
+    the cross-file rules but only the named files are reported on."""
+    named = {p.resolve(): repo_layout.display_path(p, base) for p in paths}
+    # Group the files by config version, adding unnamed siblings.
+    groups: dict[Path | None, dict[Path, str]] = defaultdict(dict)
+    for real, shown in named.items():
+        groups[repo_layout.config_version_dir(real)][real] = shown
+    for version_dir, members in groups.items():
+        if version_dir is None:
+            continue
+        for sibling in sorted((version_dir / repo_layout.MODELS_DIR).glob("*.json")):
+            real = sibling.resolve()
+            members.setdefault(real, repo_layout.display_path(real, base))
+    every = [(p, shown) for members in groups.values() for p, shown in members.items()]
+    results = dict(zip((p for p, _ in every), _run_check_file(every, jobs), strict=True))
+
+    findings: list[Finding] = []
+    report_on = set(named.values())
+    for version_dir, members in groups.items():
+        version_models: list[ModelRef] = []
+        for real, _shown in sorted(members.items(), key=lambda item: item[1]):
+            result = results[real]
+            if real in named:
+                findings.extend(result.findings)
+            version_models.extend(result.models)
+        if version_dir is not None:
+            cross = cross_file_findings(version_models, report_on)
+            findings.extend(_locate_cross(cross, {shown: p for p, shown in members.items()}))
+    return ValidateResult(sort_findings(findings), len(named))
+
+
+def _locate_cross(findings: list[Finding], files: dict[str, Path]) -> list[Finding]:
+    located: list[Finding] = []
+    by_path: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_path[f.path].append(f)
+    for shown, group in by_path.items():
+        doc, _ = load_json_file(files[shown], shown)
+        located.extend(doc.locate(group) if doc else group)
+    return located
+
+
+# Below this many files, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 400
+
+
+def _run_check_file(items: list[tuple[Path, str]], jobs: int) -> list[FileResult]:
+    workers = jobs or min(os.cpu_count() or 1, 8)
+    if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
+        return [check_file(p, shown) for p, shown in items]
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, len(items) // (workers * 8))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_check_file_pair, items, chunksize=chunk))
+
+
+def _check_file_pair(item: tuple[Path, str]) -> FileResult:
+    return check_file(*item)
+
+

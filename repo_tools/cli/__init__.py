@@ -1,0 +1,67 @@
+"""The `repo-tools` command line: a thin layer over the library.
+
+Subcommands are imported only when invoked, so `repo-tools validate` (the pre-commit
+hook's hot path) never pays for `requests` or `cryptography`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from repo_tools import __version__
+
+# name -> "module:attribute"; each module holds one family of commands.
+COMMANDS: dict[str, str] = {
+    "lint": "repo_tools.cli.lint:lint",
+    "validate": "repo_tools.cli.validate:validate",
+    "check-index": "repo_tools.cli.index:check_index",
+    "resolve": "repo_tools.cli.index:resolve",
+    "migrate": "repo_tools.cli.migrate:migrate",
+    "probe": "repo_tools.cli.probe:probe",
+    "release": "repo_tools.cli.release:release",
+    "verify": "repo_tools.cli.release:verify",
+    "keygen": "repo_tools.cli.release:keygen",
+    "init": "repo_tools.cli.lint:init",
+    "cache": "repo_tools.cli.cache:cache",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self.get_command(ctx, name) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # that family of commands is not built yet
+                return None
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+
+def use_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="repo-tools")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour the text output (auto honours NO_COLOR).")
+@click.pass_context
+def main(ctx: click.Context, color: str) -> None:
+    """Lint, migrate, probe, sign and consume model-configuration repositories."""
+    ctx.obj = {"color": use_color(color)}

@@ -1,0 +1,79 @@
+"""Options and output shared by the commands that report findings."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from repo_tools.findings import Finding, exit_code
+from repo_tools.report import FORMATS, render
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class IOFailure(click.ClickException):
+    """An I/O or environment problem (not a finding): exit code 2."""
+
+    exit_code = 2
+
+
+def output_options(func: F) -> F:
+    """--format, --strict and --output, as every checking command takes them."""
+    options = [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
+                     show_default=True, help="Output format of the findings."),
+        click.option("--strict", is_flag=True,
+                     help="Exit 1 on warnings too, not only on errors."),
+        click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None, help="Write the report to this file instead of stdout."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def repo_option(func: F) -> F:
+    decorator = click.option(
+        "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+        show_default=True, help="Root of the configuration repository.")
+    wrapped: F = decorator(func)
+    return wrapped
+
+
+def emit(findings: Sequence[Finding], files: int, *, fmt: str, strict: bool,
+         output: Path | None) -> int:
+    """Render findings to stdout (or --output) and return the exit code."""
+    ctx = click.get_current_context()
+    color = bool(ctx.find_root().obj and ctx.find_root().obj.get("color")) and output is None
+    text = render(fmt, findings, files, color=color)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise IOFailure(f"cannot write {output}: {exc.strerror}") from exc
+    else:
+        click.echo(text, nl=False)
+    return exit_code(findings, strict=strict)
+
+
+def existing_files(paths: Sequence[Path]) -> list[Path]:
+    """Named paths must exist (a directory is reported as a finding by the check)."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise IOFailure(f"no such file: {', '.join(missing)}")
+    return list(paths)
+
+
+def command_with_exit(func: Callable[..., int]) -> Callable[..., None]:
+    """Turn a command body's return value into the process exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        code = func(*args, **kwargs)
+        raise SystemExit(code)
+
+    return wrapper

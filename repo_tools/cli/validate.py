@@ -1,0 +1,42 @@
+"""`repo-tools validate`: the pre-commit hook's entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from repo_tools import repo as repo_layout
+from repo_tools.checks.validate import validate_paths
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    emit,
+    existing_files,
+    output_options,
+    repo_option,
+)
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@repo_option
+@output_options
+@click.option("--jobs", type=click.IntRange(min=0), default=0,
+              help="Worker processes for large batches (0: one per core).")
+@command_with_exit
+def validate(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: Path | None,
+             jobs: int) -> int:
+    """Check model files against the v2 schema and the value rules.
+
+    FILES default to every versions/*/models/*.json under --repo. Files of the same
+    config version that are not named are read too, for the rules that span files.
+    """
+    if files:
+        paths = existing_files(files)
+    else:
+        paths = repo_layout.model_files(repo)
+        if not paths:
+            raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
+    result = validate_paths(paths, Path.cwd(), jobs=jobs)
+    return emit(result.findings, result.files_checked, fmt=fmt, strict=strict, output=output)

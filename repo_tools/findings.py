@@ -1,0 +1,82 @@
+"""Findings: the one record every check produces and every renderer consumes."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rule:
+    """A documented rule: the code is stable and is what users look up and disable."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    fix: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: Severity
+    path: str
+    message: str
+    pointer: str = ""
+    line: int = 0
+    column: int = 0
+
+    def at(self, line: int, column: int) -> Finding:
+        return dataclasses.replace(self, line=line, column=column)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.column, self.rule, self.message)
+
+
+def finding(
+    rule: Rule,
+    path: str,
+    message: str,
+    pointer: str = "",
+    *,
+    line: int = 0,
+    column: int = 0,
+    severity: Severity | None = None,
+) -> Finding:
+    return Finding(
+        rule=rule.code,
+        severity=severity or rule.severity,
+        path=path,
+        message=message,
+        pointer=pointer,
+        line=line,
+        column=column,
+    )
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Deterministic order, with exact duplicates (same rule, place and message) removed."""
+    unique = {(f.path, f.rule, f.pointer, f.message): f for f in findings}
+    return sorted(unique.values(), key=Finding.sort_key)
+
+
+def count_by_severity(findings: Iterable[Finding]) -> dict[Severity, int]:
+    counts = {severity: 0 for severity in Severity}
+    for f in findings:
+        counts[f.severity] += 1
+    return counts
+
+
+def exit_code(findings: Iterable[Finding], *, strict: bool = False) -> int:
+    """0 when clean (warnings allowed unless strict), 1 when anything must be fixed."""
+    counts = count_by_severity(findings)
+    if counts[Severity.ERROR] or (strict and counts[Severity.WARNING]):
+        return 1
+    return 0

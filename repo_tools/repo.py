@@ -1,0 +1,37 @@
+"""A configuration repository on disk: where its index and model files are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+INDEX_FILE = "index.json"
+VERSIONS_DIR = "versions"
+MODELS_DIR = "models"
+
+
+def model_files(repo: Path) -> list[Path]:
+    """Every versions/*/models/*.json under repo, sorted."""
+    return sorted(repo.glob(f"{VERSIONS_DIR}/*/{MODELS_DIR}/*.json"))
+
+
+def version_dirs(repo: Path) -> list[Path]:
+    base = repo / VERSIONS_DIR
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir())
+
+
+def config_version_dir(path: Path) -> Path | None:
+    """For versions/<v>/models/<file>.json, the versions/<v> directory; else None."""
+    models = path.parent
+    if models.name != MODELS_DIR or models.parent.parent.name != VERSIONS_DIR:
+        return None
+    return models.parent
+
+
+def display_path(path: Path, base: Path) -> str:
+    """A path as users should see it: relative to base where possible, with / separators."""
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

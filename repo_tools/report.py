@@ -1,0 +1,138 @@
+"""Renderers: one list of findings, many output formats (text, json, github, sarif)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from repo_tools import __version__
+from repo_tools.findings import Finding, Severity, count_by_severity
+
+FORMATS = ("text", "json", "github", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/repo-tools/"
+
+_COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m"}
+_BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+
+
+def summary(findings: Sequence[Finding], files: int) -> dict[str, Any]:
+    counts = count_by_severity(findings)
+    return {
+        "errors": counts[Severity.ERROR],
+        "warnings": counts[Severity.WARNING],
+        "files": files,
+        "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
+    }
+
+
+def location(f: Finding) -> str:
+    if f.line:
+        return f"{f.path}:{f.line}:{f.column}"
+    return f.path
+
+
+def render_text(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
+    lines = []
+    for f in findings:
+        code = f.rule
+        if color:
+            code = f"{_COLORS[f.severity]}{_BOLD}{code}{_RESET}"
+        tag = "" if f.severity is Severity.ERROR else " (warning)"
+        lines.append(f"{location(f)}: {code}{tag} {f.message}")
+    s = summary(findings, files)
+    noun = "file" if files == 1 else "files"
+    if findings:
+        lines.append(f"Found {s['errors']} error(s) and {s['warnings']} warning(s) "
+                     f"in {files} {noun}.")
+    else:
+        lines.append(f"All checks passed ({files} {noun}).")
+    return "\n".join(lines) + "\n"
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {"rule": f.rule, "severity": str(f.severity), "path": f.path, "line": f.line,
+            "column": f.column, "pointer": f.pointer, "message": f.message}
+
+
+def render_json(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
+    doc = {"findings": [finding_dict(f) for f in findings], "summary": summary(findings, files)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow-command message (what follows `::`)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow-command property value (file=, title=, ...)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
+    lines = []
+    for f in findings:
+        props = [f"file={escape_property(f.path)}"]
+        if f.line:
+            props += [f"line={f.line}", f"col={f.column}"]
+        props.append(f"title={escape_property(f.rule)}")
+        level = "error" if f.severity is Severity.ERROR else "warning"
+        lines.append(f"::{level} {','.join(props)}::{escape_data(f'{f.rule} {f.message}')}")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_sarif(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
+    from repo_tools.rules import ALL_RULES
+
+    used = sorted({f.rule for f in findings})
+    index = {code: i for i, code in enumerate(used)}
+    rules = []
+    for code in used:
+        rule = ALL_RULES.get(code)
+        entry: dict[str, Any] = {"id": code}
+        if rule is not None:
+            entry.update({
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "help": {"text": rule.fix},
+                "defaultConfiguration": {"level": str(rule.severity)},
+            })
+        rules.append(entry)
+    results = []
+    for f in findings:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": f.path}}
+        if f.line:
+            physical["region"] = {"startLine": f.line, "startColumn": max(f.column, 1)}
+        results.append({
+            "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
+            "level": str(f.severity),
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": physical}],
+        })
+    doc = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "repo-tools", "version": __version__,
+                                "informationUri": INFORMATION_URI, "rules": rules}},
+            "results": results,
+        }],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+Renderer = Callable[..., str]
+RENDERERS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+}
+
+
+def render(fmt: str, findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
+    return RENDERERS[fmt](findings, files, color=color)

@@ -1,0 +1,28 @@
+"""The packaged JSON Schemas, and validators built once per process."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+MODEL_CONFIG = "model_config.schema.json"
+MODEL_CONFIG_V1 = "model_config_v1.schema.json"
+INDEX = "index.schema.json"
+REMOTE_SOURCE = "remote_source.schema.json"
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("repo_tools").joinpath("schemas", name).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def validator(name: str) -> Any:
+    """A jsonschema validator for one packaged schema (imported lazily: it costs start-up)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(name))
