@@ -114,14 +114,17 @@ def load_json_bytes(raw: bytes, path: str) -> tuple[JsonDocument | None, list[Fi
     try:
         data = parse_strict(text)
     except _DuplicateKey:
-        doc = JsonDocument(path, text, None, had_bom)
+        # Report every duplicate, then go on with last-wins data (what most parsers
+        # would do) so that the file's other problems are not hidden behind this one.
+        doc = JsonDocument(path, text, json.loads(text, parse_constant=_reject_constant),
+                           had_bom)
         for key, pointer in doc.positions.duplicates:
             line, column = doc.positions.key_position(pointer)
             msg = f"duplicate key {key!r}: the later value silently replaces the earlier one"
             findings.append(
                 finding(core.DUPLICATE_KEY, path, msg, pointer, line=line, column=column)
             )
-        return None, findings
+        return doc, findings
     except json.JSONDecodeError as exc:
         msg = f"invalid JSON: {exc.msg}"
         return None, [*findings, finding(core.PARSE_ERROR, path, msg, line=exc.lineno,
