@@ -118,8 +118,8 @@ def load_json_bytes(raw: bytes, path: str) -> tuple[JsonDocument | None, list[Fi
         # would do) so that the file's other problems are not hidden behind this one.
         doc = JsonDocument(path, text, json.loads(text, parse_constant=_reject_constant),
                            had_bom)
-        for key, pointer in doc.positions.duplicates:
-            line, column = doc.positions.key_position(pointer)
+        for key, pointer, offset in doc.positions.duplicates:
+            line, column = doc.positions.line_column(offset)
             msg = f"duplicate key {key!r}: the later value silently replaces the earlier one"
             findings.append(
                 finding(core.DUPLICATE_KEY, path, msg, pointer, line=line, column=column)
@@ -179,10 +179,10 @@ class Positions:
     text: str
     values: dict[str, int]
     keys: dict[str, int]
-    duplicates: list[tuple[str, str]]
+    duplicates: list[tuple[str, str, int]]  # key, pointer, offset of the repeated key
     _line_starts: list[int] = dataclasses.field(default_factory=list)
 
-    def _line_col(self, offset: int) -> tuple[int, int]:
+    def line_column(self, offset: int) -> tuple[int, int]:
         if not self._line_starts:
             self._line_starts = [0] + [i + 1 for i, c in enumerate(self.text) if c == "\n"]
         line = bisect.bisect_right(self._line_starts, offset)
@@ -194,7 +194,7 @@ class Positions:
         while pointer not in table and pointer:
             pointer = pointer.rsplit("/", 1)[0]
             table = self.values
-        return self._line_col(table.get(pointer, 0))
+        return self.line_column(table.get(pointer, 0))
 
     def key_position(self, pointer: str) -> tuple[int, int]:
         return self.value_position(pointer, key=True)
@@ -211,7 +211,7 @@ def scan_positions(text: str) -> Positions:
     """
     values: dict[str, int] = {}
     keys: dict[str, int] = {}
-    duplicates: list[tuple[str, str]] = []
+    duplicates: list[tuple[str, str, int]] = []
     # Stack frames: [container pointer, kind, next index or current key, seen keys]
     stack: list[tuple[str, str, list[Any], set[str]]] = []
     i, n = 0, len(text)
@@ -253,7 +253,7 @@ def scan_positions(text: str) -> Positions:
             frame = stack[-1]
             ptr = pointer_join(frame[0], key)
             if key in frame[3]:
-                duplicates.append((key, ptr))
+                duplicates.append((key, ptr, i))
             frame[3].add(key)
             keys.setdefault(ptr, i)
             i = skip_ws(end)

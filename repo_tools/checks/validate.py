@@ -266,7 +266,9 @@ def _check_url(path: str, pointer: str, value: Any) -> list[Finding]:
 def _check_sha256(path: str, pointer: str, value: Any) -> list[Finding]:
     if not isinstance(value, str) or re.fullmatch(r"[0-9a-f]{64}", value):
         return []
-    if _HEX64.fullmatch(value):
+    if not value:
+        msg = "sha256 is empty; fill it in (`repo-tools probe --hash --write` computes it)"
+    elif _HEX64.fullmatch(value):
         msg = "sha256 is in upper case; write it in lower case"
     elif value.lower().startswith("sha256:"):
         msg = "sha256 has a 'sha256:' prefix; write only the 64 hex digits"
@@ -379,13 +381,14 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> Valid
     the cross-file rules but only the named files are reported on."""
     named = {p.resolve(): repo_layout.display_path(p, base) for p in paths}
     # Group the files by config version, adding unnamed siblings.
-    groups: dict[Path | None, dict[Path, str]] = defaultdict(dict)
+    # A file outside the versions/<v>/models/ layout is a group of its own.
+    groups: dict[Path, dict[Path, str]] = defaultdict(dict)
     for real, shown in named.items():
-        groups[repo_layout.config_version_dir(real)][real] = shown
-    for version_dir, members in groups.items():
-        if version_dir is None:
+        groups[repo_layout.config_version_dir(real) or real][real] = shown
+    for group, members in groups.items():
+        if group in named:
             continue
-        for sibling in sorted((version_dir / repo_layout.MODELS_DIR).glob("*.json")):
+        for sibling in sorted((group / repo_layout.MODELS_DIR).glob("*.json")):
             real = sibling.resolve()
             members.setdefault(real, repo_layout.display_path(real, base))
     every = [(p, shown) for members in groups.values() for p, shown in members.items()]
@@ -393,16 +396,15 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> Valid
 
     findings: list[Finding] = []
     report_on = set(named.values())
-    for version_dir, members in groups.items():
+    for members in groups.values():
         version_models: list[ModelRef] = []
         for real, _shown in sorted(members.items(), key=lambda item: item[1]):
             result = results[real]
             if real in named:
                 findings.extend(result.findings)
             version_models.extend(result.models)
-        if version_dir is not None:
-            cross = cross_file_findings(version_models, report_on)
-            findings.extend(_locate_cross(cross, {shown: p for p, shown in members.items()}))
+        cross = cross_file_findings(version_models, report_on)
+        findings.extend(_locate_cross(cross, {shown: p for p, shown in members.items()}))
     return ValidateResult(sort_findings(findings), len(named))
 
 

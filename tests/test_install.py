@@ -1,0 +1,40 @@
+"""`pip install .` into a fresh virtual environment, then the tool run from elsewhere."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_install_finds_packaged_schemas_outside_the_checkout(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+           "--disable-pip-version-check"]
+    # Build from a copy so the checkout is not touched and nothing is read from it later.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, symlinks=True,
+                    ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "__pycache__",
+                                                  ".mypy_cache", ".ruff_cache", ".pytest_cache",
+                                                  ".hypothesis", "tests", "benchmarks"))
+    subprocess.run([*pip, str(source)], check=True, timeout=600)
+    shutil.rmtree(source)
+
+    work = tmp_path / "elsewhere"
+    shutil.copytree(ROOT / "examples" / "broken-repo", work)
+    tool = venv / "bin" / "repo-tools"
+    run = subprocess.run([tool, "validate", "--format", "json"], cwd=work,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    rules = {f["rule"] for f in json.loads(run.stdout)["findings"]}
+    assert {"S003", "V005", "J004"} <= rules
+    version = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("repo-tools, version ")
+    clean = subprocess.run([tool, "validate", "--repo", ROOT / "examples" / "clean-repo"],
+                           cwd=tmp_path, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout

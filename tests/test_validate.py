@@ -1,0 +1,238 @@
+"""Every validate rule, failing and passing, through the real CLI over real files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import SHA_A, SHA_B, cli, config, findings_json, make_repo, model, rules_of
+
+Mutator = Callable[[dict[str, Any]], None]
+
+
+def set_at(pointer: str, value: Any) -> Mutator:
+    def mutate(doc: dict[str, Any]) -> None:
+        *parents, last = pointer.strip("/").split("/")
+        target: Any = doc
+        for token in parents:
+            target = target[int(token)] if isinstance(target, list) else target[token]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+    return mutate
+
+
+def delete_at(pointer: str) -> Mutator:
+    def mutate(doc: dict[str, Any]) -> None:
+        *parents, last = pointer.strip("/").split("/")
+        target: Any = doc
+        for token in parents:
+            target = target[int(token)] if isinstance(target, list) else target[token]
+        del target[last]
+    return mutate
+
+
+M = "/models/0"
+FAILING: list[tuple[str, Mutator, str, str]] = [
+    ("missing schema_version", delete_at("/schema_version"), "S001", ""),
+    ("missing models", delete_at("/models"), "S001", ""),
+    ("missing model", delete_at(f"{M}/model"), "S001", M),
+    ("missing provider", delete_at(f"{M}/provider"), "S001", M),
+    ("missing version", delete_at(f"{M}/version"), "S001", M),
+    ("missing download", delete_at(f"{M}/download"), "S001", M),
+    ("missing url", delete_at(f"{M}/download/url"), "S001", f"{M}/download"),
+    ("missing sha256", delete_at(f"{M}/download/sha256"), "S001", f"{M}/download"),
+    ("models not array", set_at("/models", {}), "S002", "/models"),
+    ("ranking string", set_at(f"{M}/ranking", "10"), "S002", f"{M}/ranking"),
+    ("ranking float", set_at(f"{M}/ranking", 1.5), "S002", f"{M}/ranking"),
+    ("model number", set_at(f"{M}/model", 7), "S002", f"{M}/model"),
+    ("platforms string", set_at(f"{M}/compatibility/supported_platforms", "linux"), "S002",
+     f"{M}/compatibility/supported_platforms"),
+    ("max number", set_at(f"{M}/compatibility/max_client_version", 2), "S002",
+     f"{M}/compatibility/max_client_version"),
+    ("typo sha265", set_at(f"{M}/download/sha265", SHA_A), "S003", f"{M}/download/sha265"),
+    ("unknown top key", set_at("/extra", 1), "S003", "/extra"),
+    ("unknown model key", set_at(f"{M}/rank", 1), "S003", f"{M}/rank"),
+    ("huge ranking", set_at(f"{M}/ranking", 2**40), "S004", f"{M}/ranking"),
+    ("duplicate platforms", set_at(f"{M}/compatibility/supported_platforms", ["a", "a"]),
+     "S004", f"{M}/compatibility/supported_platforms"),
+    ("schema_version 3", set_at("/schema_version", "3.0"), "S006", "/schema_version"),
+    ("version 1.0", set_at(f"{M}/version", "1.0"), "V001", f"{M}/version"),
+    ("version leading zero", set_at(f"{M}/version", "01.2.3"), "V001", f"{M}/version"),
+    ("version four parts", set_at(f"{M}/version", "1.2.3.4"), "V001", f"{M}/version"),
+    ("version v prefix", set_at(f"{M}/version", "v1.2.3"), "V001", f"{M}/version"),
+    ("version newline", set_at(f"{M}/version", "1.2.3\n"), "V001", f"{M}/version"),
+    ("min bad semver", set_at(f"{M}/compatibility/min_client_version", "1.x"), "V001",
+     f"{M}/compatibility/min_client_version"),
+    ("max bad semver", set_at(f"{M}/compatibility/max_client_version", "2"), "V001",
+     f"{M}/compatibility/max_client_version"),
+    ("min above max", set_at(f"{M}/compatibility/min_client_version", "3.0.0"), "V002",
+     f"{M}/compatibility/min_client_version"),
+    ("ftp url", set_at(f"{M}/download/url", "ftp://host/x"), "V003", f"{M}/download/url"),
+    ("javascript url", set_at(f"{M}/download/url", "javascript:alert(1)"), "V003",
+     f"{M}/download/url"),
+    ("file url", set_at(f"{M}/download/url", "file:///etc/passwd"), "V003", f"{M}/download/url"),
+    ("relative url", set_at(f"{M}/download/url", "models/x.gguf"), "V003", f"{M}/download/url"),
+    ("url with space", set_at(f"{M}/download/url", "https://h/a b.gguf"), "V003",
+     f"{M}/download/url"),
+    ("url no host", set_at(f"{M}/download/url", "https:///x"), "V003", f"{M}/download/url"),
+    ("http url", set_at(f"{M}/download/url", "http://h/x.gguf"), "V004", f"{M}/download/url"),
+    ("sha upper", set_at(f"{M}/download/sha256", SHA_A.upper()), "V005", f"{M}/download/sha256"),
+    ("sha prefix", set_at(f"{M}/download/sha256", "sha256:" + SHA_A), "V005",
+     f"{M}/download/sha256"),
+    ("sha md5", set_at(f"{M}/download/sha256", "a" * 32), "V005", f"{M}/download/sha256"),
+    ("sha not hex", set_at(f"{M}/download/sha256", "z" * 64), "V005", f"{M}/download/sha256"),
+    ("cache dotdot", set_at(f"{M}/download/cachePath", "a/../../etc/x"), "V006",
+     f"{M}/download/cachePath"),
+    ("cache absolute", set_at(f"{M}/download/cachePath", "/etc/x"), "V006",
+     f"{M}/download/cachePath"),
+    ("cache backslash", set_at(f"{M}/download/cachePath", "a\\b"), "V006",
+     f"{M}/download/cachePath"),
+    ("cache drive", set_at(f"{M}/download/cachePath", "C:/x"), "V006", f"{M}/download/cachePath"),
+    ("cache trailing slash", set_at(f"{M}/download/cachePath", "a/"), "V006",
+     f"{M}/download/cachePath"),
+    ("provider mismatch", set_at(f"{M}/provider", "someone-else"), "V009", f"{M}/provider"),
+    ("name control char", set_at(f"{M}/model", "a\nb"), "V010", f"{M}/model"),
+    ("name empty", set_at(f"{M}/model", ""), "V010", f"{M}/model"),
+    ("name blank", set_at(f"{M}/model", "   "), "V010", f"{M}/model"),
+]
+
+
+def write_model_file(tmp_path: Path, doc: Any) -> Path:
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": doc})
+    return repo / "versions/v1.0.0/models/huggingface.json"
+
+
+@pytest.mark.parametrize(("case", "mutate", "rule", "pointer"), FAILING,
+                         ids=[c[0] for c in FAILING])
+def test_failing_case_is_reported_at_its_pointer(tmp_path: Path, case: str, mutate: Mutator,
+                                                 rule: str, pointer: str) -> None:
+    doc = config(model())
+    mutate(doc)
+    path = write_model_file(tmp_path, doc)
+    run = cli("validate", path, "--format", "json", "--strict")
+    assert run.exit_code == 1, run.stdout
+    matching = [f for f in findings_json(run) if f["rule"] == rule]
+    assert matching, findings_json(run)
+    assert pointer in {f["pointer"] for f in matching}
+    assert all(f["line"] >= 1 and f["column"] >= 1 for f in findings_json(run))
+
+
+PASSING: list[tuple[str, Mutator]] = [
+    ("design doc shape", lambda doc: None),
+    ("no optional fields", lambda doc: (delete_at(f"{M}/compatibility")(doc),
+                                        delete_at(f"{M}/ranking")(doc),
+                                        delete_at(f"{M}/download/cachePath")(doc))),
+    ("null max", set_at(f"{M}/compatibility/max_client_version", None)),
+    ("prerelease and build", set_at(f"{M}/version", "1.0.0-rc.1+build.5")),
+    ("min equals max", set_at(f"{M}/compatibility/min_client_version", "2.0.0")),
+    ("free-form metadata", set_at(f"{M}/metadata", {"anything": [1, {"x": None}]})),
+    ("non-ascii name", set_at(f"{M}/model", "Zephyr 7B β:q4_k_m")),
+    ("size", set_at(f"{M}/download/size", 4140373696)),
+    ("negative ranking", set_at(f"{M}/ranking", -5)),
+    ("url with query", set_at(f"{M}/download/url", "https://h.example/x.gguf?download=true")),
+    ("schema 2.1", set_at("/schema_version", "2.1")),
+    ("nested cache path", set_at(f"{M}/download/cachePath", "a/b/c.d/model.gguf")),
+    ("provider differs only in case", set_at(f"{M}/provider", "HuggingFace")),
+]
+
+
+@pytest.mark.parametrize(("case", "mutate"), PASSING, ids=[c[0] for c in PASSING])
+def test_passing_case_is_clean(tmp_path: Path, case: str, mutate: Mutator) -> None:
+    doc = config(model())
+    mutate(doc)
+    path = write_model_file(tmp_path, doc)
+    run = cli("validate", path, "--format", "json", "--strict")
+    assert (run.exit_code, findings_json(run)) == (0, [])
+
+
+def test_v1_file_gets_one_migration_finding(tmp_path: Path) -> None:
+    v1 = {"name": "m", "version": "1.0.0", "provider": "huggingface",
+          "download_url": "https://h/x", "file_hash": SHA_A, "cache_path": "x"}
+    path = write_model_file(tmp_path, v1)
+    run = cli("validate", path, "--format", "json")
+    found = findings_json(run)
+    assert [f["rule"] for f in found] == ["S005"]
+    assert "repo-tools migrate" in found[0]["message"]
+
+
+def test_cross_file_rules_read_unnamed_siblings(tmp_path: Path) -> None:
+    same_identity = model(provider="other", download={"url": "https://h/y", "sha256": SHA_B,
+                                                      "cachePath": "huggingface/model.gguf"})
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model()),
+                                "v1.0.0/other": config(same_identity),
+                                "v1.0.1/other": config(same_identity)})
+    named = repo / "versions/v1.0.0/models/other.json"
+    run = cli("validate", named, "--format", "json", cwd=repo)
+    found = findings_json(run)
+    assert {f["rule"] for f in found} == {"V007"}
+    assert found[0]["path"] == "versions/v1.0.0/models/other.json"
+    # The same file in another config version shares nothing with huggingface.json.
+    assert cli("validate", repo / "versions/v1.0.1/models/other.json", cwd=repo).exit_code == 0
+
+
+def test_shared_cache_path_with_same_hash_is_allowed(tmp_path: Path) -> None:
+    twin = model(model="alias-of-the-same-file")
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model(), twin)})
+    assert cli("validate", "--repo", repo).exit_code == 0
+
+
+def test_cache_paths_differing_only_in_case_collide(tmp_path: Path) -> None:
+    other = model(model="b", download={"url": "https://h/b", "sha256": SHA_B,
+                                       "cachePath": "HuggingFace/Model.gguf"})
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model(), other)})
+    run = cli("validate", "--repo", repo, "--format", "json")
+    assert [f["pointer"] for f in findings_json(run)] == ["/models/1/download/cachePath"]
+    assert "differs only in case" in findings_json(run)[0]["message"]
+
+
+def test_duplicate_identity_is_reported_once_on_the_later_entry(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model(), model())})
+    run = cli("validate", "--repo", repo, "--format", "json")
+    assert [(f["rule"], f["pointer"]) for f in findings_json(run)] == [("V008", "/models/1")]
+
+
+def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
+    doc = config(model())
+    doc["models"][0]["download"]["url"] = "http://h/x.gguf"
+    path = write_model_file(tmp_path, doc)
+    assert cli("validate", path).exit_code == 0
+    assert cli("validate", path, "--strict").exit_code == 1
+
+
+def test_bad_file_does_not_hide_other_files(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": b'{"schema_version": "2.0", "models": [',
+                                "v1.0.0/other": config(model(provider="other",
+                                                             version="v1"))})
+    run = cli("validate", "--repo", repo, "--format", "json")
+    assert rules_of(run) == {"J003", "V001"}
+
+
+def test_text_format_is_path_line_col_code_message(tmp_path: Path) -> None:
+    doc = config(model())
+    doc["models"][0]["version"] = "1.0"
+    path = write_model_file(tmp_path, doc)
+    run = cli("validate", path, cwd=tmp_path)
+    first = run.stdout.splitlines()[0]
+    assert first.startswith("versions/v1.0.0/models/huggingface.json:7:18: V001 ")
+    line = path.read_text().splitlines()[6]
+    assert line[17:].startswith('"1.0"')
+
+
+def test_usage_and_io_errors_exit_2(tmp_path: Path) -> None:
+    assert cli("validate", tmp_path / "missing.json").exit_code == 2
+    assert cli("validate", "--format", "yaml", tmp_path).exit_code == 2
+    assert cli("validate", "--repo", tmp_path).exit_code == 2  # no model files at all
+
+
+def test_output_option_writes_the_report(tmp_path: Path) -> None:
+    path = write_model_file(tmp_path, config(model(version="1")))
+    out = tmp_path / "report.json"
+    run = cli("validate", path, "--format", "json", "--output", out)
+    assert run.exit_code == 1 and run.stdout == ""
+    assert json.loads(out.read_text())["summary"]["errors"] == 1
