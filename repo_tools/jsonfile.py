@@ -74,13 +74,27 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_strict(text: str) -> Any:
+class _Overflow:
+    """parse_float hook that notes literals too large for a double (1e999 -> inf)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, literal: str) -> float:
+        value = float(literal)
+        if math.isinf(value):
+            self.seen = True
+        return value
+
+
+def parse_strict(text: str, overflow: _Overflow | None = None) -> Any:
     """Parse JSON text, rejecting duplicate keys and NaN/Infinity.
 
     Raises json.JSONDecodeError, ValueError (bad numbers), RecursionError or
     _DuplicateKey; `load_json_bytes` turns each into a finding.
     """
-    return json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+    return json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant,
+                      parse_float=overflow)
 
 
 def _position_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
@@ -111,8 +125,9 @@ def load_json_bytes(raw: bytes, path: str) -> tuple[JsonDocument | None, list[Fi
         line, column = _position_of_byte(raw, exc.start)
         msg = f"invalid UTF-8 byte 0x{raw[exc.start]:02x}"
         return None, [finding(core.NOT_UTF8, path, msg, line=line, column=column)]
+    overflow = _Overflow()
     try:
-        data = parse_strict(text)
+        data = parse_strict(text, overflow)
     except _DuplicateKey:
         # Report every duplicate, then go on with last-wins data (what most parsers
         # would do) so that the file's other problems are not hidden behind this one.
@@ -136,16 +151,13 @@ def load_json_bytes(raw: bytes, path: str) -> tuple[JsonDocument | None, list[Fi
         msg = f"number cannot be represented: {exc}".split("; use")[0]
         return None, [*findings, finding(core.BAD_NUMBER, path, msg, line=1, column=1)]
     doc = JsonDocument(path, text, data, had_bom)
-    findings.extend(_non_finite(doc))
-    if any(f.rule == core.BAD_NUMBER.code for f in findings):
-        return None, doc.locate(findings)
+    if overflow.seen:
+        return None, doc.locate([*findings, *_non_finite(doc)])
     return doc, findings
 
 
 def _non_finite(doc: JsonDocument) -> list[Finding]:
-    """Numbers like 1e999 parse to infinity: no client can round-trip them."""
-    if "e" not in doc.text and "E" not in doc.text:
-        return []
+    """Where the numbers too large for a double are (no client can round-trip them)."""
     found: list[Finding] = []
     stack: list[tuple[str, Any]] = [("", doc.data)]
     while stack:

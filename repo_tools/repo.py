@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 INDEX_FILE = "index.json"
@@ -29,9 +30,14 @@ def config_version_dir(path: Path) -> Path | None:
     return models.parent
 
 
+def absolute(path: Path) -> Path:
+    """An absolute path without resolving symlinks (resolve() costs a stat per part)."""
+    return Path(os.path.abspath(path))
+
+
 def display_path(path: Path, base: Path) -> str:
     """A path as users should see it: relative to base where possible, with / separators."""
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    full, root = os.path.abspath(path), os.path.abspath(base)
+    if full.startswith(root.rstrip(os.sep) + os.sep):
+        return Path(full[len(root.rstrip(os.sep)) + 1:]).as_posix()
+    return path.as_posix()

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
+from repo_tools.checks.fastschema import is_valid_v2
 from repo_tools.findings import Finding, finding, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
 from repo_tools.rules import core
@@ -28,6 +29,7 @@ V1_KEYS = frozenset({"name", "download_url", "file_hash", "cache_path"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _DRIVE = re.compile(r"[A-Za-z]:")
+_SPACE = re.compile(r"\s")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,7 +90,8 @@ def check_document(doc: JsonDocument) -> list[Finding]:
     # Value rules first: their messages are more specific than the schema's, and
     # sort_findings keeps the first finding per (path, rule, pointer).
     found = value_findings(path, data)
-    found.extend(schema_findings(path, data))
+    if not is_valid_v2(data):
+        found.extend(schema_findings(path, data))
     return _first_per_place(found)
 
 
@@ -240,7 +243,7 @@ def check_client_range(path: str, pointer: str, compat: dict[str, Any]) -> list[
 def _check_url(path: str, pointer: str, value: Any) -> list[Finding]:
     if not isinstance(value, str) or not value:
         return []
-    if any(c.isspace() for c in value):
+    if _SPACE.search(value):
         return [finding(core.BAD_URL, path, "URL contains whitespace; percent-encode it (%20)",
                         pointer)]
     try:
@@ -379,7 +382,7 @@ class ValidateResult:
 def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> ValidateResult:
     """Validate the named model files; siblings in the same config version are read for
     the cross-file rules but only the named files are reported on."""
-    named = {p.resolve(): repo_layout.display_path(p, base) for p in paths}
+    named = {repo_layout.absolute(p): repo_layout.display_path(p, base) for p in paths}
     # Group the files by config version, adding unnamed siblings.
     # A file outside the versions/<v>/models/ layout is a group of its own.
     groups: dict[Path, dict[Path, str]] = defaultdict(dict)
@@ -389,7 +392,7 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> Valid
         if group in named:
             continue
         for sibling in sorted((group / repo_layout.MODELS_DIR).glob("*.json")):
-            real = sibling.resolve()
+            real = repo_layout.absolute(sibling)
             members.setdefault(real, repo_layout.display_path(real, base))
     every = [(p, shown) for members in groups.values() for p, shown in members.items()]
     results = dict(zip((p for p, _ in every), _run_check_file(every, jobs), strict=True))
