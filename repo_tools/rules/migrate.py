@@ -1,7 +1,38 @@
-"""Rules of this family (filled in by the issue that builds the check)."""
+"""Rules for `migrate`: v1 files converted, and v1 files that cannot be converted safely.
+
+Every rule here is an error: a converted file must be reviewed before it is committed
+(a fixer stops the commit), and a file that cannot be converted is left untouched.
+"""
 
 from __future__ import annotations
 
-from repo_tools.findings import Rule
+from repo_tools.findings import Rule, Severity
 
-RULES: tuple[Rule, ...] = ()
+E = Severity.ERROR
+
+CONVERTED = Rule(
+    "M001", "v1-converted", E,
+    "The file was in the legacy v1 format and was converted to v2 (with --check: would be).",
+    "Review the rewritten file and stage it (`git add`); after --check, run "
+    "`repo-tools migrate FILE` to convert it.",
+)
+MISSING_FIELD = Rule(
+    "M002", "v1-missing-field", E,
+    "A v1 entry lacks a field that v2 requires; the file was left untouched.",
+    "Add the field to the v1 entry (repo-tools does not invent a version, provider or hash), "
+    "then run `repo-tools migrate` again.",
+)
+BAD_VALUE = Rule(
+    "M003", "v1-bad-value", E,
+    "A v1 value cannot become a valid v2 value (a hash that is not SHA-256, a version that is "
+    "not SemVer, an unsafe cache path, a wrong type); the file was left untouched.",
+    "Correct the value in the v1 file as the message says, then run `repo-tools migrate` again.",
+)
+NO_PLACE = Rule(
+    "M004", "v1-no-place", E,
+    "A v1 key has no place in v2 without overwriting other data; the file was left untouched.",
+    "Move, rename or merge the key by hand as the message says, then run `repo-tools migrate` "
+    "again.",
+)
+
+RULES: tuple[Rule, ...] = (CONVERTED, MISSING_FIELD, BAD_VALUE, NO_PLACE)

@@ -1,0 +1,53 @@
+"""`repo-tools migrate`: convert v1 model files to v2 in place (the pre-commit fixer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from repo_tools import repo as repo_layout
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    emit,
+    existing_files,
+    output_options,
+    repo_option,
+)
+from repo_tools.migrate import migrate_paths
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@repo_option
+@click.option("--check", is_flag=True,
+              help="Change nothing; print a unified diff of what would change, and exit 1 "
+                   "if any file would change.")
+@output_options
+@command_with_exit
+def migrate(files: tuple[Path, ...], repo: Path, check: bool, fmt: str, strict: bool,
+            output: Path | None) -> int:
+    """Convert legacy v1 model files to the v2 format, in place.
+
+    FILES default to every versions/*/models/*.json under --repo. v2 files are left
+    byte-for-byte alone. Exit 1 when a file was (with --check: would be) changed or cannot
+    be converted, so the commit stops for review; 0 when nothing needed changing.
+    """
+    if files:
+        paths = existing_files(files)
+    else:
+        paths = repo_layout.model_files(repo)
+        if not paths:
+            raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
+    try:
+        result = migrate_paths(paths, Path.cwd(), write=not check)
+    except OSError as exc:
+        raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from exc
+    if check:
+        diff = "".join(f.diff() for f in result.changed)
+        # Keep a machine-readable report alone on stdout; the diff then goes to stderr.
+        to_stderr = output is None and fmt in ("json", "sarif")
+        if diff:
+            click.echo(diff, nl=False, err=to_stderr)
+    return emit(result.findings, len(result.files), fmt=fmt, strict=strict, output=output)

@@ -1,0 +1,37 @@
+"""The README documents what the tool ships: every hook and every rule code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from repo_tools.cli.rules import markdown_table
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text("utf-8")
+
+
+def section(name: str) -> str:
+    match = re.search(rf"<!-- section: {name} -->\n(.*?)<!-- /section: {name} -->", README,
+                      re.S)
+    assert match, f"README has no section {name}"
+    return match.group(1)
+
+
+def test_every_hook_is_documented() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    for hook in hooks:
+        assert f"id: {hook['id']}" in README or f"`{hook['id']}`" in README, hook["id"]
+
+
+def test_rule_table_is_the_generated_one() -> None:
+    # Regenerate with: repo-tools rules --markdown
+    assert markdown_table().strip() in section("rules")
+
+
+def test_quick_start_test_command_is_what_ci_runs() -> None:
+    quick = section("quickstart")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python -m pytest" in quick and "\npython -m pytest\n" in ci
