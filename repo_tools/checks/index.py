@@ -1,0 +1,422 @@
+"""`check-index`: index.json against the versions/ directories and against itself.
+
+Loading (`load_index`) turns index.json into `IndexEntry` values plus findings; the range
+analysis (`analyse`) is pure and works on whole client-version intervals from
+`repo_tools.compat`, so its verdicts are exact, never sampled.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from repo_tools import compat, schemas
+from repo_tools import repo as repo_layout
+from repo_tools.checks.validate import check_client_range, schema_findings
+from repo_tools.compat import IndexEntry, Interval, Segment
+from repo_tools.findings import Finding, Severity, finding, sort_findings
+from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
+from repo_tools.rules import core
+from repo_tools.rules import index as rules
+from repo_tools.versions import explain_semver, is_semver, version_key
+
+
+@dataclasses.dataclass(slots=True)
+class LoadedIndex:
+    """index.json as parsed: the valid entries, and whether every entry was valid."""
+
+    doc: JsonDocument
+    entries: list[IndexEntry]
+    names: list[str]
+    """Every key of `versions`, valid or not, in file order ([] if it is not an object)."""
+    complete: bool
+    """True when the index has no schema or value errors (min above max aside), so the
+    range analysis describes what clients really do."""
+
+
+def explain_config_name(name: str) -> str | None:
+    """Why name is not a config version name (``v`` + strict SemVer), or None if it is."""
+    if compat.is_config_version(name):
+        return None
+    if is_semver(name):
+        return f"{name!r} has no 'v' prefix; name it 'v{name}'"
+    if name[:1] == "V" and is_semver(name[1:]):
+        return f"{name!r} has an upper-case 'V'; name it 'v{name[1:]}'"
+    if name[:1] == "v" and name[1:]:
+        return f"config version name: {explain_semver(name[1:])}"
+    return f"{name!r} is not 'v' followed by a SemVer version, such as v1.2.0"
+
+
+def load_index(repo: Path, base: Path) -> tuple[LoadedIndex | None, list[Finding]]:
+    """Parse and validate repo/index.json (strict JSON, schema, bounds, names).
+
+    Returns None as the index when the file is missing or cannot be parsed. Findings have
+    paths relative to `base` and line/column positions.
+    """
+    path = repo / repo_layout.INDEX_FILE
+    shown = repo_layout.display_path(path, base)
+    if not path.exists():
+        return None, [finding(rules.MISSING_INDEX, shown,
+                              "index.json is missing: clients cannot select a config version")]
+    doc, findings = load_json_file(path, shown)
+    if doc is None:
+        return None, findings
+    data = doc.data
+    versions = data.get("versions") if isinstance(data, dict) else None
+    # Value findings first: their messages are more specific than the schema's.
+    found = _value_findings(shown, versions) if isinstance(versions, dict) else []
+    if not plainly_valid(data):  # the schema only has something to add then
+        found.extend(f for f in schema_findings(shown, data, schemas.INDEX)
+                     if f.rule != rules.BAD_VERSION_NAME.code)  # ours names the fix
+    found = _first_per_place(found)
+    entries = compat.entries_from_index(versions) if isinstance(versions, dict) else []
+    found.extend(_ambiguous_names(shown, entries))
+    complete = isinstance(versions, dict) and not any(
+        f.severity is Severity.ERROR and f.rule != core.MIN_ABOVE_MAX.code for f in found
+    )
+    names = list(versions) if isinstance(versions, dict) else []
+    return LoadedIndex(doc, entries, names, complete), doc.locate(findings + found)
+
+
+_ENTRY_KEYS = frozenset({"min_client_version", "max_client_version"})
+
+
+def plainly_valid(data: Any) -> bool:
+    """A quick test that implies the index schema has nothing to report.
+
+    Most indexes are valid; this spares them importing jsonschema and walking 1,000
+    entries with it (the hook's run time). It is at least as strict as the schema
+    (tests check that), so anything it rejects gets the schema's full explanation.
+    """
+    if not isinstance(data, dict) or data.keys() != {"versions"}:
+        return False
+    versions = data["versions"]
+    if not isinstance(versions, dict):
+        return False
+    for name, entry in versions.items():
+        if not compat.is_config_version(name) or not isinstance(entry, dict):
+            return False
+        if not entry.keys() <= _ENTRY_KEYS or not is_semver(entry.get("min_client_version")):
+            return False
+        high = entry.get("max_client_version")
+        if high is not None and not is_semver(high):
+            return False
+    return True
+
+
+def _value_findings(path: str, versions: dict[str, Any]) -> list[Finding]:
+    found: list[Finding] = []
+    for name, value in versions.items():
+        pointer = pointer_join("/versions", name)
+        problem = explain_config_name(name)
+        if problem:
+            found.append(finding(rules.BAD_VERSION_NAME, path, problem, pointer))
+        if isinstance(value, dict):
+            found.extend(check_client_range(path, pointer, value))
+    return found
+
+
+def _first_per_place(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for f in findings:
+        if (f.rule, f.pointer) not in seen:
+            seen.add((f.rule, f.pointer))
+            kept.append(f)
+    return kept
+
+
+def _ambiguous_names(path: str, entries: Sequence[IndexEntry]) -> list[Finding]:
+    first: dict[Any, str] = {}
+    found = []
+    for entry in entries:
+        earlier = first.setdefault(version_key(entry.config_version[1:]), entry.config_version)
+        if earlier != entry.config_version:
+            found.append(finding(
+                rules.AMBIGUOUS_VERSION, path,
+                f"{entry.config_version} and {earlier} differ only in build metadata, which "
+                "SemVer precedence ignores: neither is the higher config version",
+                pointer_join("/versions", entry.config_version)))
+    return found
+
+
+# -- the range analysis (pure) --------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Downgrade:
+    """Clients in `newer` get an older config version than clients in `older` do."""
+
+    older: Segment
+    newer: Segment
+
+
+@dataclasses.dataclass(slots=True)
+class IndexAnalysis:
+    table: list[Segment]
+    downgrades: list[Downgrade]
+    dead: list[IndexEntry]
+    gaps: list[Interval]
+    open_ended: list[IndexEntry]
+
+    @property
+    def newest(self) -> str | None:
+        """The config version the newest clients get (the table's unbounded end)."""
+        return self.table[-1].config_version
+
+
+def analyse(entries: Sequence[IndexEntry]) -> IndexAnalysis:
+    """Every range verdict of check-index, computed exactly from the selection table."""
+    table = compat.selection_table(entries)
+    ranges = [r for r in (e.client_range for e in entries) if r is not None]
+    return IndexAnalysis(
+        table=table,
+        downgrades=_downgrades(table, entries),
+        dead=_dead(table, entries),
+        gaps=_gaps(table, ranges),
+        open_ended=[e for e in entries if e.max_client_version is None
+                    and e.config_version != table[-1].config_version],
+    )
+
+
+def _downgrades(table: Sequence[Segment], entries: Sequence[IndexEntry]) -> list[Downgrade]:
+    """Segments whose config version is below the best one any older segment gets; each
+    is paired with the nearest older segment that gets that best one. One report per pair
+    of config versions."""
+    rank = {e.config_version: compat.preference_key(e) for e in entries}
+    found: list[Downgrade] = []
+    reported: set[tuple[str, str]] = set()
+    top: Segment | None = None
+    for segment in table:
+        if segment.config_version is None:
+            continue
+        if top is None or rank[segment.config_version] >= rank[top.config_version or ""]:
+            top = segment
+            continue
+        pair = (top.config_version or "", segment.config_version)
+        if pair not in reported:
+            reported.add(pair)
+            found.append(Downgrade(top, segment))
+    return found
+
+
+def _dead(table: Sequence[Segment], entries: Sequence[IndexEntry]) -> list[IndexEntry]:
+    selected = {s.config_version for s in table}
+    return [e for e in entries if e.client_range is not None and e.config_version not in selected]
+
+
+def _gaps(table: Sequence[Segment], ranges: Sequence[Interval]) -> list[Interval]:
+    """Unadmitted client ranges between the lowest minimum and the highest maximum."""
+    if not ranges:
+        return []
+    low = min((r.low for r in ranges), key=version_key)
+    highs = [r.high for r in ranges]
+    high = None if None in highs else max((h for h in highs if h), key=version_key)
+    span = Interval(low, high)
+    gaps = []
+    for segment in table:
+        if segment.config_version is None:
+            gap = segment.clients.intersect(span)
+            if gap is not None:
+                gaps.append(gap)
+    return gaps
+
+
+def range_findings(path: str, entries: Sequence[IndexEntry],
+                   analysis: IndexAnalysis) -> list[Finding]:
+    """The findings for an analysis, on index.json (pointers; not yet located)."""
+    by_name = {e.config_version: e for e in entries}
+    selected = compat.selected_ranges(analysis.table)
+    found: list[Finding] = []
+    for down in analysis.downgrades:
+        old_client, new_client = down.older.clients.witness(), down.newer.clients.witness()
+        found.append(finding(
+            rules.NON_MONOTONIC, path,
+            f"client {new_client} gets {down.newer.config_version} but the older client "
+            f"{old_client} already gets {down.older.config_version}: upgrading the client "
+            f"would downgrade its config ({down.newer.clients.describe()} get "
+            f"{down.newer.config_version})",
+            _bound_pointer(down.newer.config_version or "", "max_client_version")))
+    for entry in analysis.dead:
+        admitted = entry.client_range
+        assert admitted is not None
+        winners = sorted({s.config_version for s in segments_within(analysis.table, admitted)
+                          if s.config_version},
+                         key=lambda v: compat.preference_key(by_name[v]))
+        found.append(finding(
+            rules.DEAD_VERSION, path,
+            f"{entry.config_version} admits {admitted.describe()} but no client ever selects "
+            f"it: higher config versions ({', '.join(winners)}) win over that whole range",
+            pointer_join("/versions", entry.config_version)))
+    ending_at = {}
+    for entry in reversed(entries):
+        admitted = entry.client_range
+        if admitted is not None and admitted.high is not None:
+            ending_at[admitted.high] = entry.config_version
+    for gap in analysis.gaps:
+        before = ending_at.get(gap.low)
+        pointer = _bound_pointer(before, "max_client_version") if before else "/versions"
+        found.append(finding(
+            rules.GAP, path,
+            f"no config version admits clients {gap.describe()}: they get no configuration"
+            + _prerelease_hint(gap), pointer))
+    for entry in analysis.open_ended:
+        ranges = selected.get(entry.config_version, [])
+        where = (f"it is selected only for {'; '.join(r.describe() for r in ranges)}"
+                 if ranges else "it is never selected")
+        found.append(finding(
+            rules.OPEN_ENDED, path,
+            f"{entry.config_version} has no max_client_version (open-ended), but the newest "
+            f"clients get {analysis.newest}; {where}. Set its max_client_version",
+            _bound_pointer(entry.config_version, "max_client_version")))
+    return found
+
+
+def _prerelease_hint(gap: Interval) -> str:
+    """Gaps of only pre-releases come from ranges that meet at a release, which SemVer
+    precedence puts after its pre-releases; say so, since it surprises people."""
+    if gap.high is None or "-" in gap.high or gap.low.partition("-")[0] != gap.high:
+        return ""
+    return (f" (only pre-releases of {gap.high}, which sort below {gap.high}; to give them "
+            f"a config, lower the next min_client_version to {gap.high}-0)")
+
+
+def segments_within(table: Sequence[Segment], clients: Interval) -> list[Segment]:
+    """The segments of a selection table that share client versions with `clients`."""
+    lows = [version_key(s.clients.low) for s in table]
+    first = max(bisect.bisect_right(lows, version_key(clients.low)) - 1, 0)
+    found = []
+    for segment in table[first:]:
+        if clients.high is not None and version_key(segment.clients.low) >= version_key(
+            clients.high
+        ):
+            break
+        found.append(segment)
+    return found
+
+
+def _bound_pointer(config_version: str, key: str) -> str:
+    # JsonDocument.locate falls back to the entry when the key is absent.
+    return pointer_join("/versions", config_version, key)
+
+
+# -- directories and models -----------------------------------------------------------------
+
+
+def _version_dir_names(repo: Path) -> list[str]:
+    return [p.name for p in repo_layout.version_dirs(repo) if not p.name.startswith(".")]
+
+
+def directory_findings(repo: Path, base: Path, index: LoadedIndex) -> list[Finding]:
+    """Index entries without a directory and directories without an entry."""
+    path = index.doc.path
+    dirs = _version_dir_names(repo)
+    listed = set(index.names)
+    found: list[Finding] = []
+    versions_dir = repo / repo_layout.VERSIONS_DIR
+    present = set(dirs)
+    for name in index.names:
+        if name not in present:
+            found.append(finding(
+                rules.MISSING_VERSION_DIR, path,
+                f"{name} is listed in index.json but {repo_layout.VERSIONS_DIR}/{name}/ "
+                "does not exist", pointer_join("/versions", name)))
+    for name in dirs:
+        if name in listed:
+            continue
+        found.append(finding(
+            rules.UNINDEXED_VERSION_DIR, path,
+            f"{repo_layout.VERSIONS_DIR}/{name}/ has no entry in index.json: no client can "
+            "get it", "/versions"))
+        problem = explain_config_name(name)
+        if problem:
+            shown = repo_layout.display_path(versions_dir / name, base)
+            found.append(finding(rules.BAD_VERSION_NAME, shown, f"directory {problem}"))
+    return found
+
+
+@dataclasses.dataclass(slots=True)
+class ModelScan:
+    findings: list[Finding]
+    files: int
+
+
+def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
+                       table: Sequence[Segment]) -> ModelScan:
+    """Models whose own client range misses every client their config version serves.
+
+    Config versions that are never selected are skipped (I006 covers them), and so are
+    files that do not parse (validate reports those).
+    """
+    selected = compat.selected_ranges(table)
+    found: list[Finding] = []
+    files = 0
+    for entry in entries:
+        ranges = selected.get(entry.config_version)
+        models_dir = repo / repo_layout.VERSIONS_DIR / entry.config_version / repo_layout.MODELS_DIR
+        if not ranges or not models_dir.is_dir():
+            continue
+        for model_file in sorted(models_dir.glob("*.json")):
+            files += 1
+            doc, _ = load_json_file(model_file, repo_layout.display_path(model_file, base))
+            if doc is not None:
+                found.extend(doc.locate(_unreachable_in(doc, entry.config_version, ranges)))
+    return ModelScan(found, files)
+
+
+def _unreachable_in(doc: JsonDocument, config_version: str,
+                    ranges: list[Interval]) -> list[Finding]:
+    models = doc.data.get("models") if isinstance(doc.data, dict) else None
+    if not isinstance(models, list):
+        return []
+    found = []
+    for i, model in enumerate(models):
+        if not isinstance(model, dict):
+            continue
+        try:
+            own = compat.model_client_range(model)
+        except ValueError:
+            continue
+        if own is None or compat.overlaps([own], ranges):
+            continue
+        name = f"{model.get('provider', '?')}/{model.get('model', '?')} {model.get('version', '')}"
+        found.append(finding(
+            rules.UNREACHABLE_MODEL, doc.path,
+            f"{name.strip()} is for clients {own.describe()}, but {config_version} is "
+            f"selected only for {'; '.join(r.describe() for r in ranges)}: no client ever "
+            "gets this model", f"/models/{i}/compatibility"))
+    return found
+
+
+# -- the whole check ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class IndexCheck:
+    findings: list[Finding]
+    files: int
+
+
+def run_check_index(repo: Path, base: Path) -> IndexCheck:
+    """Every index check; `files` counts index.json and the model files read."""
+    index, findings = load_index(repo, base)
+    if index is None:
+        return IndexCheck(sort_findings(findings), 1)
+    on_index = directory_findings(repo, base, index)
+    files = 1
+    if index.complete:
+        analysis = analyse(index.entries)
+        on_index.extend(range_findings(index.doc.path, index.entries, analysis))
+        scan = unreachable_models(repo, base, index.entries, analysis.table)
+        findings.extend(scan.findings)
+        files += scan.files
+    findings.extend(index.doc.locate(on_index))
+    return IndexCheck(sort_findings(findings), files)
+
+
+def check_index(repo: Path, base: Path) -> list[Finding]:
+    """Every index check on the repo at `repo`; paths are shown relative to `base`."""
+    return run_check_index(repo, base).findings

@@ -1,0 +1,374 @@
+"""`repo-tools check-index`: fixture repos per rule, output formats, and the range verdicts
+against the brute-force oracle of test_compat."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from repo_tools import schemas
+from repo_tools.checks.index import analyse, check_index, plainly_valid
+from repo_tools.checks.validate import schema_findings
+from repo_tools.compat import IndexEntry
+from repo_tools.lint import lint_repo
+from tests.helpers import cli, findings_json, make_repo, model, rules_of, write_json
+from tests.test_compat import CLIENTS, NEWEST_CLIENT, by_precedence, cmp, indexes, oracle_admits
+from tests.test_compat import oracle_select as select
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures" / "index"
+
+# Each fixture case has fail/ (this finding, at this place) and pass/ (no finding at all).
+EXPECTED = {
+    "J003-invalid-json": ("J003", "index.json", 3, 46),
+    "J004-duplicate-key": ("J004", "index.json", 4, 5),
+    "S003-unknown-key": ("S003", "index.json", 5, 7),
+    "V001-bad-bound": ("V001", "index.json", 4, 29),
+    "V002-min-above-max": ("V002", "index.json", 8, 29),
+    "I001-missing-index": ("I001", "index.json", 0, 0),
+    "I002-missing-version-dir": ("I002", "index.json", 7, 15),
+    "I003-bad-name": ("I003", "index.json", 3, 14),
+    "I004-unindexed-dir": ("I004", "index.json", 2, 15),
+    "I005-non-monotonic": ("I005", "index.json", 5, 29),
+    "I006-dead-config-version": ("I006", "index.json", 3, 15),
+    "I007-client-gap": ("I007", "index.json", 5, 29),
+    "I008-unreachable-model": ("I008", "versions/v1.0.0/models/example.json", 29, 24),
+    "I009-open-ended-range": ("I009", "index.json", 5, 29),
+    "I010-ambiguous-config-version": ("I010", "index.json", 7, 17),
+}
+WARNINGS = {"I007", "I008", "I009"}
+
+
+def test_every_rule_of_the_family_has_fixtures() -> None:
+    from repo_tools.rules import index
+
+    assert {code for code, *_ in EXPECTED.values()} >= {r.code for r in index.RULES}
+    assert sorted(p.name for p in FIXTURES.iterdir()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_failing_fixture(case: str) -> None:
+    repo = FIXTURES / case / "fail"
+    run = cli("check-index", "--format", "json", cwd=repo)
+    rule, path, line, column = EXPECTED[case]
+    found = [(f["rule"], f["path"], f["line"], f["column"]) for f in findings_json(run)]
+    assert (rule, path, line, column) in found, found
+    assert run.exit_code == (0 if rule in WARNINGS else 1)
+    assert cli("check-index", "--strict", cwd=repo).exit_code == 1
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_passing_fixture(case: str) -> None:
+    run = cli("check-index", "--repo", FIXTURES / case / "pass", "--strict")
+    assert run.exit_code == 0, run.stdout
+    assert "All checks passed" in run.stdout
+
+
+def test_messages_name_the_clients_and_config_versions() -> None:
+    run = cli("check-index", cwd=FIXTURES / "I005-non-monotonic" / "fail")
+    assert ("client 1.5.1 gets v1.0.0 but the older client 1.1.0 already gets v1.1.0"
+            in run.stdout)
+    run = cli("check-index", cwd=FIXTURES / "I007-client-gap" / "fail")
+    assert "no config version admits clients 1.2.0 < c < 1.4.0" in run.stdout
+    run = cli("check-index", cwd=FIXTURES / "I006-dead-config-version" / "fail")
+    assert "v1.0.0 admits 1.1.0 <= c <= 1.2.0 but no client ever selects it" in run.stdout
+
+
+def test_gap_of_only_prereleases_explains_itself(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"v1.0.0/p": {"schema_version": "2.0", "models": [model()]},
+                         "v1.1.0/p": {"schema_version": "2.0", "models": [model()]}},
+              {"versions": {"v1.0.0": {"min_client_version": "1.0.0",
+                                       "max_client_version": "1.2.0"},
+                            "v1.1.0": {"min_client_version": "1.2.1"}}})
+    run = cli("check-index", "--repo", tmp_path)
+    assert "1.2.0 < c < 1.2.1" in run.stdout
+    assert "only pre-releases of 1.2.1" in run.stdout
+
+
+@pytest.mark.parametrize("fmt", ["github", "sarif", "json", "text"])
+def test_output_formats(fmt: str) -> None:
+    run = cli("check-index", "--format", fmt, cwd=FIXTURES / "I005-non-monotonic" / "fail")
+    assert run.exit_code == 1
+    if fmt == "github":
+        assert run.stdout.startswith("::error file=index.json,line=5,col=29,title=I005::")
+    elif fmt == "sarif":
+        result = json.loads(run.stdout)["runs"][0]["results"][0]
+        assert result["ruleId"] == "I005"
+        assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
+    elif fmt == "json":
+        assert json.loads(run.stdout)["summary"]["by_rule"] == {"I005": 1}
+    else:
+        assert run.stdout.startswith("index.json:5:29: I005 ")
+
+
+def test_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    run = cli("check-index", "--format", "json", "--output", out,
+              cwd=FIXTURES / "I006-dead-config-version" / "fail")
+    assert run.exit_code == 1 and run.stdout == ""
+    assert json.loads(out.read_text())["summary"]["errors"] == 1
+
+
+def test_missing_repo_is_a_usage_error(tmp_path: Path) -> None:
+    run = cli("check-index", "--repo", tmp_path / "nope")
+    assert run.exit_code == 2
+    assert "no such directory" in run.stderr
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    (b"", "J005"), (b"[]", "S002"), (b'{"versions": []}', "S002"),
+    (b'{"versions": {}, "extra": 1}', "S003"), (b'{"versions": {"v1.0.0": {}}}', "S001"),
+    (b'{"versions": {"v1.0.0": {"min_client_version": 1}}}', "S002"),
+    (b'{"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "v2"}}}',
+     "V001"),
+    (b'\xef\xbb\xbf{"versions": {}}', "J002"), (b'{"versions": {"v1.0.0": {"min', "J003"),
+])
+def test_bad_index_files_give_findings_not_tracebacks(tmp_path: Path, text: bytes,
+                                                      rule: str) -> None:
+    (tmp_path / "index.json").write_bytes(text)
+    (tmp_path / "versions" / "v1.0.0" / "models").mkdir(parents=True)
+    run = cli("check-index", "--repo", tmp_path, "--format", "json")
+    assert run.exit_code == 1
+    assert rule in rules_of(run)
+    assert all(f["line"] >= 1 for f in findings_json(run)), findings_json(run)
+
+
+def test_index_that_is_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "index.json").mkdir()
+    run = cli("check-index", "--repo", tmp_path, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"J008"}
+
+
+def test_range_checks_wait_for_a_valid_index(tmp_path: Path) -> None:
+    """A typo'd key would read as an open range: no range verdicts until it is fixed."""
+    write_json(tmp_path / "index.json", {"versions": {
+        "v1.0.0": {"min_client_version": "1.0.0", "max_client_verison": "1.2.0"},
+        "v1.1.0": {"min_client_version": "1.1.0"}}})
+    for name in ("v1.0.0", "v1.1.0"):
+        (tmp_path / "versions" / name).mkdir(parents=True)
+    run = cli("check-index", "--repo", tmp_path, "--format", "json")
+    assert rules_of(run) == {"S003"}
+
+
+def test_badly_named_directory_without_entry(tmp_path: Path) -> None:
+    write_json(tmp_path / "index.json", {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
+    for name in ("v1.0.0", "latest", "V1.1.0", ".hidden"):
+        (tmp_path / "versions" / name).mkdir(parents=True)
+    (tmp_path / "versions" / "README.md").write_text("not a config version\n")
+    found = findings_json(cli("check-index", "--format", "json", cwd=tmp_path))
+    assert sorted((f["rule"], f["path"]) for f in found) == [
+        ("I003", "versions/V1.1.0"), ("I003", "versions/latest"),
+        ("I004", "index.json"), ("I004", "index.json")]
+    assert any("upper-case 'V'; name it 'v1.1.0'" in f["message"] for f in found)
+
+
+def test_unreadable_model_files_are_left_to_validate(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"v1.0.0/a": b"{not json",
+                         "v1.0.0/b": {"schema_version": "2.0", "models": [
+                             "not a model",
+                             model(compatibility={"min_client_version": "1.0"}),
+                             model(compatibility={"min_client_version": "3.0.0",
+                                                  "max_client_version": "2.0.0"}),
+                             model(compatibility={"min_client_version": "0.1.0",
+                                                  "max_client_version": "0.2.0"})]}},
+              {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
+    found = findings_json(cli("check-index", "--repo", tmp_path, "--format", "json"))
+    assert [(f["rule"], f["pointer"]) for f in found] == [("I008", "/models/3/compatibility")]
+
+
+def test_lint_includes_the_index_checks() -> None:
+    repo = FIXTURES / "I006-dead-config-version" / "fail"
+    result = lint_repo(repo, base=repo)
+    assert "I006" in {f.rule for f in result.findings}
+
+
+def test_design_doc_example_passes() -> None:
+    # the pass fixture of I005 is the design doc's index
+    repo = FIXTURES / "I005-non-monotonic" / "pass"
+    assert json.loads((repo / "index.json").read_text()) == {"versions": {
+        "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "1.2.0"},
+        "v1.1.0": {"min_client_version": "1.1.0", "max_client_version": None}}}
+    assert check_index(repo, repo) == []
+
+
+def test_example_repos() -> None:
+    assert check_index(ROOT / "examples" / "clean-repo", ROOT) == []
+    broken = check_index(ROOT / "examples" / "broken-repo", ROOT)
+    assert any(f.rule.startswith("I") for f in broken), broken
+
+
+def test_hook_manifest_entry() -> None:
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    hook = hooks["check-index"]
+    assert hook["entry"] == "repo-tools check-index"
+    assert hook["files"] == r"^(index\.json|versions/.*)$"
+    assert hook["pass_filenames"] is False
+    pattern = re.compile(hook["files"])
+    assert pattern.search("index.json") and pattern.search("versions/v1.0.0/models/a.json")
+    assert not pattern.search("docs/index.json")
+    assert not pattern.search("README.md")
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org",
+                    "-c", "commit.gpgsign=false", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+def _snapshot_of_work_tree(dest: Path) -> Path:
+    """This checkout as a git repo of one commit, uncommitted and untracked files included
+    (try-repo would otherwise run the last commit's code)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+    for raw in filter(None, listed.split(b"\0")):
+        source, target = ROOT / raw.decode(), dest / raw.decode()
+        if source.is_dir() and not source.is_symlink():
+            continue  # a nested repository, not part of this one
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        elif source.is_file():
+            shutil.copy2(source, target)
+    _git(dest, "init", "-q")
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "snapshot")
+    return dest
+
+
+def test_hook_through_pre_commit_try_repo(tmp_path: Path) -> None:
+    tool = _snapshot_of_work_tree(tmp_path / "tool")
+    target = tmp_path / "target"
+    shutil.copytree(FIXTURES / "I005-non-monotonic" / "fail", target)
+    _git(target, "init", "-q")
+    _git(target, "add", "-A")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+
+    def try_repo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(tool), "check-index",
+             "--all-files"], cwd=target, env=env, capture_output=True, text=True, timeout=600)
+
+    failed = try_repo()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "index.json:5:29: I005 client 1.5.1 gets v1.0.0" in failed.stdout
+    shutil.copy(FIXTURES / "I005-non-monotonic" / "pass" / "index.json", target / "index.json")
+    _git(target, "add", "-A")
+    passed = try_repo()
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert re.search(r"check index\.json\.+Passed", passed.stdout)
+
+
+# -- the fast path that skips jsonschema ---------------------------------------------------
+
+_values = st.sampled_from(["1.0.0", "2.0.0-rc.1", "1.0", "v1.0.0", "1.0.0\n", None, 1, [], {}])
+_entries = st.one_of(
+    st.dictionaries(st.sampled_from(["min_client_version", "max_client_version",
+                                     "max_client_verison"]), _values, max_size=3),
+    _values)
+_names = st.sampled_from(["v1.0.0", "v2.0.0-rc.1+b", "1.0.0", "V1.0.0", "v1.0", "v01.0.0", ""])
+_documents = st.one_of(
+    st.fixed_dictionaries({"versions": st.dictionaries(_names, _entries, max_size=4)}),
+    st.dictionaries(st.sampled_from(["versions", "extra"]),
+                    st.one_of(_values, st.dictionaries(_names, _entries, max_size=2)),
+                    max_size=2),
+    _values)
+
+
+@given(_documents)
+def test_plainly_valid_implies_the_schema_agrees(data: Any) -> None:
+    if plainly_valid(data):
+        assert schema_findings("index.json", data, schemas.INDEX) == []
+
+
+def test_plainly_valid_accepts_the_design_doc_index() -> None:
+    assert plainly_valid({"versions": {
+        "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "1.2.0"},
+        "v1.1.0": {"min_client_version": "1.1.0", "max_client_version": None}}})
+
+
+# -- the range verdicts against the oracle ------------------------------------------------
+
+
+def oracle_verdicts(entries: list[IndexEntry]) -> dict[str, Any]:
+    picks = [(c, select(entries, c)) for c in CLIENTS]
+    chosen = [(c, v) for c, v in picks if v is not None]
+    downgrade = any(by_precedence(chosen[j][1][1:]) < by_precedence(chosen[i][1][1:])
+                    for i in range(len(chosen)) for j in range(i + 1, len(chosen)))
+    selected = {v for _, v in chosen}
+    live = [e for e in entries if any(oracle_admits(e, c) for c in CLIENTS)]
+    dead = {e.config_version for e in live if e.config_version not in selected}
+    gap_points: list[str] = []
+    if live:
+        low = min((e.min_client_version for e in live), key=by_precedence)
+        highs = [e.max_client_version for e in live]
+        high = None if None in highs else max(highs, key=by_precedence)  # type: ignore[type-var]
+        gap_points = [c for c, v in picks if v is None and cmp(low, c) <= 0
+                      and (high is None or cmp(c, high) <= 0)]
+    runs, previous = 0, None
+    for position, (c, _) in enumerate(picks):
+        if c in gap_points:
+            runs += previous != position - 1
+            previous = position
+    newest = select(entries, NEWEST_CLIENT)
+    open_ended = {e.config_version for e in entries
+                  if e.max_client_version is None and e.config_version != newest}
+    return {"downgrade": downgrade, "dead": dead, "gap_points": gap_points, "gap_runs": runs,
+            "open_ended": open_ended}
+
+
+@given(indexes())
+def test_analysis_matches_the_oracle(entries: list[IndexEntry]) -> None:
+    expected = oracle_verdicts(entries)
+    analysis = analyse(entries)
+    assert bool(analysis.downgrades) == expected["downgrade"]
+    for down in analysis.downgrades:
+        old_client, new_client = down.older.clients.witness(), down.newer.clients.witness()
+        assert cmp(old_client, new_client) < 0
+        assert select(entries, old_client) == down.older.config_version
+        assert select(entries, new_client) == down.newer.config_version
+        assert cmp(down.newer.config_version[1:], down.older.config_version[1:]) < 0
+    assert {e.config_version for e in analysis.dead} == expected["dead"]
+    assert [c for c in CLIENTS if any(g.contains(c) for g in analysis.gaps)] == (
+        expected["gap_points"])
+    assert len(analysis.gaps) == expected["gap_runs"]  # no gap without a client in it
+    assert {e.config_version for e in analysis.open_ended} == expected["open_ended"]
+
+
+@given(indexes())
+def test_check_index_verdicts_match_the_oracle(entries: list[IndexEntry]) -> None:
+    expected = oracle_verdicts(entries)
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        write_json(repo / "index.json", {"versions": {
+            e.config_version: {"min_client_version": e.min_client_version,
+                               "max_client_version": e.max_client_version} for e in entries}})
+        for e in entries:
+            (repo / "versions" / e.config_version / "models").mkdir(parents=True)
+        found = check_index(repo, repo)
+    by_rule: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
+    for f in found:
+        by_rule.setdefault(f.rule, set()).add(f.pointer)
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+        assert f.line >= 1
+    assert ("I005" in by_rule) == expected["downgrade"]
+    assert by_rule.get("I006", set()) == {f"/versions/{v}" for v in expected["dead"]}
+    assert counts.get("I007", 0) == expected["gap_runs"]
+    assert by_rule.get("I009", set()) == {f"/versions/{v}/max_client_version"
+                                          for v in expected["open_ended"]}
+    empty = {e.config_version for e in entries
+             if not any(oracle_admits(e, c) for c in CLIENTS)}
+    assert by_rule.get("V002", set()) == {f"/versions/{v}/min_client_version" for v in empty}
+    assert set(by_rule) <= {"I005", "I006", "I007", "I009", "V002"}
