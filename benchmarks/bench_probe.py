@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Benchmarks of `repo-tools probe` on loopback.
+
+1. Hashing: a 1 GiB file served on 127.0.0.1; `repo-tools probe --hash=full` against
+   `curl -s URL | openssl dgst -sha256` (a pipeline, so curl receives while openssl
+   hashes). Target: ratio <= 1.0, i.e. probe overlaps receiving and hashing too.
+   Also the peak memory of the probe process (it must not hold the file).
+2. Concurrency: 200 URLs on a server that waits 200 ms before each answer; one
+   `repo-tools probe` over all of them against the 40 s a one-at-a-time checker needs.
+
+    python benchmarks/bench_probe.py [--quick] [--json] [--reps N] [--size-mib N]
+
+The server sends the file with sendfile(2), so it costs the two cores little; both sides
+are timed as whole commands (start-up included), interleaved, median of --reps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DELAY = 0.2
+DELAYED_URLS = 200
+
+
+def repo_tools_cmd() -> list[str]:
+    beside = Path(sys.executable).parent / "repo-tools"
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "repo_tools"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    big: Path
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def _answer(self, *, body: bool) -> None:
+        if self.path.startswith("/slow/"):
+            time.sleep(DELAY)
+            data = self.path.encode()
+            self._head(len(data), etag=None)
+            if body:
+                self.wfile.write(data)
+            return
+        size = self.big.stat().st_size
+        self._head(size, etag='"big-1"')
+        if body:
+            self.wfile.flush()
+            with self.big.open("rb") as handle:
+                offset = 0
+                while offset < size:
+                    sent = os.sendfile(self.connection.fileno(), handle.fileno(), offset,
+                                       size - offset)
+                    if sent == 0:
+                        break
+                    offset += sent
+
+    def _head(self, length: int, etag: str | None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        if etag:
+            self.send_header("ETag", etag)
+        self.end_headers()
+
+
+def serve(big: Path) -> ThreadingHTTPServer:
+    handler = type("Handler", (_Handler,), {"big": big})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def make_big_file(path: Path, mib: int) -> str:
+    block = os.urandom(16 << 20)
+    sha = hashlib.sha256()
+    with path.open("wb") as handle:
+        for i in range(0, mib, 16):
+            part = block[: min(16, mib - i) << 20]
+            # Vary each block so no layer can shortcut repeated data.
+            part = i.to_bytes(8, "little") + part[8:]
+            handle.write(part)
+            sha.update(part)
+    return sha.hexdigest()
+
+
+def write_repo(root: Path, urls: list[tuple[str, str]]) -> Path:
+    models = [{
+        "model": f"bench-{i}", "provider": "bench", "version": "1.0.0",
+        "download": {"url": url, "sha256": sha},
+    } for i, (url, sha) in enumerate(urls)]
+    path = root / "versions" / "v1.0.0" / "models" / "bench.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"schema_version": "2.0", "models": models}, indent=2) + "\n")
+    return path
+
+
+def timed(cmd: list[str], **kwargs: object) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    return time.perf_counter() - start, proc
+
+
+def peak_rss_mib(cmd: list[str]) -> float:
+    """ru_maxrss of cmd, run as the only child of a fresh interpreter."""
+    code = ("import resource, subprocess, sys;"
+            "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True,
+                         check=True).stdout
+    return int(out) / 1024
+
+
+def bench_hash(work: Path, mib: int, reps: int) -> list[dict[str, object]]:
+    big = work / "big.bin"
+    print(f"writing a {mib} MiB file ...", file=sys.stderr, flush=True)
+    digest = make_big_file(big, mib)
+    server = serve(big)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/big.bin"
+        model_file = write_repo(work / "hash-repo", [(url, digest)])
+        ours = [*repo_tools_cmd(), "probe", "--hash=full", "--no-cache", "--format", "json",
+                str(model_file)]
+        base = ["sh", "-c", f"curl -s {url} | openssl dgst -sha256"]
+        for cmd in (ours, base):  # warm-up: page cache, imports
+            _, proc = timed(cmd)
+        if digest not in proc.stdout:
+            raise SystemExit(f"curl | openssl gave an unexpected digest: {proc.stdout}")
+        a: list[float] = []
+        b: list[float] = []
+        for i in range(reps):
+            order = ((ours, a), (base, b)) if i % 2 == 0 else ((base, b), (ours, a))
+            for cmd, times in order:
+                elapsed, proc = timed(cmd)
+                if cmd is ours and (proc.returncode != 0 or
+                                    json.loads(proc.stdout)["findings"]):
+                    raise SystemExit(f"probe failed: {proc.stdout} {proc.stderr}")
+                times.append(elapsed)
+            print(f"  run {i + 1}: probe {a[-1]:.2f} s, curl|openssl {b[-1]:.2f} s",
+                  file=sys.stderr, flush=True)
+        rss = peak_rss_mib(ours)
+    finally:
+        server.shutdown()
+        server.server_close()
+        big.unlink()
+    ours_s, base_s = statistics.median(a), statistics.median(b)
+    ratio = ours_s / base_s
+    size = f"{mib / 1024:g} GiB" if mib >= 1024 else f"{mib} MiB"
+    return [
+        {"benchmark": f"probe --hash=full, {size} on loopback vs `curl -s | openssl dgst "
+                      f"-sha256`, median of {reps}",
+         "repo_tools": f"{ours_s:.2f} s ({mib / ours_s:.0f} MiB/s)",
+         "baseline": f"{base_s:.2f} s ({mib / base_s:.0f} MiB/s)",
+         "ratio": round(ratio, 3), "target": "≤ 1.00x", "met": ratio <= 1.0},
+        {"benchmark": f"probe --hash=full, {size}: peak memory of the probe process",
+         "repo_tools": f"{rss:.0f} MiB", "baseline": "—", "ratio": None,
+         "target": "flat (< 100 MiB)", "met": rss < 100},
+    ]
+
+
+def bench_concurrency(work: Path, count: int) -> list[dict[str, object]]:
+    server = serve(work / "unused")
+    try:
+        port = server.server_address[1]
+        urls = [(f"http://127.0.0.1:{port}/slow/{i}", "0" * 64) for i in range(count)]
+        model_file = write_repo(work / "slow-repo", urls)
+        cmd = [*repo_tools_cmd(), "probe", "--no-cache", "--format", "json", str(model_file)]
+        elapsed, proc = timed(cmd)
+        doc = json.loads(proc.stdout)
+        if doc["findings"]:
+            raise SystemExit(f"probe reported findings: {doc['findings'][:3]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    serial = count * DELAY
+    return [{
+        "benchmark": f"probe {count} URLs, server delays each answer {DELAY * 1000:.0f} ms "
+                     "(default --jobs 8) vs one at a time",
+        "repo_tools": f"{elapsed:.2f} s",
+        "baseline": f"{serial:.0f} s (serial, {count} x {DELAY} s)",
+        "ratio": round(elapsed / serial, 3), "target": "well under serial (≤ 0.25x)",
+        "met": elapsed / serial <= 0.25,
+    }]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="256 MiB, 1 repetition")
+    parser.add_argument("--json", action="store_true", help="print rows as JSON")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3)")
+    parser.add_argument("--size-mib", type=int, default=None, help="file size (default 1024)")
+    args = parser.parse_args(argv)
+    reps = args.reps or (1 if args.quick else 3)
+    mib = args.size_mib or (256 if args.quick else 1024)
+    if not shutil.which("curl") or not shutil.which("openssl"):
+        raise SystemExit("needs curl and openssl")
+    work = Path(tempfile.mkdtemp(prefix="bench-probe-"))
+    try:
+        rows = bench_hash(work, mib, reps) + bench_concurrency(work, DELAYED_URLS)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print("| benchmark | repo-tools | baseline | ratio | target | met? |")
+        print("|---|---|---|---|---|---|")
+        for row in rows:
+            ratio = "—" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+            met = "yes" if row["met"] else "**no**"
+            print(f"| {row['benchmark']} | {row['repo_tools']} | {row['baseline']} | {ratio} "
+                  f"| {row['target']} | {met} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

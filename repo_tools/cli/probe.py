@@ -1,0 +1,228 @@
+"""`repo-tools probe`: check the download URLs live; with --hash, their SHA-256 too."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from repo_tools import repo as repo_layout
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    emit,
+    existing_files,
+    output_options,
+    repo_option,
+)
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_byte_size(text: str) -> int:
+    """`1048576`, `512M`, `2G`, `1.5GiB` -> bytes (binary units)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a size like 500M or 2G")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+class ByteSize(click.ParamType):  # type: ignore[type-arg]
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_byte_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def format_bytes(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(size) < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"  # pragma: no cover - the loop always returns
+
+
+def format_progress(done: int, total: int, elapsed: float) -> str:
+    """One status line: bytes, rate and ETA of everything being hashed."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    line = f"hashing {format_bytes(done)}"
+    if total > done:
+        line += f" / {format_bytes(total)}"
+    line += f"  {format_bytes(rate)}/s"
+    if rate > 0 and total > done:
+        eta = int((total - done) / rate)
+        line += f"  ETA {eta // 3600}:{eta % 3600 // 60:02d}:{eta % 60:02d}"
+    return line
+
+
+class ProgressBar:
+    """A one-line progress display on a terminal, redrawn at most ten times a second."""
+
+    def __init__(self, stream: IO[str], clock: Any = time.monotonic):
+        self._stream = stream
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._start = clock()
+        self._last = 0.0
+        self._done = 0
+        self._total = 0
+        self._shown = False
+
+    def expect(self, size: int) -> None:
+        with self._lock:
+            self._total += size
+
+    def advance(self, size: int) -> None:
+        with self._lock:
+            self._done += size
+            now = self._clock()
+            if now - self._last < 0.1:
+                return
+            self._last = now
+            line = format_progress(self._done, self._total, now - self._start)
+            self._stream.write(f"\r\x1b[2K{line}")
+            self._stream.flush()
+            self._shown = True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._shown:
+                self._stream.write("\r\x1b[2K")
+                self._stream.flush()
+
+
+class _ProbeCommand(click.Command):
+    """Lets `--hash` stand alone before file names (pre-commit puts args first): a bare
+    `--hash` means `--hash=auto`, and only `--hash=full` selects the other mode."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            args = [_expand(a) for a in args[:cut]] + args[cut:]
+        else:
+            args = [_expand(a) for a in args]
+        return super().parse_args(ctx, args)
+
+
+def _expand(arg: str) -> str:
+    return "--hash=auto" if arg == "--hash" else arg
+
+
+@click.command(cls=_ProbeCommand)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@repo_option
+@output_options
+@click.option("--hash", "hash_mode", type=click.Choice(["auto", "full"]), default=None,
+              help="Check sha256 too. Bare --hash uses a host-stated digest or the cache when "
+                   "it can; --hash=full always downloads and hashes.")
+@click.option("--write", is_flag=True,
+              help="Fill in or fix download.sha256 in the files (implies --hash); exit 1 "
+                   "when a file changed.")
+@click.option("--jobs", type=click.IntRange(min=1), default=8, show_default=True,
+              help="URLs probed at once.")
+@click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds to wait for a connection.")
+@click.option("--read-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Seconds to wait for the next bytes of an answer.")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Retries after a connection error, 429 or 5xx (never after a 404).")
+@click.option("--max-backoff", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Cap in seconds of the exponential backoff between retries.")
+@click.option("--max-retry-after", type=click.FloatRange(min=0), default=30.0,
+              show_default=True, help="Cap in seconds on a server's Retry-After.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds the whole run may take; URLs not checked by then are reported.")
+@click.option("--max-size", type=ByteSize(), default=None,
+              help="Do not hash bodies larger than this (e.g. 20G).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory of the hash cache [default: the user cache dir].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the hash cache.")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="PEM file of CA certificates to trust for https.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Say for each entry where its sha256 came from (on stderr).")
+@command_with_exit
+def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: Path | None,
+          hash_mode: str | None, write: bool, jobs: int, connect_timeout: float,
+          read_timeout: float, retries: int, max_backoff: float, max_retry_after: float,
+          deadline: float | None, max_size: int | None, cache_dir: Path | None,
+          no_cache: bool, ca_bundle: Path | None, verbose: bool) -> int:
+    """Check that every download URL answers, and with --hash that it matches its sha256.
+
+    FILES default to every versions/*/models/*.json under --repo. Each distinct URL is
+    probed once. Private hosts: set REPO_TOOLS_TOKEN_<HOST> (a bearer token; the host in
+    upper case, other characters as _) or add the host to ~/.netrc.
+    """
+    from repo_tools.probe import NetworkLimits, ProbeOptions, probe_paths
+    from repo_tools.probe.auth import Credentials, CredentialsError
+    from repo_tools.probe.cache import default_cache_dir
+    from repo_tools.probe.rewrite import RewriteError
+
+    if files:
+        paths = existing_files(files)
+    else:
+        paths = repo_layout.model_files(repo)
+        if not paths:
+            raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
+    if write and hash_mode is None:
+        hash_mode = "auto"
+    limits = NetworkLimits(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                           retries=retries, backoff_cap=max_backoff,
+                           retry_after_cap=max_retry_after, ca_bundle=ca_bundle)
+    options = ProbeOptions(
+        hash_mode=hash_mode, write=write, jobs=jobs, limits=limits, deadline=deadline,
+        max_size=max_size,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+    )
+    try:
+        credentials = Credentials()
+    except CredentialsError as exc:
+        raise IOFailure(str(exc)) from exc
+    talk = fmt == "text"
+    bar = ProgressBar(sys.stderr) if talk and sys.stderr.isatty() else None
+    try:
+        result = probe_paths(paths, Path.cwd(), options, credentials=credentials, progress=bar)
+    except RewriteError as exc:
+        raise IOFailure(f"--write stopped, no file changed by the failing edit: {exc}") from exc
+    except OSError as exc:
+        raise IOFailure(f"cannot write: {exc.strerror or exc}") from exc
+    finally:
+        if bar is not None:
+            bar.close()
+    if talk:
+        _tell(result, verbose)
+    code = emit(result.findings, result.files_checked, fmt=fmt, strict=strict, output=output)
+    return 1 if result.changed_files else code
+
+
+def _tell(result: Any, verbose: bool) -> None:
+    """A few lines on stderr for people (never in machine formats)."""
+    stats = result.stats
+    if verbose:
+        for note in result.notes:
+            click.echo(note, err=True)
+    parts = [f"probed {stats.urls} URL(s) with {stats.requests} request(s)"]
+    if stats.downloaded:
+        parts.append(f"{stats.downloaded} downloaded and hashed "
+                     f"({format_bytes(stats.downloaded_bytes)})")
+    if stats.from_host:
+        parts.append(f"{stats.from_host} sha256 taken from the host's X-Linked-Etag "
+                     "(--hash=full to verify)")
+    if stats.from_cache:
+        parts.append(f"{stats.from_cache} from the hash cache")
+    click.echo("; ".join(parts), err=True)
+    if stats.cache_problem:
+        click.echo(f"warning: {stats.cache_problem}", err=True)
+    for path in result.changed_files:
+        click.echo(f"rewrote {path}", err=True)

@@ -1,0 +1,154 @@
+"""The hash cache: a file's SHA-256 remembered by URL and the validators its server gave.
+
+An entry is only trusted while the server answers with the same ETag / Last-Modified /
+Content-Length, so a re-uploaded file is hashed again. Keys are digests: the file never
+holds a URL, and so never a token that a URL carried.
+
+Concurrent runs (pre-commit runs hooks in parallel) are safe: readers see either the old
+or the new file (it is replaced atomically), and writers merge under an exclusive lock,
+so no run's entries are lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from repo_tools.atomic import write_atomic
+
+CACHE_FILE = "probe-sha256.json"
+FORMAT = 1
+MAX_ENTRIES = 20_000
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("repo-tools"))
+
+
+def cache_key(url: str, etag: str | None, last_modified: str | None,
+              content_length: str | None) -> str | None:
+    """The key for url as the server now describes it; None when the server gives no
+    validator (nothing would tell us the file changed)."""
+    if not etag and not last_modified:
+        return None
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]  # user info is a credential, not an identity
+    bare = urlunsplit(parts._replace(netloc=netloc, fragment=""))
+    material = "\0".join([bare, etag or "", last_modified or "", content_length or ""])
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CachedHash:
+    sha256: str
+    size: int
+
+
+class HashCache:
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+        self.problem: str | None = None  # why the cache could not be written, if so
+        self._entries: dict[str, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.directory is None else self.directory / CACHE_FILE
+
+    def lookup(self, key: str | None) -> CachedHash | None:
+        if key is None or self.path is None:
+            return None
+        with self._lock:
+            if self._entries is None:
+                self._entries = _read(self.path)
+            entry = self._entries.get(key)
+        if entry is None:
+            return None
+        return CachedHash(entry["sha256"], entry["size"])
+
+    def store(self, key: str | None, sha256: str, size: int) -> None:
+        path = self.path
+        if key is None or path is None:
+            return
+        entry = {"sha256": sha256, "size": size, "stored": int(time.time())}
+        with self._lock:
+            if self._entries is not None:
+                self._entries[key] = entry
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with _exclusive(path.with_name(path.name + ".lock")):
+                    merged = _read(path)  # other runs may have written since we read
+                    merged[key] = entry
+                    write_atomic(path, _serialise(_prune(merged)))
+            except OSError as exc:
+                self.problem = f"cannot write the hash cache {path}: {exc.strerror or exc}"
+
+
+def _valid_entry(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("sha256"), str)
+            and len(value["sha256"]) == 64 and isinstance(value.get("size"), int)
+            and isinstance(value.get("stored"), int))
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
+    """The entries on disk; a missing, foreign or damaged file counts as empty."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        return {}
+    entries = doc.get("entries")
+    if not isinstance(entries, dict):
+        return {}
+    return {k: v for k, v in entries.items() if isinstance(k, str) and _valid_entry(v)}
+
+
+def _prune(entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    if len(entries) <= MAX_ENTRIES:
+        return entries
+    newest = sorted(entries.items(), key=lambda kv: kv[1]["stored"], reverse=True)
+    return dict(newest[:MAX_ENTRIES])
+
+
+def _serialise(entries: dict[str, dict[str, Any]]) -> bytes:
+    doc = {"format": FORMAT, "entries": dict(sorted(entries.items()))}
+    return (json.dumps(doc, indent=0, separators=(",", ":")) + "\n").encode()
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _lock_fd(fd)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock on every platform
+
+
+def _lock_fd(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:  # LK_LOCK gives up after ~10 s; keep waiting
+                continue
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)

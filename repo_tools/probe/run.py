@@ -1,0 +1,446 @@
+"""A probe run: read the model files, check each distinct URL once, turn outcomes into
+findings, and (with --write) record the digests found.
+
+`check_url` does the network work for one URL and returns a plain `UrlOutcome`;
+`findings_for` turns an outcome into findings for one entry without any I/O.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from repo_tools import repo as repo_layout
+from repo_tools.atomic import write_atomic
+from repo_tools.findings import Finding, finding, sort_findings
+from repo_tools.jsonfile import UTF8_BOM, JsonDocument, load_json_file
+from repo_tools.probe import hashing
+from repo_tools.probe.auth import Credentials, scrub
+from repo_tools.probe.cache import HashCache, cache_key
+from repo_tools.probe.http import (
+    Answer,
+    Deadline,
+    Fetcher,
+    NetworkLimits,
+    ProbeFailure,
+    deadline_failure,
+    describe_error,
+    read_chunks,
+)
+from repo_tools.probe.rewrite import set_sha256_values
+from repo_tools.probe.targets import (
+    Target,
+    host_declared_sha256,
+    huggingface_resolve_url,
+    parse_size,
+    targets_of,
+    url_problem,
+)
+from repo_tools.rules import core
+from repo_tools.rules import probe as rules
+
+DEFAULT_JOBS = 8
+SOURCE_DOWNLOAD = "downloaded"
+SOURCE_HOST = "host"  # X-Linked-Etag
+SOURCE_CACHE = "cache"
+
+
+class Progress(Protocol):
+    """Told about body bytes as they arrive; called from worker threads."""
+
+    def expect(self, size: int) -> None: ...
+
+    def advance(self, size: int) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProbeOptions:
+    hash_mode: str | None = None  # None, "auto" or "full"
+    write: bool = False
+    jobs: int = DEFAULT_JOBS
+    limits: NetworkLimits = dataclasses.field(default_factory=NetworkLimits)
+    deadline: float | None = None
+    max_size: int | None = None
+    cache_dir: Path | None = None  # None: no cache
+
+
+@dataclasses.dataclass(slots=True)
+class UrlOutcome:
+    """What one URL turned out to be; failure set means it could not be fully checked."""
+
+    failure: tuple[str, str] | None = None  # rule code, message
+    status: int | None = None
+    insecure_redirect: str | None = None
+    content_length: int | None = None
+    linked_size: int | None = None
+    html: bool = False
+    sha256: str | None = None
+    sha256_source: str | None = None
+    received: int | None = None
+    too_large: int | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class ProbeStats:
+    urls: int = 0
+    requests: int = 0
+    downloaded: int = 0
+    downloaded_bytes: int = 0
+    from_host: int = 0
+    from_cache: int = 0
+    cache_problem: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class ProbeResult:
+    findings: list[Finding]
+    files_checked: int
+    changed_files: list[str]
+    stats: ProbeStats
+    notes: list[str]
+
+
+# -- one URL --------------------------------------------------------------------------------
+
+
+def check_url(url: str, fetcher: Fetcher, cache: HashCache, options: ProbeOptions,
+              progress: Progress | None = None) -> UrlOutcome:
+    outcome = UrlOutcome()
+    try:
+        if fetcher.deadline.expired():
+            raise deadline_failure("before this URL was checked")
+        answer = fetcher.head(url)
+        _describe_answer(outcome, answer)
+        if outcome.status is not None and outcome.status >= 300:
+            outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, fetcher))
+            return outcome
+        if options.hash_mode is None or outcome.html:
+            return outcome
+        linked = host_declared_sha256(answer.linked_etag)
+        if options.hash_mode == "auto" and linked:
+            outcome.sha256, outcome.sha256_source = linked, SOURCE_HOST
+            return outcome
+        key = cache_key(url, answer.headers.get("ETag"), answer.headers.get("Last-Modified"),
+                        answer.headers.get("Content-Length"))
+        cached = cache.lookup(key) if options.hash_mode == "auto" else None
+        if cached is not None:
+            outcome.sha256, outcome.sha256_source = cached.sha256, SOURCE_CACHE
+            outcome.received = cached.size
+            return outcome
+        known = outcome.linked_size or outcome.content_length
+        if options.max_size is not None and known is not None and known > options.max_size:
+            outcome.too_large = known
+            return outcome
+        _download(url, outcome, fetcher, cache, options, progress)
+    except ProbeFailure as exc:
+        outcome.failure = (exc.rule.code, exc.message)
+    return outcome
+
+
+def _describe_answer(outcome: UrlOutcome, answer: Answer) -> None:
+    outcome.status = answer.status
+    outcome.insecure_redirect = outcome.insecure_redirect or answer.insecure_redirect
+    outcome.content_length = parse_size(answer.headers.get("Content-Length"))
+    outcome.linked_size = parse_size(answer.linked_size)
+    content_type = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    outcome.html = answer.status < 300 and content_type in ("text/html",
+                                                            "application/xhtml+xml")
+
+
+def _status_message(answer: Answer, fetcher: Fetcher) -> str:
+    status = answer.status
+    message = f"the server answers {status}"
+    reason = answer.response.reason
+    if reason:
+        message += f" {reason}"
+    if status in (401, 403):
+        message += f"; if the file is private, {fetcher.credentials_hint(answer.url)}"
+    elif 300 <= status < 400:
+        message = f"redirect ({status}) without a Location header"
+    return message
+
+
+def _download(url: str, outcome: UrlOutcome, fetcher: Fetcher, cache: HashCache,
+              options: ProbeOptions, progress: Progress | None) -> None:
+    limits = fetcher.limits
+    attempt = 0
+    while True:
+        answer = fetcher.follow("GET", url)
+        try:
+            _describe_answer(outcome, answer)
+            if answer.status >= 300:
+                outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, fetcher))
+                return
+            expected = outcome.content_length
+            if progress is not None and expected:
+                progress.expect(expected)
+            try:
+                digest = hashing.hash_stream(
+                    read_chunks(answer), max_size=options.max_size,
+                    on_bytes=progress.advance if progress is not None else None,
+                    should_stop=fetcher.deadline.expired, abort=answer.close)
+            except hashing.TooLarge as exc:
+                outcome.too_large = exc.received
+                return
+            except hashing.Stopped as exc:
+                raise deadline_failure(
+                    f"while downloading (after {exc.received} bytes)") from None
+            except hashing.BodyError as exc:
+                rule, message = describe_error(exc.__cause__ or exc, limits)
+                failure = ProbeFailure(rules.INCOMPLETE_BODY,
+                                       f"{message} after {exc.received} of "
+                                       f"{_of(expected)} bytes")
+                if rule is rules.CONNECTION_FAILED and "timeout" in message:
+                    failure = ProbeFailure(rule, f"{message} after {exc.received} bytes")
+                _retry_or_raise(fetcher, attempt, failure)
+                attempt += 1
+                continue
+        finally:
+            answer.close()
+        if expected is not None and digest.size < expected:
+            failure = ProbeFailure(rules.INCOMPLETE_BODY,
+                                   f"the server closed the connection after {digest.size} of "
+                                   f"{expected} bytes")
+            _retry_or_raise(fetcher, attempt, failure)
+            attempt += 1
+            continue
+        break
+    outcome.received = digest.size
+    if hashing.looks_like_html(digest.head):
+        outcome.html = True
+        return
+    outcome.sha256, outcome.sha256_source = digest.sha256, SOURCE_DOWNLOAD
+    cache.store(cache_key(url, answer.headers.get("ETag"), answer.headers.get("Last-Modified"),
+                          answer.headers.get("Content-Length")), digest.sha256, digest.size)
+
+
+def _of(expected: int | None) -> str:
+    return "an unknown number of" if expected is None else str(expected)
+
+
+def _retry_or_raise(fetcher: Fetcher, attempt: int, failure: ProbeFailure) -> None:
+    if attempt >= fetcher.limits.retries:
+        if attempt:
+            failure.message += f" (after {attempt + 1} attempts)"
+        raise failure
+    fetcher.pause(attempt)
+
+
+# -- outcome -> findings ----------------------------------------------------------------------
+
+
+def findings_for(target: Target, outcome: UrlOutcome, *, written: bool = False) -> list[Finding]:
+    """The findings for one entry, given what its URL turned out to be."""
+    found: list[Finding] = []
+    path, where = target.path, target.url_pointer
+    if outcome.insecure_redirect:
+        found.append(finding(rules.INSECURE_REDIRECT, path, outcome.insecure_redirect, where))
+    if outcome.failure is not None:
+        code, message = outcome.failure
+        found.append(finding(rules.ALL[code], path, message, where))
+    if outcome.html:
+        found.append(finding(rules.HTML_RESPONSE, path,
+                             "the URL answers with an HTML page, not the file "
+                             "(a login, error or landing page)", where))
+        return found
+    reported = outcome.linked_size or outcome.content_length or outcome.received
+    if target.size is not None and reported is not None and reported != target.size:
+        found.append(finding(rules.SIZE_MISMATCH, path,
+                             f"the server reports {reported} bytes but download.size is "
+                             f"{target.size}", f"{target.pointer}/size"))
+    if outcome.too_large is not None:
+        found.append(finding(rules.TOO_LARGE, path,
+                             f"the file is larger than --max-size ({outcome.too_large}+ bytes); "
+                             "its sha256 was not checked", where))
+    if outcome.sha256 is None:
+        return found
+    source = _source_text(outcome.sha256_source)
+    fixed = "; written by --write" if written else ""
+    if target.sha256 is None:
+        found.append(finding(rules.MISSING_SHA256, path,
+                             f"download.sha256 is missing; the file's sha256 is "
+                             f"{outcome.sha256} ({source}){fixed}", where))
+    elif target.sha256.lower() != outcome.sha256:
+        found.append(finding(rules.CHECKSUM_MISMATCH, path,
+                             f"the file's sha256 is {outcome.sha256} ({source}), not "
+                             f"{target.sha256}{fixed}", target.sha256_pointer))
+    return found
+
+
+def _source_text(source: str | None) -> str:
+    return {
+        SOURCE_HOST: "as stated by the host's X-Linked-Etag; --hash=full downloads to verify",
+        SOURCE_CACHE: "from the hash cache; the server's validators are unchanged",
+    }.get(source or "", "downloaded and hashed")
+
+
+def needs_write(target: Target, outcome: UrlOutcome) -> bool:
+    return (outcome.sha256 is not None and outcome.failure is None and not outcome.html
+            and (target.sha256 or "").lower() != outcome.sha256)
+
+
+# -- a whole run ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class _Loaded:
+    docs: dict[str, JsonDocument]
+    real_paths: dict[str, Path]
+    targets: list[Target]
+    findings: list[Finding]
+
+
+def _load(paths: Sequence[Path], base: Path) -> _Loaded:
+    loaded = _Loaded({}, {}, [], [])
+    for path in paths:
+        shown = repo_layout.display_path(path, base)
+        doc, problems = load_json_file(path, shown)
+        loaded.findings.extend(problems)
+        if doc is None:
+            continue
+        if _is_v1(doc.data):
+            loaded.findings.append(finding(
+                core.V1_FORMAT, shown, "file is in the legacy v1 format; run `repo-tools "
+                f"migrate {shown}` before probing it"))
+            continue
+        loaded.docs[shown] = doc
+        loaded.real_paths[shown] = path
+        loaded.targets.extend(targets_of(doc))
+    return loaded
+
+
+def _is_v1(data: object) -> bool:
+    if isinstance(data, dict) and "schema_version" in data:
+        return False  # the common case, without importing validate (and jsonschema)
+    from repo_tools.checks.validate import is_v1_document
+
+    return is_v1_document(data)
+
+
+def _offline_findings(target: Target) -> Finding | None:
+    problem = url_problem(target.url)
+    if problem is not None:
+        return finding(rules.UNPROBEABLE_URL, target.path, f"{problem}; it cannot be probed",
+                       target.url_pointer)
+    resolve = huggingface_resolve_url(target.url)
+    if resolve is not None:
+        return finding(rules.HF_BLOB_URL, target.path,
+                       "the URL is a Hugging Face /blob/ page (HTML), not the file; use "
+                       "/resolve/ instead of /blob/", target.url_pointer)
+    return None
+
+
+def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
+                credentials: Credentials | None = None,
+                progress: Progress | None = None) -> ProbeResult:
+    """Probe every download URL in the named model files (each distinct URL once)."""
+    credentials = credentials if credentials is not None else Credentials()
+    loaded = _load(paths, base)
+    findings = list(loaded.findings)
+    by_url: dict[str, list[Target]] = defaultdict(list)
+    for target in loaded.targets:
+        offline = _offline_findings(target)
+        if offline is not None:
+            findings.append(offline)
+        else:
+            by_url[target.url].append(target)
+
+    deadline = Deadline(options.deadline)
+    cache = HashCache(options.cache_dir)
+    fetcher = Fetcher(options.limits, credentials, deadline, pool_size=max(options.jobs, 1))
+    outcomes = _check_all(list(by_url), fetcher, cache, options, progress)
+    fetcher.close()
+
+    updates: dict[str, dict[str, str]] = defaultdict(dict)
+    if options.write:
+        for url, targets in by_url.items():
+            for target in targets:
+                digest = outcomes[url].sha256
+                if digest is not None and needs_write(target, outcomes[url]):
+                    updates[target.path][target.pointer] = digest
+    changed = _write(loaded, updates)
+    for url, targets in by_url.items():
+        for target in targets:
+            written = target.path in changed and target.pointer in updates[target.path]
+            findings.extend(findings_for(target, outcomes[url], written=written))
+
+    secrets = credentials.secrets()
+    findings = [dataclasses.replace(f, message=scrub(f.message, secrets)) for f in findings]
+    located: list[Finding] = []
+    for f in findings:
+        doc = loaded.docs.get(f.path)
+        located.extend(doc.locate([f]) if doc is not None and f.line == 0 else [f])
+    stats = _stats(outcomes, fetcher, cache)
+    return ProbeResult(sort_findings(located), len(paths), sorted(changed), stats,
+                       _notes(by_url, outcomes))
+
+
+def _check_all(urls: list[str], fetcher: Fetcher, cache: HashCache, options: ProbeOptions,
+               progress: Progress | None) -> dict[str, UrlOutcome]:
+    outcomes: dict[str, UrlOutcome] = {}
+    if not urls:
+        return outcomes
+    lock = threading.Lock()
+
+    def work(url: str) -> None:
+        try:
+            outcome = check_url(url, fetcher, cache, options, progress)
+        except Exception as exc:  # a bug or an unexpected library error: still a finding
+            rule, message = describe_error(exc, options.limits)
+            outcome = UrlOutcome(failure=(rule.code, message))
+        with lock:
+            outcomes[url] = outcome
+
+    workers = max(1, min(options.jobs, len(urls)))
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:
+        list(pool.map(work, urls))
+    return outcomes
+
+
+def _write(loaded: _Loaded, updates: dict[str, dict[str, str]]) -> set[str]:
+    changed: set[str] = set()
+    for shown, pointers in updates.items():
+        doc = loaded.docs[shown]
+        text = set_sha256_values(doc.text, pointers)
+        if text == doc.text:
+            continue
+        data = (UTF8_BOM if doc.had_bom else b"") + text.encode("utf-8")
+        write_atomic(loaded.real_paths[shown], data)
+        changed.add(shown)
+    return changed
+
+
+def _stats(outcomes: dict[str, UrlOutcome], fetcher: Fetcher, cache: HashCache) -> ProbeStats:
+    stats = ProbeStats(urls=len(outcomes), requests=fetcher.requests_sent,
+                       cache_problem=cache.problem)
+    for outcome in outcomes.values():
+        if outcome.sha256_source == SOURCE_DOWNLOAD:
+            stats.downloaded += 1
+            stats.downloaded_bytes += outcome.received or 0
+        elif outcome.sha256_source == SOURCE_HOST:
+            stats.from_host += 1
+        elif outcome.sha256_source == SOURCE_CACHE:
+            stats.from_cache += 1
+    return stats
+
+
+def _notes(by_url: dict[str, list[Target]], outcomes: dict[str, UrlOutcome]) -> list[str]:
+    """One line per entry saying where its sha256 came from (for --verbose)."""
+    notes = []
+    for url, targets in by_url.items():
+        outcome = outcomes[url]
+        for target in targets:
+            where = f"{target.path}#{target.pointer}"
+            if outcome.failure is not None:
+                notes.append(f"{where}: not checked ({outcome.failure[0]})")
+            elif outcome.sha256 is not None:
+                notes.append(f"{where}: sha256 {_source_text(outcome.sha256_source)}")
+            else:
+                notes.append(f"{where}: answers {outcome.status}")
+    return notes
+

@@ -1,0 +1,125 @@
+"""What to probe: the download entries of model files, and how URLs may be shown.
+
+Pure functions only; nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from repo_tools.jsonfile import JsonDocument
+
+_HF_HOSTS = frozenset({"huggingface.co", "hf.co", "www.huggingface.co"})
+_HF_BLOB = re.compile(r"^(/(?:(?:datasets|spaces)/)?[^/]+/[^/]+)/blob/(.+)$")
+HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Target:
+    """One `download` object of one model file."""
+
+    path: str
+    pointer: str  # of the download object, e.g. /models/3/download
+    url: str
+    sha256: str | None  # None when absent or not a string
+    size: int | None
+
+    @property
+    def url_pointer(self) -> str:
+        return f"{self.pointer}/url"
+
+    @property
+    def sha256_pointer(self) -> str:
+        return f"{self.pointer}/sha256"
+
+
+def targets_of(doc: JsonDocument) -> list[Target]:
+    data = doc.data
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        return []
+    found = []
+    for index, model in enumerate(models):
+        download = model.get("download") if isinstance(model, dict) else None
+        if not isinstance(download, dict):
+            continue
+        url = download.get("url")
+        if not isinstance(url, str) or not url:
+            continue
+        sha, size = download.get("sha256"), download.get("size")
+        found.append(Target(
+            path=doc.path,
+            pointer=f"/models/{index}/download",
+            url=url,
+            sha256=sha if isinstance(sha, str) and sha else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        ))
+    return found
+
+
+def url_problem(url: str) -> str | None:
+    """Why url cannot be probed at all, or None."""
+    if any(c.isspace() for c in url):
+        return "URL contains whitespace"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError as exc:
+        return f"URL cannot be parsed: {exc}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"URL scheme {parts.scheme!r} is not http or https" if parts.scheme else (
+            "URL has no scheme")
+    if not host:
+        return "URL has no host"
+    return None
+
+
+def huggingface_resolve_url(url: str) -> str | None:
+    """For a huggingface.co `/blob/` URL, the `/resolve/` URL of the same file; else None."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower() not in _HF_HOSTS:
+        return None
+    match = _HF_BLOB.match(parts.path)
+    if not match:
+        return None
+    return urlunsplit(parts._replace(path=f"{match.group(1)}/resolve/{match.group(2)}"))
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be shown: no user info, and no query or fragment (they often carry
+    signed tokens, e.g. a CDN redirect's X-Amz-Signature)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    shown = urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+    return shown + ("?…" if parts.query else "")
+
+
+def host_declared_sha256(value: str | None) -> str | None:
+    """A sha256 from an ETag-like header (`"abc…"`, `W/"…"`), or None when it is not one."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    return value.lower() if HEX64.fullmatch(value) else None
+
+
+def parse_size(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        return None
+    return size if size >= 0 else None

@@ -1,0 +1,375 @@
+"""The pure parts of probe: URL handling, backoff, the cache, --write's text edit."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from repo_tools.cli.probe import ProgressBar, format_progress, parse_byte_size
+from repo_tools.probe import hashing
+from repo_tools.probe.auth import Credentials, env_var_for_host, scrub
+from repo_tools.probe.cache import HashCache, cache_key
+from repo_tools.probe.http import (
+    NetworkLimits,
+    backoff_delay,
+    describe_error,
+    is_retryable_status,
+    parse_retry_after,
+)
+from repo_tools.probe.rewrite import set_sha256_values
+from repo_tools.probe.run import UrlOutcome, findings_for, needs_write
+from repo_tools.probe.targets import (
+    Target,
+    host_declared_sha256,
+    huggingface_resolve_url,
+    redact_url,
+    url_problem,
+)
+from repo_tools.rules import ALL_RULES
+from repo_tools.rules import probe as rules
+
+SHA = "ab" * 32
+
+# -- URLs ----------------------------------------------------------------------------------------
+
+secret_text = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=8, max_size=20)
+
+
+@given(user=secret_text, password=secret_text, token=secret_text,
+       path=st.lists(st.text(alphabet="abcxyz09._-", min_size=1, max_size=8), max_size=4))
+def test_redacted_urls_carry_no_user_info_or_query(user: str, password: str, token: str,
+                                                   path: list[str]) -> None:
+    url = f"https://{user}:{password}@files.example.com/{'/'.join(path)}?token={token}#{token}"
+    shown = redact_url(url)
+    assert password not in shown and token not in shown and user not in shown
+    assert shown.startswith("https://files.example.com/")
+    assert shown.endswith("?…")
+
+
+def test_redact_keeps_plain_urls() -> None:
+    assert redact_url("http://127.0.0.1:8080/a/b.bin") == "http://127.0.0.1:8080/a/b.bin"
+
+
+@pytest.mark.parametrize(("url", "resolve"), [
+    ("https://huggingface.co/org/repo/blob/main/m.gguf",
+     "https://huggingface.co/org/repo/resolve/main/m.gguf"),
+    ("https://hf.co/org/repo/blob/v1.0/dir/m.gguf?download=true",
+     "https://hf.co/org/repo/resolve/v1.0/dir/m.gguf?download=true"),
+    ("https://huggingface.co/datasets/org/d/blob/main/x.bin",
+     "https://huggingface.co/datasets/org/d/resolve/main/x.bin"),
+    ("https://huggingface.co/org/repo/resolve/main/m.gguf", None),
+    ("https://example.com/org/repo/blob/main/m.gguf", None),
+])
+def test_huggingface_blob_urls(url: str, resolve: str | None) -> None:
+    assert huggingface_resolve_url(url) == resolve
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("https://example.com/m.bin", None),
+    ("http://127.0.0.1:9/m.bin", None),
+    ("ftp://example.com/m.bin", "scheme"),
+    ("example.com/m.bin", "no scheme"),
+    ("https:///m.bin", "no host"),
+    ("https://example.com:99999/m.bin", "cannot be parsed"),
+    ("https://example.com/a b", "whitespace"),
+])
+def test_url_problems(url: str, problem: str | None) -> None:
+    found = url_problem(url)
+    assert (found is None) if problem is None else (problem in (found or ""))
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (f'"{SHA}"', SHA), (f'W/"{SHA.upper()}"', SHA), (SHA, SHA),
+    ('"abc123"', None), ('"' + "a" * 40 + '"', None), (None, None), ("", None),
+])
+def test_host_declared_sha256(header: str | None, expected: str | None) -> None:
+    assert host_declared_sha256(header) == expected
+
+
+# -- retries -------------------------------------------------------------------------------------
+
+
+@given(attempt=st.integers(0, 40), base=st.floats(0.01, 5), cap=st.floats(0.01, 60),
+       r=st.floats(0, 1))
+def test_backoff_is_bounded_and_jittered(attempt: int, base: float, cap: float,
+                                         r: float) -> None:
+    delay = backoff_delay(attempt, base, cap, lambda: r)
+    ceiling = min(cap, base * 2 ** attempt)
+    assert ceiling / 2 - 1e-9 <= delay <= ceiling + 1e-9
+
+
+def test_backoff_grows_exponentially() -> None:
+    delays = [backoff_delay(a, 1.0, 100.0, lambda: 1.0) for a in range(5)]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+@pytest.mark.parametrize(("status", "retry"), [
+    (200, False), (404, False), (403, False), (429, True), (500, True), (501, False),
+    (503, True), (599, True),
+])
+def test_retryable_statuses(status: int, retry: bool) -> None:
+    assert is_retryable_status(status) is retry
+
+
+def test_retry_after_forms() -> None:
+    now = 1_700_000_000.0
+    assert parse_retry_after("120", now) == 120.0
+    assert parse_retry_after("Tue, 14 Nov 2023 22:15:00 GMT", now) == pytest.approx(100.0)
+    assert parse_retry_after("Tue, 14 Nov 2023 22:00:00 GMT", now) == 0.0  # in the past
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_error_messages_never_quote_the_url() -> None:
+    import requests
+
+    url = "https://host.example/file?token=SECRET-TOKEN-123"
+    exc = requests.ConnectionError(f"HTTPSConnectionPool: Max retries exceeded with url: {url}")
+    exc.__context__ = ConnectionRefusedError(111, "Connection refused")
+    rule, message = describe_error(exc, NetworkLimits())
+    assert rule is rules.CONNECTION_FAILED and message == "the connection was refused"
+    rule, message = describe_error(requests.ConnectionError(url), NetworkLimits())
+    assert "SECRET" not in message
+
+
+# -- credentials -----------------------------------------------------------------------------------
+
+
+def test_credentials_by_host(tmp_path: Path) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine files.example.com login me password s3cret-pass\n")
+    netrc.chmod(0o600)
+    creds = Credentials(env={env_var_for_host("models.example.com"): "tok-123456"},
+                        netrc_path=netrc)
+    assert env_var_for_host("models.example.com") == "REPO_TOOLS_TOKEN_MODELS_EXAMPLE_COM"
+    assert creds.headers_for("models.example.com") == {"Authorization": "Bearer tok-123456"}
+    assert creds.headers_for("files.example.com")["Authorization"].startswith("Basic ")
+    assert creds.headers_for("cdn.example.com") == {}
+    secrets = creds.secrets()
+    assert {"tok-123456", "s3cret-pass"} <= secrets
+    assert scrub("a tok-123456 b s3cret-pass", secrets) == "a *** b ***"
+
+
+def test_broken_netrc_is_reported_without_its_content(tmp_path: Path) -> None:
+    from repo_tools.probe.auth import CredentialsError
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine a login b password c\nbogus-token-XYZ\n")
+    netrc.chmod(0o600)
+    with pytest.raises(CredentialsError) as info:
+        Credentials(env={}, netrc_path=netrc)
+    assert "bogus-token-XYZ" not in str(info.value) and "line" in str(info.value)
+
+
+# -- the cache -------------------------------------------------------------------------------------
+
+
+def test_cache_key_needs_a_validator_and_follows_each() -> None:
+    url = "https://example.com/m.bin"
+    assert cache_key(url, None, None, "10") is None
+    keys = {cache_key(url, '"a"', None, "10"), cache_key(url, '"b"', None, "10"),
+            cache_key(url, '"a"', None, "11"), cache_key(url, None, "Mon", "10"),
+            cache_key(url + "?v=2", '"a"', None, "10")}
+    assert len(keys) == 5
+    assert (cache_key("https://u:p@example.com/m.bin", '"a"', None, "10")
+            == cache_key(url, '"a"', None, "10"))
+
+
+def test_cache_round_trip_and_damaged_file(tmp_path: Path) -> None:
+    cache = HashCache(tmp_path)
+    cache.store("k1", SHA, 5)
+    assert HashCache(tmp_path).lookup("k1") is not None
+    assert cache.path is not None
+    cache.path.write_text("{ not json")
+    fresh = HashCache(tmp_path)
+    assert fresh.lookup("k1") is None
+    fresh.store("k2", SHA, 6)
+    assert json.loads(cache.path.read_text())["entries"]["k2"]["size"] == 6
+
+
+def test_unwritable_cache_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cache = HashCache(blocker / "sub")
+    cache.store("k", SHA, 1)
+    assert cache.problem is not None and "cannot write the hash cache" in cache.problem
+
+
+def _store_many(directory: str, worker: int) -> None:
+    cache = HashCache(Path(directory))
+    for i in range(25):
+        cache.store(f"w{worker}-{i}", SHA, i)
+
+
+def test_concurrent_processes_never_lose_or_tear_entries(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    procs = [context.Process(target=_store_many, args=(str(tmp_path), w)) for w in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    cache = HashCache(tmp_path)
+    assert all(cache.lookup(f"w{w}-{i}") is not None for w in range(4) for i in range(25))
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+# -- hashing ---------------------------------------------------------------------------------------
+
+
+@given(data=st.binary(max_size=5000), chunk=st.integers(1, 700))
+def test_streamed_digest_equals_hashlib(data: bytes, chunk: int) -> None:
+    import hashlib
+
+    stream = io.BytesIO(data)
+    digest = hashing.hash_stream(stream.read, chunk_size=chunk)
+    assert digest.sha256 == hashlib.sha256(data).hexdigest()
+    assert digest.size == len(data)
+
+
+def test_hashing_stops_past_max_size_and_on_read_errors() -> None:
+    closed: list[bool] = []
+    with pytest.raises(hashing.TooLarge):
+        hashing.hash_stream(io.BytesIO(b"x" * 100).read, max_size=10, chunk_size=8,
+                            abort=lambda: closed.append(True))
+    assert closed == [True]
+
+    def broken(n: int) -> bytes:
+        raise ConnectionResetError
+
+    with pytest.raises(hashing.BodyError) as info:
+        hashing.hash_stream(broken)
+    assert isinstance(info.value.__cause__, ConnectionResetError)
+
+
+# -- outcome -> findings ---------------------------------------------------------------------------
+
+
+def _target(sha: str | None = SHA, size: int | None = None) -> Target:
+    return Target("m.json", "/models/0/download", "https://x/m", sha, size)
+
+
+def test_findings_for_outcomes() -> None:
+    assert findings_for(_target(), UrlOutcome(status=200, sha256=SHA)) == []
+    assert findings_for(_target(SHA.upper()), UrlOutcome(status=200, sha256=SHA)) == []
+    assert not needs_write(_target(SHA.upper()), UrlOutcome(status=200, sha256=SHA))
+    assert needs_write(_target(None), UrlOutcome(status=200, sha256=SHA))
+    assert not needs_write(_target(None), UrlOutcome(status=200, sha256=SHA, html=True))
+    [f] = findings_for(_target(), UrlOutcome(status=200, sha256="cd" * 32,
+                                             sha256_source="host"))
+    assert f.rule == "P006" and "X-Linked-Etag" in f.message
+    [f] = findings_for(_target(None), UrlOutcome(status=200, sha256=SHA), written=True)
+    assert f.rule == "P011" and "written" in f.message
+    [f] = findings_for(_target(size=3), UrlOutcome(status=200, content_length=4))
+    assert f.rule == "P005" and f.pointer.endswith("/size")
+    [f] = findings_for(_target(), UrlOutcome(failure=("P001", "the server answers 404")))
+    assert f.rule == "P001"
+
+
+def test_every_probe_rule_is_registered_and_documented() -> None:
+    codes = [rule.code for rule in rules.RULES]
+    assert codes == [f"P{i:03d}" for i in range(1, len(codes) + 1)]
+    for rule in rules.RULES:
+        assert ALL_RULES[rule.code] is rule and rule.summary and rule.fix
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert all(code in readme for code in codes)
+
+
+# -- --write's text edit -------------------------------------------------------------------------
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
+                         st.text(max_size=12))
+downloads = st.fixed_dictionaries(
+    {"url": st.just("https://example.com/m.bin")},
+    optional={"sha256": st.one_of(st.text(max_size=70), st.none(), st.integers()),
+              "cachePath": st.text(max_size=10), "size": st.integers(0, 10**12),
+              "extra": st.lists(json_scalars, max_size=3)})
+documents = st.lists(st.fixed_dictionaries({"model": st.text(max_size=8),
+                                            "download": downloads}), min_size=1, max_size=4)
+layouts = st.sampled_from([
+    {"indent": 2}, {"indent": 4}, {"indent": None}, {"indent": "\t"},
+    {"indent": None, "separators": (",", ":")}, {"indent": 1, "separators": (",", " : ")},
+])
+
+
+@given(models=documents, layout=layouts, ascii_only=st.booleans(), data=st.data())
+def test_set_sha256_changes_only_the_digests(models: list[dict[str, Any]],
+                                             layout: dict[str, Any], ascii_only: bool,
+                                             data: st.DataObject) -> None:
+    doc = {"schema_version": "2.0", "models": models}
+    text = json.dumps(doc, ensure_ascii=ascii_only, **layout)
+    chosen = data.draw(st.lists(st.integers(0, len(models) - 1), min_size=1, unique=True))
+    updates = {f"/models/{i}/download": f"{i:x}" * 64 for i in chosen}
+    updates = {k: v[:64] for k, v in updates.items()}
+    result = set_sha256_values(text, updates)
+    parsed = json.loads(result)
+    for i, model in enumerate(parsed["models"]):
+        expected = dict(models[i]["download"])
+        if i in chosen:
+            expected["sha256"] = updates[f"/models/{i}/download"]
+        assert model["download"] == expected
+        assert {k: v for k, v in model.items() if k != "download"} == {
+            k: v for k, v in models[i].items() if k != "download"}
+    # Everything outside the edited values is byte-identical.
+    if all("sha256" in models[i]["download"] for i in chosen):
+        stripped = result
+        for i in chosen:
+            old = json.dumps(models[i]["download"]["sha256"], ensure_ascii=ascii_only)
+            stripped = stripped.replace(json.dumps(updates[f"/models/{i}/download"]), old, 1)
+        assert len(stripped) == len(text)
+
+
+def test_set_sha256_inserts_after_the_url_keeping_layout() -> None:
+    text = ('{\r\n    "models": [\r\n        {"download": {\r\n            "url": "u",\r\n'
+            '            "cachePath": "c"\r\n        }}\r\n    ]\r\n}\r\n')
+    result = set_sha256_values(text, {"/models/0/download": SHA})
+    assert result == text.replace('"url": "u",\r\n',
+                                  f'"url": "u",\r\n            "sha256": "{SHA}",\r\n')
+
+
+def test_set_sha256_into_an_empty_object() -> None:
+    result = set_sha256_values('{"models": [{"download": {}}]}', {"/models/0/download": SHA})
+    assert json.loads(result) == {"models": [{"download": {"sha256": SHA}}]}
+
+
+# -- CLI helpers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("1048576", 1 << 20), ("512M", 512 << 20), ("2G", 2 << 30), ("1.5GiB", 3 << 29),
+    ("10k", 10240), ("3 MB", 3 << 20),
+])
+def test_byte_sizes(text: str, size: int) -> None:
+    assert parse_byte_size(text) == size
+
+
+def test_bad_byte_size() -> None:
+    with pytest.raises(ValueError):
+        parse_byte_size("lots")
+
+
+def test_progress_line() -> None:
+    line = format_progress(512 << 20, 1 << 30, 2.0)
+    assert line == "hashing 512.0 MiB / 1.0 GiB  256.0 MiB/s  ETA 0:00:02"
+    assert "ETA" not in format_progress(10, 0, 1.0)
+
+
+def test_progress_bar_draws_and_clears() -> None:
+    now = [100.0]
+    stream = io.StringIO()
+    bar = ProgressBar(stream, clock=lambda: now[0])
+    bar.expect(1 << 20)
+    now[0] = 101.0
+    bar.advance(1 << 19)
+    now[0] = 101.05
+    bar.advance(1)  # within 0.1 s: not redrawn
+    bar.close()
+    out = stream.getvalue()
+    assert out.count("hashing") == 1 and out.endswith("\r\x1b[2K")
