@@ -21,8 +21,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-class _DuplicateKey(Exception):
-    pass
+class DuplicateKeyError(Exception):
+    """Raised by `parse_strict` when an object repeats a key."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -66,7 +66,7 @@ def pointer_join(base: str, *tokens: str | int) -> str:
 def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        raise _DuplicateKey
+        raise DuplicateKeyError
     return obj
 
 
@@ -91,7 +91,7 @@ def parse_strict(text: str, overflow: _Overflow | None = None) -> Any:
     """Parse JSON text, rejecting duplicate keys and NaN/Infinity.
 
     Raises json.JSONDecodeError, ValueError (bad numbers), RecursionError or
-    _DuplicateKey; `load_json_bytes` turns each into a finding.
+    DuplicateKeyError; `load_json_bytes` turns each into a finding.
     """
     return json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant,
                       parse_float=overflow)
@@ -128,7 +128,7 @@ def load_json_bytes(raw: bytes, path: str) -> tuple[JsonDocument | None, list[Fi
     overflow = _Overflow()
     try:
         data = parse_strict(text, overflow)
-    except _DuplicateKey:
+    except DuplicateKeyError:
         # Report every duplicate, then go on with last-wins data (what most parsers
         # would do) so that the file's other problems are not hidden behind this one.
         doc = JsonDocument(path, text, json.loads(text, parse_constant=_reject_constant),

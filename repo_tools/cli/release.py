@@ -1,0 +1,281 @@
+"""`repo-tools release`, `verify` and `keygen`: publish signed releases and check them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
+from repo_tools.findings import Finding, Severity, finding
+
+if TYPE_CHECKING:  # cryptography stays unimported until a command runs
+    from repo_tools.release.errors import VerificationError
+    from repo_tools.release.publish import PreparedRelease
+
+PASSPHRASE_ENV = "REPO_TOOLS_KEY_PASSPHRASE"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _say(fmt: str, lines: list[str]) -> None:
+    """Progress and summaries: stdout for text output, stderr when stdout is a report."""
+    for line in lines:
+        click.echo(line, err=fmt != "text")
+
+
+def _passphrase(prompt: bool, what: str) -> str | None:
+    if prompt:
+        value: str = click.prompt(what, hide_input=True, default="", show_default=False)
+        return value or None
+    return os.environ.get(PASSPHRASE_ENV) or None
+
+
+@click.command()
+@repo_option
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True,
+              help="OpenSSH Ed25519 private key (with --signer ssh-keygen: a private key, or "
+                   "a .pub whose private half is in ssh-agent).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Release folder: reads the previous manifest there, writes the new one.")
+@click.option("--repository", "repository", default=None,
+              help="Repository id in the manifest [default: the previous release's, else the "
+                   "origin remote as host/owner/name, else the folder name].")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=30, show_default=True,
+              help="Days from `created` until clients refuse the release.")
+@click.option("--bundle-version", type=click.IntRange(1, 2**63 - 1), default=None,
+              help="Version number [default: previous + 1]; must be above the previous.")
+@click.option("--previous", default=None, metavar="URL|DIR|FILE",
+              help="Where the previous release is published [default: --out].")
+@click.option("--allow-removals", is_flag=True,
+              help="Publish even if models that clients in range still get are removed.")
+@click.option("--created", default="auto", show_default=True, metavar="auto|now|EPOCH",
+              help="The manifest's created time; auto = SOURCE_DATE_EPOCH, else the commit "
+                   "time, else now.")
+@click.option("--signer", type=click.Choice(["builtin", "ssh-keygen"]), default="builtin",
+              show_default=True, help="Sign in-process, or delegate to `ssh-keygen -Y sign`.")
+@click.option("--passphrase-prompt", is_flag=True,
+              help=f"Ask for the key's passphrase (default: ${PASSPHRASE_ENV}, if set).")
+@click.option("--probe", is_flag=True, help="Also run the network check (probe) first.")
+@click.option("--dry-run", is_flag=True, help="Check, build and diff; sign and write nothing.")
+@output_options
+@command_with_exit
+def release(repo: Path, key_path: Path, out: Path, repository: str | None, expires_days: int,
+            bundle_version: int | None, previous: str | None, allow_removals: bool,
+            created: str, signer: str, passphrase_prompt: bool, probe: bool, dry_run: bool,
+            fmt: str, strict: bool, output: Path | None) -> int:
+    """Check the repo, then publish a signed, versioned bundle of index.json and versions/.
+
+    Refuses (exit 1) when the offline checks report errors, when the version would not
+    go up, or when models that clients in range still get are removed.
+    """
+    from repo_tools.lint import lint_repo
+    from repo_tools.release import publish, sshsig
+    from repo_tools.release.errors import ReleaseRefused
+    from repo_tools.release.fetch import FetchError
+    from repo_tools.rules import release as rules
+    from repo_tools.settings import OFFLINE_CHECKS
+
+    if not repo.is_dir():
+        raise IOFailure(f"no such directory: {repo}")
+    checks = (*OFFLINE_CHECKS, "probe") if probe else OFFLINE_CHECKS
+    linted = lint_repo(repo, base=Path.cwd(), checks=checks)
+    errors = sum(1 for f in linted.findings if f.severity is Severity.ERROR)
+    if errors:
+        refusal = finding(rules.LINT_ERRORS, str(repo), f"{errors} error(s) from the checks "
+                          f"({', '.join(linted.checks)}); nothing was published")
+        return emit([*linted.findings, refusal], linted.files, fmt=fmt, strict=strict,
+                    output=output)
+    request = publish.ReleaseRequest(repo, out, repository, expires_days, bundle_version,
+                                     previous, allow_removals, created)
+    now = _now()
+    try:
+        prepared = publish.prepare_release(request, now=now)
+        if dry_run:
+            signature = None
+        elif signer == "ssh-keygen":
+            signature = sshsig.sign_with_ssh_keygen(prepared.manifest_bytes, key_path)
+        else:
+            key = sshsig.load_private_key(key_path, _passphrase(passphrase_prompt,
+                                                                "Key passphrase"))
+            signature = sshsig.sign(prepared.manifest_bytes, key)
+        if signature is not None:
+            publish.self_check(prepared, signature, now)
+    except ReleaseRefused as exc:
+        return emit([*linted.findings, *exc.as_findings(str(repo))], linted.files, fmt=fmt,
+                    strict=strict, output=output)
+    except (publish.ReleaseUsageError, sshsig.SigningKeyError, FetchError) as exc:
+        raise IOFailure(str(exc)) from None
+    _say(fmt, _summary(prepared, out, dry_run))
+    if signature is not None:
+        try:
+            publish.write_release(prepared, signature, out)
+        except OSError as exc:
+            raise IOFailure(f"cannot write the release to {out}: {exc.strerror}") from None
+    return emit(linted.findings, linted.files, fmt=fmt, strict=strict, output=output)
+
+
+def _summary(prepared: PreparedRelease, out: Path, dry_run: bool) -> list[str]:
+    m = prepared.manifest
+    lines = []
+    if prepared.previous is None:
+        lines.append("previous release: none (first release)")
+    else:
+        lines.append(f"previous release: bundle_version {prepared.previous.manifest.bundle_version}"
+                     f" ({prepared.previous.where})")
+    if prepared.diff is not None:
+        lines += [f"  {line}" for line in prepared.diff.lines()]
+    verb = "would publish" if dry_run else "published"
+    lines.append(f"{verb} {m.repository} bundle_version {m.bundle_version} to {out}: "
+                 f"{m.bundle.name} ({m.bundle.size} bytes, sha256 {m.bundle.sha256}), "
+                 f"{len(m.files)} files, expires {m.expires:%Y-%m-%dT%H:%M:%SZ}")
+    return lines
+
+
+@click.command()
+@click.argument("source", metavar="BUNDLE_DIR_OR_URL")
+@click.option("--allowed-signers", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="OpenSSH allowed_signers file of trusted release keys.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="JSON file of accepted versions: checked for rollback, "
+                                 "updated on success.")
+@click.option("--repository", default=None, help="Require this repository id.")
+@click.option("--manifest", "manifest_name", default="manifest.json", show_default=True,
+              help="Manifest file name in the source (e.g. 7.manifest.json).")
+@click.option("--max-bundle-bytes", type=click.IntRange(1), default=None,
+              help="Refuse bigger bundles [default: 256 MiB].")
+@click.option("--extract", "extract_to", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="After verifying, write the files into this new folder.")
+@output_options
+@command_with_exit
+def verify(source: str, allowed_signers: Path, state_path: Path | None,
+           repository: str | None, manifest_name: str, max_bundle_bytes: int | None,
+           extract_to: Path | None, fmt: str, strict: bool, output: Path | None) -> int:
+    """Check a published release as a client must, before trusting any of it.
+
+    Signature (before parsing), strict manifest, rollback against --state, expiry, bundle
+    hash, then every member. Exit 1 with a rule code when the release is rejected.
+    """
+    import dataclasses
+
+    from repo_tools.release import sshsig
+    from repo_tools.release import verify as verifier
+    from repo_tools.release.errors import VerificationError
+    from repo_tools.release.fetch import FetchError, open_source
+    from repo_tools.release.manifest import signature_name
+
+    limits = verifier.VerifyLimits()
+    if max_bundle_bytes is not None:
+        limits = dataclasses.replace(limits, max_bundle_bytes=max_bundle_bytes)
+    if not source.startswith(("http://", "https://")) and Path(source).is_file():
+        source, manifest_name = str(Path(source).parent), Path(source).name
+    try:
+        signers_text = allowed_signers.read_text("utf-8")
+        signers = sshsig.parse_allowed_signers(signers_text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IOFailure(f"cannot read {allowed_signers}: {exc}") from None
+    except sshsig.AllowedSignersError as exc:
+        raise IOFailure(f"{allowed_signers}: {exc}") from None
+    fetcher = open_source(source)
+    shown = fetcher.describe()
+    try:
+        state = verifier.load_state(state_path) if state_path is not None else {}
+        manifest_bytes = fetcher.read(manifest_name, limits.max_manifest_bytes)
+        signature = fetcher.read(signature_name(manifest_name), limits.max_signature_bytes)
+        now = _now()
+        checked = verifier.verify_manifest(manifest_bytes, signature, signers, now=now,
+                                           state=state, repository=repository, limits=limits)
+        bundle = fetcher.read(checked.manifest.bundle.name, checked.manifest.bundle.size)
+        files = verifier.verify_bundle(checked.manifest, bundle, limits=limits)
+    except VerificationError as exc:
+        return emit([_located(exc, shown, manifest_name)], 1, fmt=fmt, strict=strict,
+                    output=output)
+    except FetchError as exc:
+        raise IOFailure(str(exc)) from None
+    m = checked.manifest
+    if state_path is not None:
+        try:
+            verifier.record_accepted(state_path, m.repository,
+                                     verifier.AcceptedRelease(m.bundle_version,
+                                                              checked.manifest_sha256))
+        except OSError as exc:
+            raise IOFailure(f"cannot write {state_path}: {exc.strerror}") from None
+    if extract_to is not None:
+        _extract(files, extract_to)
+    _say(fmt, [f"verified {m.repository} bundle_version {m.bundle_version}: {len(files)} "
+               f"files, signed by {checked.signer}, created "
+               f"{m.created:%Y-%m-%dT%H:%M:%SZ}, expires {m.expires:%Y-%m-%dT%H:%M:%SZ}"])
+    return emit([], len(files), fmt=fmt, strict=strict, output=output)
+
+
+def _located(exc: VerificationError, shown: str, manifest_name: str) -> Finding:
+    """The finding, at the artifact as the user named it (e.g. 7.manifest.json)."""
+    from repo_tools.release.manifest import MANIFEST_NAME
+
+    path = exc.path
+    if path.startswith(MANIFEST_NAME):
+        path = manifest_name + path[len(MANIFEST_NAME):]
+    return finding(exc.rule, f"{shown}/{path}" if path else shown, exc.message)
+
+
+def _extract(files: dict[str, bytes], target: Path) -> None:
+    """Write verified files into a new folder (names were checked safe and relative)."""
+    try:
+        target.mkdir(parents=True, exist_ok=False)
+        for name, data in files.items():
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "xb") as handle:
+                handle.write(data)
+    except OSError as exc:
+        raise IOFailure(f"cannot extract into {target}: {exc.strerror or exc}") from None
+
+
+@click.command()
+@click.argument("key_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--principal", default="release@repo-tools", show_default=True,
+              help="Identity in allowed_signers and the key comment.")
+@click.option("--passphrase-prompt", is_flag=True,
+              help=f"Encrypt the key with a passphrase asked for (or ${PASSPHRASE_ENV}).")
+def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
+    """Write a new Ed25519 release key pair and its allowed_signers line.
+
+    Writes KEY_PATH (mode 0600), KEY_PATH.pub and KEY_PATH.allowed_signers, and prints
+    the allowed_signers line to give to clients. Never overwrites a file.
+    """
+    from repo_tools.release import sshsig
+
+    passphrase = os.environ.get(PASSPHRASE_ENV) or None
+    if passphrase_prompt:
+        passphrase = click.prompt("New key passphrase", hide_input=True,
+                                  confirmation_prompt=True) or None
+    key = sshsig.generate_key()
+    try:
+        private = sshsig.private_key_pem(key, passphrase)
+    except Exception as exc:  # cryptography needs bcrypt to encrypt OpenSSH keys
+        raise IOFailure(f"cannot encrypt the key: {exc}; install bcrypt") from None
+    public = sshsig.public_key_line(key.public_key())
+    allowed = f'{principal} namespaces="{sshsig.NAMESPACE}" {public}\n'
+    targets = [(key_path, private, 0o600),
+               (key_path.with_name(key_path.name + ".pub"), f"{public} {principal}\n".encode(),
+                0o644),
+               (key_path.with_name(key_path.name + ".allowed_signers"), allowed.encode(), 0o644)]
+    for path, _, _ in targets:
+        if path.exists():
+            raise IOFailure(f"{path} exists; keygen never overwrites a key")
+    try:
+        for path, data, mode in targets:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+    except OSError as exc:
+        raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from None
+    click.echo(f"wrote {targets[0][0]}, {targets[1][0]} and {targets[2][0]}")
+    click.echo("allowed_signers line for clients:")
+    click.echo(allowed, nl=False)

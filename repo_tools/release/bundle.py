@@ -1,0 +1,281 @@
+"""The release bundle: a deterministic plain USTAR archive, and a strict reader for it.
+
+The bundle is an uncompressed tar so that its bytes depend on nothing but the files
+(deflate output differs between zlib builds; HTTP can compress in transit). Every member is
+a regular file with mode 0644, uid/gid 0, empty owner names and one fixed mtime, in
+byte-wise sorted path order.
+
+The reader does not use `tarfile`: it accepts exactly the USTAR subset the writer makes and
+rejects everything else (pax and GNU headers, links, devices, bad checksums, trailing data)
+with a specific reason, so no tar feature can rename, resize or redirect a member.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+import re
+import stat
+import subprocess
+import tarfile
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from repo_tools import repo as repo_layout
+from repo_tools.release.errors import ReleaseRefused, VerificationError
+from repo_tools.rules import release as rules
+
+BLOCK = 512
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_PATH_BYTES = 255  # what USTAR's prefix + name fields can hold
+_REGULAR = (b"0", b"\x00")
+_EXTENSIONS = {b"x": "pax extended header", b"g": "pax global header",
+               b"L": "GNU long-name header", b"K": "GNU long-link header"}
+_NOT_REGULAR = {b"1": "hardlink", b"2": "symlink", b"3": "character device",
+                b"4": "block device", b"5": "directory", b"6": "FIFO", b"7": "contiguous file",
+                b"S": "GNU sparse file"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BundleFile:
+    path: str  # relative, '/'-separated
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def bundle_name(version: int) -> str:
+    return f"bundle-{version}.tar"
+
+
+# --- names -------------------------------------------------------------------------------
+
+def path_problem(name: str) -> str | None:
+    """Why name is not a safe bundle path (None when it is): one rule for writer and reader."""
+    if not name:
+        return "the name is empty"
+    if _CONTROL.search(name):
+        return "the name contains a control character"
+    if name.startswith("/"):
+        return "the name is absolute"
+    if "\\" in name:
+        return "the name contains a backslash"
+    if ":" in name:
+        return "the name contains ':' (a Windows drive or stream)"
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "the name has an empty, '.' or '..' part"
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the name is not valid Unicode"
+    if len(encoded) > MAX_PATH_BYTES:
+        return f"the name is longer than {MAX_PATH_BYTES} bytes"
+    return None
+
+
+def is_release_path(name: str) -> bool:
+    """Only the index and the versions tree are released."""
+    return name == repo_layout.INDEX_FILE or name.startswith(repo_layout.VERSIONS_DIR + "/")
+
+
+def collision_key(name: str) -> str:
+    """Names equal under this key are one file on macOS and Windows."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+# --- collecting a repository ---------------------------------------------------------------
+
+def _git_listed(repo: Path) -> list[str] | None:
+    """Tracked files under index.json and versions/, or None outside a git work tree."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "ls-files", "-z", "--", repo_layout.INDEX_FILE,
+             repo_layout.VERSIONS_DIR],
+            capture_output=True, check=False, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    return [p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p]
+
+
+def _walked(repo: Path) -> list[str]:
+    found: list[str] = []
+    if (repo / repo_layout.INDEX_FILE).exists() or (repo / repo_layout.INDEX_FILE).is_symlink():
+        found.append(repo_layout.INDEX_FILE)
+    versions = repo / repo_layout.VERSIONS_DIR
+    for dirpath, dirnames, filenames in os.walk(versions):
+        rel = Path(dirpath).relative_to(repo)
+        for name in dirnames:
+            if (Path(dirpath) / name).is_symlink():
+                # os.walk does not descend into it; report it rather than drop it silently.
+                filenames.append(name)
+        for name in filenames:
+            found.append((rel / name).as_posix())
+    return found
+
+
+def collect_files(repo: Path, *, use_git: bool = True) -> list[BundleFile]:
+    """The files a release of repo holds, sorted; raises ReleaseRefused (R033) for bad ones.
+
+    In a git work tree only tracked files are taken (what the recorded commit holds);
+    elsewhere everything under versions/ is. A symlink is followed only to a regular file
+    inside the repository.
+    """
+    listed = _git_listed(repo) if use_git else None
+    names = listed if listed is not None else _walked(repo)
+    root = repo.resolve()
+    files: list[BundleFile] = []
+    for name in names:
+        problem = path_problem(name)
+        if problem is not None:
+            raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"{name!r}: {problem}", name)
+        path = repo / name
+        try:
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                target = path.resolve()
+                if not target.is_relative_to(root) or not target.is_file():
+                    raise ReleaseRefused(
+                        rules.UNBUNDLABLE_FILE,
+                        "is a symlink to something other than a regular file inside the "
+                        "repository", name)
+                info = target.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
+                                     "is not a regular file (device, FIFO, socket or directory)",
+                                     name)
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue  # tracked but deleted in the work tree: the dirty check reports it
+        except OSError as exc:
+            raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"cannot read: {exc.strerror}",
+                                 name) from None
+        files.append(BundleFile(name, data))
+    files.sort(key=lambda f: f.path.encode("utf-8"))
+    _refuse_collisions(files)
+    return files
+
+
+def _refuse_collisions(files: Iterable[BundleFile]) -> None:
+    seen: dict[str, str] = {}
+    for f in files:
+        key = collision_key(f.path)
+        if key in seen:
+            raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
+                                 f"collides with {seen[key]!r} on case-insensitive or "
+                                 "Unicode-normalising file systems", f.path)
+        seen[key] = f.path
+
+
+# --- writing -------------------------------------------------------------------------------
+
+def build_bundle(files: Sequence[BundleFile], mtime: int) -> bytes:
+    """The deterministic archive of files (already sorted and checked by collect_files)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT,
+                      encoding="utf-8") as tar:
+        for f in files:
+            info = tarfile.TarInfo(f.path)
+            info.size = len(f.data)
+            info.mtime = mtime
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.type = tarfile.REGTYPE
+            try:
+                tar.addfile(info, io.BytesIO(f.data))
+            except ValueError as exc:  # a name USTAR cannot hold
+                raise ReleaseRefused(rules.UNBUNDLABLE_FILE, str(exc), f.path) from None
+    return buffer.getvalue()
+
+
+# --- reading -------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Member:
+    name: str
+    data: bytes
+
+
+def _malformed(why: str, name: str = "") -> VerificationError:
+    return VerificationError(rules.MALFORMED_ARCHIVE, why, name)
+
+
+def _octal(field: bytes, what: str) -> int:
+    if field[:1] and field[0] & 0x80:
+        raise _malformed(f"{what} uses the base-256 extension")
+    digits = field.rstrip(b"\0 ").lstrip(b" ")
+    if not digits:
+        return 0
+    if not all(0x30 <= b <= 0x37 for b in digits):
+        raise _malformed(f"{what} is not an octal number")
+    return int(digits, 8)
+
+
+def _cstring(field: bytes) -> bytes:
+    return field.split(b"\0", 1)[0]
+
+
+def read_members(archive: bytes, *, max_members: int) -> list[Member]:
+    """Every member of a USTAR archive, in order, from memory; nothing touches the disk.
+
+    Raises VerificationError: R015 malformed, R016 extension header, R017 not a regular
+    file, R018 name not UTF-8, R001 too many members.
+    """
+    members: list[Member] = []
+    offset = 0
+    view = memoryview(archive)
+    while True:
+        header = bytes(view[offset:offset + BLOCK])
+        if len(header) < BLOCK:
+            raise _malformed("the archive ends without an end-of-archive marker")
+        if header == bytes(BLOCK):
+            rest = view[offset:]
+            if len(rest) < 2 * BLOCK or any(rest):
+                raise _malformed("data after the end-of-archive marker, or a short marker")
+            return members
+        raw_name = _cstring(header[345:500]) + b"/" + _cstring(header[0:100]) \
+            if _cstring(header[345:500]) else _cstring(header[0:100])
+        shown = raw_name.decode("utf-8", "backslashreplace")
+        _check_checksum(header, shown)
+        typeflag = header[156:157]
+        if typeflag in _EXTENSIONS:
+            raise VerificationError(rules.ARCHIVE_EXTENSION,
+                                    f"member {shown!r} is a {_EXTENSIONS[typeflag]}; it could "
+                                    "override the next member's name or size", shown)
+        if typeflag in _NOT_REGULAR:
+            raise VerificationError(rules.NOT_REGULAR_MEMBER,
+                                    f"member {shown!r} is a {_NOT_REGULAR[typeflag]}", shown)
+        if typeflag not in _REGULAR:
+            raise _malformed(f"member {shown!r} has unknown type {typeflag!r}", shown)
+        if header[257:263] != b"ustar\0" or header[263:265] != b"00":
+            raise _malformed(f"member {shown!r} is not a POSIX USTAR header", shown)
+        try:
+            name = raw_name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise VerificationError(rules.UNSAFE_MEMBER_NAME,
+                                    f"member name {shown!r} is not UTF-8", shown) from None
+        size = _octal(header[124:136], f"size of {shown!r}")
+        start = offset + BLOCK
+        end = start + size
+        if end > len(archive):
+            raise _malformed(f"member {shown!r} is truncated", shown)
+        members.append(Member(name, bytes(view[start:end])))
+        if len(members) > max_members:
+            raise VerificationError(rules.OVERSIZE,
+                                    f"the bundle has more than {max_members} members")
+        offset = start + -(-size // BLOCK) * BLOCK
+
+
+def _check_checksum(header: bytes, shown: str) -> None:
+    expected = _octal(header[148:156], "header checksum")
+    actual = sum(header[:148]) + 8 * 0x20 + sum(header[156:])
+    if expected != actual:
+        raise _malformed(f"header of member {shown!r} has a bad checksum", shown)

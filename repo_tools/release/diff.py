@@ -1,0 +1,265 @@
+"""What a release changes for clients, compared with the previous one.
+
+Selection (which config version and which models a client gets) is `repo_tools.compat`'s;
+this module only compares its answers for the old and the new release.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from repo_tools import compat
+from repo_tools import repo as repo_layout
+from repo_tools.versions import version_key
+
+ModelKey = tuple[str, str]  # (provider, model)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModelChange:
+    config_version: str
+    provider: str
+    model: str
+    kind: str  # added | removed | changed
+    details: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        text = f"{self.kind} {self.config_version}: {self.provider}/{self.model}"
+        return text + (f" ({'; '.join(self.details)})" if self.details else "")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IndexChange:
+    config_version: str
+    old: str | None  # the client range in words, None when absent
+    new: str | None
+
+    def describe(self) -> str:
+        if self.old is None:
+            return f"index: added {self.config_version} for {self.new}"
+        if self.new is None:
+            return f"index: removed {self.config_version} (was {self.old})"
+        return f"index: {self.config_version} clients {self.old} -> {self.new}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RemovalInUse:
+    """Clients in `clients` got this model from the previous release and do not any more."""
+
+    provider: str
+    model: str
+    clients: compat.Interval
+    old_config: str
+    new_config: str | None
+
+    def describe(self) -> str:
+        now = (f"config {self.new_config} no longer lists it for them" if self.new_config
+               else "no config version serves them any more")
+        return (f"{self.provider}/{self.model}: clients {self.clients.describe()} got it from "
+                f"config {self.old_config}; {now} (e.g. client {self.clients.witness()})")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReleaseDiff:
+    files_added: tuple[str, ...]
+    files_removed: tuple[str, ...]
+    files_changed: tuple[str, ...]
+    index_changes: tuple[IndexChange, ...]
+    model_changes: tuple[ModelChange, ...]
+    removals_in_use: tuple[RemovalInUse, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files_added or self.files_removed or self.files_changed)
+
+    def lines(self) -> list[str]:
+        out = [f"files: {len(self.files_added)} added, {len(self.files_removed)} removed, "
+               f"{len(self.files_changed)} changed"]
+        out += [c.describe() for c in self.index_changes]
+        out += [c.describe() for c in self.model_changes]
+        out += [f"in use: {r.describe()}" for r in self.removals_in_use]
+        return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Catalog:
+    """A release's files as the selection code sees them."""
+
+    index: list[compat.IndexEntry]
+    models: dict[str, list[Mapping[str, Any]]]  # config version -> model entries
+
+    def models_of(self, config_version: str) -> list[Mapping[str, Any]]:
+        return self.models.get(config_version, [])
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def _catalog(files: Mapping[str, bytes]) -> _Catalog:
+    index_doc = _json(files.get(repo_layout.INDEX_FILE, b"null"))
+    index = compat.entries_from_index(index_doc) if isinstance(index_doc, Mapping) else []
+    models: dict[str, list[Mapping[str, Any]]] = {}
+    for path, data in sorted(files.items()):
+        parts = path.split("/")
+        if (len(parts) != 4 or parts[0] != repo_layout.VERSIONS_DIR
+                or parts[2] != repo_layout.MODELS_DIR or not parts[3].endswith(".json")):
+            continue
+        doc = _json(data)
+        entries = doc.get("models") if isinstance(doc, Mapping) else None
+        if isinstance(entries, list):
+            models.setdefault(parts[1], []).extend(m for m in entries if isinstance(m, Mapping))
+    return _Catalog(index, models)
+
+
+def _key(model: Mapping[str, Any]) -> ModelKey:
+    return (str(model.get("provider", "")), str(model.get("model", "")))
+
+
+def _download(model: Mapping[str, Any], field: str) -> Any:
+    download = model.get("download")
+    return download.get(field) if isinstance(download, Mapping) else None
+
+
+def _range_text(model: Mapping[str, Any]) -> str:
+    try:
+        admitted = compat.model_client_range(model)
+    except ValueError:
+        return "invalid range"
+    return admitted.describe() if admitted is not None else "no clients"
+
+
+def _platforms(model: Mapping[str, Any]) -> Any:
+    compat_obj = model.get("compatibility")
+    return compat_obj.get("supported_platforms") if isinstance(compat_obj, Mapping) else None
+
+
+def _model_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
+    details: list[str] = []
+    if old.get("version") != new.get("version"):
+        details.append(f"version {old.get('version')} -> {new.get('version')}")
+    if _download(old, "sha256") != _download(new, "sha256"):
+        details.append("sha256 changed")
+    if _download(old, "url") != _download(new, "url"):
+        details.append(f"url {_download(old, 'url')} -> {_download(new, 'url')}")
+    if _range_text(old) != _range_text(new):
+        details.append(f"clients {_range_text(old)} -> {_range_text(new)}")
+    if _platforms(old) != _platforms(new):
+        details.append(f"platforms {_platforms(old)} -> {_platforms(new)}")
+    if old.get("ranking") != new.get("ranking"):
+        details.append(f"ranking {old.get('ranking')} -> {new.get('ranking')}")
+    if not details and old != new:
+        details.append("other fields changed")
+    return tuple(details)
+
+
+def _model_changes(old: _Catalog, new: _Catalog) -> list[ModelChange]:
+    changes: list[ModelChange] = []
+    for config in sorted(old.models.keys() | new.models.keys()):
+        before = {_key(m): m for m in old.models_of(config)}
+        after = {_key(m): m for m in new.models_of(config)}
+        for key in sorted(before.keys() | after.keys()):
+            if key not in after:
+                changes.append(ModelChange(config, *key, "removed"))
+            elif key not in before:
+                changes.append(ModelChange(config, *key, "added"))
+            elif before[key] != after[key]:
+                details = _model_details(before[key], after[key])
+                changes.append(ModelChange(config, *key, "changed", details))
+    return changes
+
+
+def _index_changes(old: _Catalog, new: _Catalog) -> list[IndexChange]:
+    def ranges(cat: _Catalog) -> dict[str, str]:
+        return {e.config_version: (e.client_range.describe() if e.client_range else "no clients")
+                for e in cat.index}
+
+    before, after = ranges(old), ranges(new)
+    return [IndexChange(cv, before.get(cv), after.get(cv))
+            for cv in sorted(before.keys() | after.keys()) if before.get(cv) != after.get(cv)]
+
+
+def _uncovered(target: compat.Interval, cover: Sequence[compat.Interval]) -> list[compat.Interval]:
+    """The parts of target that no interval of cover contains."""
+    gaps: list[compat.Interval] = []
+    low: str | None = target.low
+    for piece in compat.union(cover):
+        if low is None:
+            break
+        inside = piece.intersect(compat.Interval(low, target.high))
+        if inside is None:
+            continue
+        if version_key(inside.low) > version_key(low):
+            gaps.append(compat.Interval(low, inside.low))
+        low = inside.high
+    if low is not None:
+        rest = compat.Interval(low, target.high)
+        if not rest.is_empty():
+            gaps.append(rest)
+    return gaps
+
+
+def _ranges_by_key(models: Sequence[Mapping[str, Any]]) -> dict[ModelKey, list[compat.Interval]]:
+    """For each (provider, model), the client ranges its entries admit."""
+    ranges: dict[ModelKey, list[compat.Interval]] = {}
+    for model in models:
+        try:
+            admitted = compat.model_client_range(model)
+        except ValueError:
+            continue
+        entry = ranges.setdefault(_key(model), [])
+        if admitted is not None:
+            entry.append(admitted)
+    return ranges
+
+
+def _removals_in_use(old: _Catalog, new: _Catalog) -> list[RemovalInUse]:
+    """Clients that the old release gave a model and the new one does not (any platform)."""
+    new_table = compat.selection_table(new.index)
+    new_ranges = {cv: _ranges_by_key(models) for cv, models in new.models.items()}
+    found: list[RemovalInUse] = []
+    for segment in compat.selection_table(old.index):
+        if segment.config_version is None:
+            continue
+        # The new segments that these clients fall into, cut to these clients.
+        parts = [(part, target.config_version) for target in new_table
+                 if (part := segment.clients.intersect(target.clients)) is not None]
+        old_models = old.models_of(segment.config_version)
+        # Clients that keep the same config version, unchanged, lose nothing.
+        parts = [(part, cv) for part, cv in parts
+                 if cv != segment.config_version or new.models_of(cv) != old_models]
+        if not parts:
+            continue
+        old_ranges = _ranges_by_key(old_models)
+        for key in sorted(old_ranges):
+            for served in old_ranges[key]:
+                for part, new_config in parts:
+                    clients = part.intersect(served)
+                    if clients is None:
+                        continue
+                    cover = new_ranges.get(new_config, {}).get(key, []) if new_config else []
+                    found.extend(RemovalInUse(key[0], key[1], gap, segment.config_version,
+                                              new_config)
+                                 for gap in _uncovered(clients, cover))
+    return found
+
+
+def diff_releases(old_files: Mapping[str, bytes], new_files: Mapping[str, bytes]) -> ReleaseDiff:
+    """Compare two releases' files (path -> bytes): files, index ranges, models, removals."""
+    old, new = _catalog(old_files), _catalog(new_files)
+    changed = tuple(sorted(p for p in old_files.keys() & new_files.keys()
+                           if old_files[p] != new_files[p]))
+    return ReleaseDiff(
+        files_added=tuple(sorted(new_files.keys() - old_files.keys())),
+        files_removed=tuple(sorted(old_files.keys() - new_files.keys())),
+        files_changed=changed,
+        index_changes=tuple(_index_changes(old, new)),
+        model_changes=tuple(_model_changes(old, new)),
+        removals_in_use=tuple(_removals_in_use(old, new)),
+    )

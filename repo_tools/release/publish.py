@@ -1,0 +1,227 @@
+"""`release`: turn a checked config repo into a signed, versioned, reproducible release.
+
+Published layout (in --out), every file written atomically, the top manifest last:
+
+    bundle-<N>.tar          the files (index.json and versions/**), deterministic USTAR
+    <N>.manifest.json       manifest N, never overwritten (a consistent snapshot)
+    <N>.manifest.json.sig   its SSHSIG signature
+    manifest.json           the latest manifest (a copy of <N>.manifest.json)
+    manifest.json.sig       its signature
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from repo_tools.atomic import write_atomic
+from repo_tools.release import git, sshsig
+from repo_tools.release.bundle import build_bundle, bundle_name, collect_files
+from repo_tools.release.diff import ReleaseDiff, diff_releases
+from repo_tools.release.errors import ReleaseRefused, VerificationError
+from repo_tools.release.fetch import DirectorySource, Source, open_source
+from repo_tools.release.manifest import (
+    MANIFEST_NAME,
+    BundleRef,
+    Manifest,
+    file_entries,
+    parse_manifest,
+    signature_name,
+    snapshot_name,
+)
+from repo_tools.release.verify import DEFAULT_LIMITS, VerifyLimits, verify_bundle, verify_release
+from repo_tools.rules import release as rules
+
+DEFAULT_EXPIRES_DAYS = 30
+
+
+class ReleaseUsageError(Exception):
+    """A wrong option or environment value (exit 2), not a refusal."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReleaseRequest:
+    repo: Path
+    out: Path
+    repository: str | None = None
+    expires_days: int = DEFAULT_EXPIRES_DAYS
+    bundle_version: int | None = None
+    previous: str | None = None  # URL, folder or manifest file; default: --out
+    allow_removals: bool = False
+    created: str = "auto"  # auto | now | seconds since the epoch
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreviousRelease:
+    manifest: Manifest
+    files: Mapping[str, bytes]
+    where: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreparedRelease:
+    manifest: Manifest
+    manifest_bytes: bytes
+    bundle_bytes: bytes
+    previous: PreviousRelease | None
+    diff: ReleaseDiff | None
+
+
+def created_time(request: ReleaseRequest, now: dt.datetime,
+                 environ: Mapping[str, str]) -> dt.datetime:
+    """auto: SOURCE_DATE_EPOCH, else the commit time, else now; so rebuilds are identical."""
+    choice = request.created
+    if choice == "auto":
+        epoch_text = environ.get("SOURCE_DATE_EPOCH")
+        if epoch_text is not None:
+            choice = epoch_text
+        else:
+            commit_epoch = git.commit_time(request.repo)
+            choice = str(commit_epoch) if commit_epoch is not None else "now"
+    if choice == "now":
+        return now.replace(microsecond=0)
+    if not choice.isdigit() or int(choice) >= 8**11:  # USTAR's mtime field ends in 2242
+        raise ReleaseUsageError(f"created time {choice!r} is not 'auto', 'now' or seconds "
+                                "since the epoch (check SOURCE_DATE_EPOCH)")
+    return dt.datetime.fromtimestamp(int(choice), dt.UTC)
+
+
+def _locate_previous(request: ReleaseRequest) -> tuple[Source, str] | None:
+    if request.previous is None:
+        if not (request.out / MANIFEST_NAME).exists():
+            return None
+        return DirectorySource(request.out), MANIFEST_NAME
+    location = request.previous
+    if not location.startswith(("http://", "https://")) and Path(location).is_file():
+        return DirectorySource(Path(location).parent), Path(location).name
+    return open_source(location), MANIFEST_NAME
+
+
+def load_previous(request: ReleaseRequest, limits: VerifyLimits) -> PreviousRelease | None:
+    """The previous release and its files, checked against its own manifest.
+
+    Its signature is not checked here: it is the maintainers' own earlier output, and the
+    signing key may have been rotated since. FetchError when it cannot be read at all.
+    """
+    located = _locate_previous(request)
+    if located is None:
+        return None
+    source, name = located
+    where = f"{source.describe()}/{name}"
+    try:
+        manifest = parse_manifest(source.read(name, limits.max_manifest_bytes))
+        bundle = source.read(manifest.bundle.name, limits.max_bundle_bytes)
+        files = verify_bundle(manifest, bundle, limits=limits)
+    except VerificationError as exc:
+        raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
+                             f"{where}: {exc.code} {exc.message}", where) from None
+    return PreviousRelease(manifest, files, where)
+
+
+def _repository_id(request: ReleaseRequest, previous: PreviousRelease | None) -> str:
+    if request.repository is not None:
+        if previous is not None and previous.manifest.repository != request.repository:
+            raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
+                                 f"the previous release is for repository "
+                                 f"{previous.manifest.repository!r}, not "
+                                 f"{request.repository!r}; clients would reject the switch",
+                                 previous.where)
+        return request.repository
+    if previous is not None:
+        return previous.manifest.repository
+    return git.remote_id(request.repo) or request.repo.resolve().name or "config-repo"
+
+
+def _version(request: ReleaseRequest, previous: PreviousRelease | None) -> int:
+    last = previous.manifest.bundle_version if previous is not None else 0
+    version = request.bundle_version if request.bundle_version is not None else last + 1
+    if version <= last:
+        raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
+                             f"bundle_version {version} is not above the published {last}",
+                             previous.where if previous else "")
+    for taken in (bundle_name(version), snapshot_name(version)):
+        if (request.out / taken).exists():
+            raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
+                                 f"{taken} already exists in {request.out}: version {version} "
+                                 "was published before", taken)
+    return version
+
+
+def prepare_release(request: ReleaseRequest, *, now: dt.datetime,
+                    environ: Mapping[str, str] | None = None,
+                    limits: VerifyLimits = DEFAULT_LIMITS) -> PreparedRelease:
+    """Everything but signing and writing; raises ReleaseRefused or ReleaseUsageError.
+
+    The repo's checks (`lint_repo`) are the caller's job: they render as findings.
+    """
+    env = os.environ if environ is None else environ
+    commit = git.head_commit(request.repo)
+    if commit is not None:
+        dirty = git.dirty_paths(request.repo)
+        if dirty:
+            raise ReleaseRefused(rules.DIRTY_WORKTREE,
+                                 f"{len(dirty)} uncommitted path(s), first {dirty[0]!r}",
+                                 dirty[0])
+    created = created_time(request, now, env)
+    expires = created + dt.timedelta(days=request.expires_days)
+    if created > now + limits.clock_skew:
+        raise ReleaseUsageError(f"the created time {created:%Y-%m-%dT%H:%M:%SZ} is in the "
+                                "future; clients would reject the release")
+    if expires <= now:
+        raise ReleaseUsageError(
+            f"the release would expire at {expires:%Y-%m-%dT%H:%M:%SZ}, which has passed "
+            "(the created time comes from the commit or SOURCE_DATE_EPOCH); use "
+            "--created now or a larger --expires-days")
+    files = collect_files(request.repo, use_git=commit is not None)
+    previous = load_previous(request, limits)
+    version = _version(request, previous)
+    bundle = build_bundle(files, int(created.timestamp()))
+    manifest = Manifest(
+        repository=_repository_id(request, previous),
+        bundle_version=version,
+        created=created,
+        expires=expires,
+        commit=commit,
+        bundle=BundleRef(bundle_name(version), len(bundle), hashlib.sha256(bundle).hexdigest()),
+        files=file_entries(files),
+    )
+    diff = None
+    if previous is not None:
+        diff = diff_releases(previous.files, {f.path: f.data for f in files})
+        if diff.removals_in_use and not request.allow_removals:
+            removals = [r.describe() for r in diff.removals_in_use]
+            raise ReleaseRefused(rules.REMOVES_MODELS_IN_USE,
+                                 f"{len(removals)} model(s) would be taken from clients in "
+                                 "range; pass --allow-removals if that is intended",
+                                 "index.json", details=tuple(removals))
+    return PreparedRelease(manifest, manifest.to_bytes(), bundle, previous, diff)
+
+
+def self_check(prepared: PreparedRelease, signature: bytes, now: dt.datetime) -> None:
+    """Verify what is about to be published as a client would, trusting the signing key."""
+    public_blob = sshsig.parse_signature(signature).public_key
+    signer = sshsig.AllowedSigner("release", sshsig.KEY_TYPE, public_blob)
+    verify_release(prepared.manifest_bytes, signature, prepared.bundle_bytes, [signer],
+                   now=max(now, prepared.manifest.created))
+
+
+def write_release(prepared: PreparedRelease, signature: bytes, out: Path) -> list[Path]:
+    """Write the release files; the bundle and snapshot first, the top manifest last."""
+    out.mkdir(parents=True, exist_ok=True)
+    version = prepared.manifest.bundle_version
+    writes = [
+        (bundle_name(version), prepared.bundle_bytes),
+        (snapshot_name(version), prepared.manifest_bytes),
+        (signature_name(snapshot_name(version)), signature),
+        (signature_name(MANIFEST_NAME), signature),
+        (MANIFEST_NAME, prepared.manifest_bytes),
+    ]
+    written = []
+    for name, data in writes:
+        write_atomic(out / name, data, mode=0o644)
+        written.append(out / name)
+    return written

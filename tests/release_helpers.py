@@ -1,0 +1,166 @@
+"""Builders for release tests: keys, git config repos, hand-made manifests and archives."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from repo_tools.release import sshsig
+from repo_tools.release.bundle import BundleFile, build_bundle, bundle_name
+from repo_tools.release.manifest import BundleRef, FileEntry, Manifest
+from tests.helpers import config, make_repo, model
+
+SSH_KEYGEN = shutil.which("ssh-keygen")
+needs_ssh_keygen = pytest.mark.skipif(SSH_KEYGEN is None,
+                                      reason="OpenSSH ssh-keygen is not installed here")
+
+CREATED = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+NOW = CREATED + dt.timedelta(days=1)
+EXPIRES = CREATED + dt.timedelta(days=30)
+REPO_ID = "example.org/models"
+PRINCIPAL = "release@example.org"
+GIT_ENV = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.org",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+
+
+def allowed_line(key: Ed25519PrivateKey, principal: str = PRINCIPAL,
+                 options: str = f'namespaces="{sshsig.NAMESPACE}"') -> str:
+    opts = f"{options} " if options else ""
+    return f"{principal} {opts}{sshsig.public_key_line(key.public_key())}\n"
+
+
+def write_ssh_key(path: Path, key: Ed25519PrivateKey, passphrase: str | None = None) -> Path:
+    path.write_bytes(sshsig.private_key_pem(key, passphrase))
+    path.chmod(0o600)
+    path.with_name(path.name + ".pub").write_text(
+        sshsig.public_key_line(key.public_key()) + " test\n")
+    return path
+
+
+# --- config repos ------------------------------------------------------------------------
+
+INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": None}}}
+
+
+def two_model_config() -> dict[str, Any]:
+    return config(
+        model(),
+        model(model="phi-3-mini", download={
+            "url": "https://example.org/phi.gguf", "sha256": "b" * 64,
+            "cachePath": "huggingface/phi.gguf"}),
+    )
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    proc = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env=env)
+    return proc.stdout.strip()
+
+
+def commit_all(repo: Path, message: str = "update", when: int = 1_767_225_600) -> str:
+    git(repo, "add", "-A")
+    env_date = f"{when} +0000"
+    env = {**os.environ, **GIT_ENV, "GIT_AUTHOR_DATE": env_date, "GIT_COMMITTER_DATE": env_date}
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", message], check=True,
+                   capture_output=True, env=env)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def git_config_repo(root: Path, doc: dict[str, Any] | None = None,
+                    index: dict[str, Any] | None = None) -> Path:
+    """A committed config repo (commit time 2026-01-01, so releases are reproducible)."""
+    make_repo(root, {"v1.0.0/huggingface": doc or two_model_config()}, index or INDEX)
+    git(root.parent, "init", "-q", str(root))
+    commit_all(root, "init")
+    return root
+
+
+# --- hand-made releases ------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Release:
+    manifest_bytes: bytes
+    signature: bytes
+    bundle: bytes
+    manifest: Manifest
+
+
+@dataclasses.dataclass
+class Kit:
+    key: Ed25519PrivateKey
+    allowed: str
+
+    def sign(self, manifest_bytes: bytes, namespace: str = sshsig.NAMESPACE) -> bytes:
+        return sshsig.sign(manifest_bytes, self.key, namespace)
+
+    def release(self, files: Sequence[BundleFile] | None = None, *, version: int = 1,
+                bundle: bytes | None = None, listed: Sequence[FileEntry] | None = None,
+                created: dt.datetime = CREATED, expires: dt.datetime = EXPIRES,
+                repository: str = REPO_ID,
+                edit: Callable[[Manifest], Manifest] | None = None) -> Release:
+        """A signed release; `bundle` and `listed` replace the honest archive and list."""
+        files = list(files if files is not None else default_files())
+        if bundle is None:
+            bundle = build_bundle(files, int(created.timestamp()))
+        entries = tuple(listed if listed is not None else
+                        [FileEntry(f.path, len(f.data), f.sha256) for f in files])
+        manifest = Manifest(repository, version, created, expires, "0" * 40,
+                            BundleRef(bundle_name(version), len(bundle),
+                                      hashlib.sha256(bundle).hexdigest()), entries)
+        if edit is not None:
+            manifest = edit(manifest)
+        data = manifest.to_bytes()
+        return Release(data, self.sign(data), bundle, manifest)
+
+
+def new_kit() -> Kit:
+    key = Ed25519PrivateKey.generate()
+    return Kit(key, allowed_line(key))
+
+
+def default_files() -> list[BundleFile]:
+    import json
+
+    index = (json.dumps(INDEX, indent=2) + "\n").encode()
+    doc = (json.dumps(two_model_config(), indent=2) + "\n").encode()
+    return [BundleFile("index.json", index),
+            BundleFile("versions/v1.0.0/models/huggingface.json", doc)]
+
+
+def tar_bytes(members: Sequence[tuple[tarfile.TarInfo, bytes | None]],
+              fmt: int = tarfile.USTAR_FORMAT) -> bytes:
+    """An archive of hand-made members (for attacks the release writer never makes)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=fmt, encoding="utf-8",
+                      errors="surrogateescape") as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def reg(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    return info, data
+
+
+def special(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, None]:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info, None

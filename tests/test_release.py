@@ -1,0 +1,451 @@
+"""`repo-tools release`, `verify` and `keygen` end to end: real git repos, real ssh-keygen,
+a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
+
+from repo_tools.release import sshsig
+from repo_tools.release.bundle import BundleFile, build_bundle, read_members
+from repo_tools.release.publish import ReleaseRequest, prepare_release
+from repo_tools.release.verify import AcceptedRelease, load_state, record_accepted
+from tests.helpers import Run, cli, findings_json, model, rules_of, run_tool, write_json
+from tests.release_helpers import (
+    PRINCIPAL,
+    SSH_KEYGEN,
+    allowed_line,
+    commit_all,
+    git,
+    git_config_repo,
+    needs_ssh_keygen,
+    two_model_config,
+    write_ssh_key,
+)
+
+KEY = Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> dict[str, Path]:
+    repo = git_config_repo(tmp_path / "repo")
+    key = write_ssh_key(tmp_path / "release_key", KEY)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(allowed_line(KEY))
+    return {"repo": repo, "key": key, "allowed": allowed, "out": tmp_path / "out",
+            "tmp": tmp_path}
+
+
+def release(s: dict[str, Path], *extra: str) -> Run:
+    return cli("release", "--repo", s["repo"], "--key", s["key"], "--out", s["out"],
+               "--created", "now", *extra, cwd=s["tmp"])
+
+
+def verify(s: dict[str, Path], source: str | Path | None = None, *extra: str) -> Run:
+    return cli("verify", source or s["out"], "--allowed-signers", s["allowed"], *extra,
+               cwd=s["tmp"])
+
+
+def manifest(out: Path, name: str = "manifest.json") -> dict[str, object]:
+    doc: dict[str, object] = json.loads((out / name).read_bytes())
+    return doc
+
+
+# --- the happy path ------------------------------------------------------------------------
+
+def test_release_then_verify(setup: dict[str, Path]) -> None:
+    run = release(setup)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert "previous release: none" in run.stdout
+    out = setup["out"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "1.manifest.json", "1.manifest.json.sig", "bundle-1.tar", "manifest.json",
+        "manifest.json.sig"]
+    doc = manifest(out)
+    assert doc["bundle_version"] == 1
+    assert doc["repository"] == "repo"
+    assert doc["commit"] == git(setup["repo"], "rev-parse", "HEAD")
+    bundle = (out / "bundle-1.tar").read_bytes()
+    assert doc["bundle"] == {"name": "bundle-1.tar", "size": len(bundle),
+                             "sha256": hashlib.sha256(bundle).hexdigest()}
+    assert [f["path"] for f in doc["files"]] == [  # type: ignore[attr-defined]
+        "index.json", "versions/v1.0.0/models/huggingface.json"]
+    ok = verify(setup, None, "--state", str(setup["tmp"] / "state.json"))
+    assert ok.exit_code == 0, ok.stdout
+    assert "verified repo bundle_version 1: 2 files" in ok.stdout
+    assert load_state(setup["tmp"] / "state.json")["repo"].bundle_version == 1
+
+
+@needs_ssh_keygen
+def test_real_ssh_keygen_verifies_the_release(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    out = setup["out"]
+    for name in ("manifest.json", "1.manifest.json"):
+        proc = subprocess.run(
+            [str(SSH_KEYGEN), "-Y", "verify", "-f", str(setup["allowed"]), "-I", PRINCIPAL,
+             "-n", sshsig.NAMESPACE, "-s", str(out / f"{name}.sig")],
+            stdin=(out / name).open("rb"), capture_output=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert b"Good \"repo-tools-release@v1\" signature" in proc.stdout
+
+
+@needs_ssh_keygen
+def test_ssh_keygen_signer_and_keygen_command(setup: dict[str, Path]) -> None:
+    tmp = setup["tmp"]
+    made = cli("keygen", tmp / "newkey", "--principal", "me@example.org")
+    assert made.exit_code == 0
+    assert (tmp / "newkey").stat().st_mode & 0o777 == 0o600
+    line = (tmp / "newkey.allowed_signers").read_text()
+    assert line in made.stdout and line.startswith('me@example.org namespaces="')
+    again = cli("keygen", tmp / "newkey")
+    assert again.exit_code == 2 and "never overwrites" in again.stderr
+    run = cli("release", "--repo", setup["repo"], "--key", tmp / "newkey", "--out",
+              setup["out"], "--created", "now", "--signer", "ssh-keygen", cwd=tmp)
+    assert run.exit_code == 0, run.stderr
+    proc = subprocess.run(
+        [str(SSH_KEYGEN), "-Y", "verify", "-f", str(tmp / "newkey.allowed_signers"), "-I",
+         "me@example.org", "-n", sshsig.NAMESPACE, "-s", str(setup["out"] / "manifest.json.sig")],
+        stdin=(setup["out"] / "manifest.json").open("rb"), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+# --- reproducibility -----------------------------------------------------------------------
+
+def _clone_with(src: Path, dest: Path, umask: int, mtime: int) -> Path:
+    old = os.umask(umask)
+    try:
+        subprocess.run(["git", "clone", "-q", str(src), str(dest)], check=True,
+                       capture_output=True)
+    finally:
+        os.umask(old)
+    for path in dest.rglob("*"):
+        if ".git" not in path.parts:
+            os.utime(path, (mtime, mtime))
+    return dest
+
+
+def test_same_commit_builds_byte_identical_releases(setup: dict[str, Path]) -> None:
+    tmp = setup["tmp"]
+    a = _clone_with(setup["repo"], tmp / "a" / "repo", 0o022, 1_000_000_000)
+    b = _clone_with(setup["repo"], tmp / "b" / "repo", 0o077, 2_000_000_000)
+    assert (a / "index.json").stat().st_mode != (b / "index.json").stat().st_mode
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    outs = []
+    for clone, umask in ((a, "022"), (b, "077")):
+        out = clone.parent / "out"
+        # A separate process per build: another umask, another clock reading.
+        proc = subprocess.run(
+            ["sh", "-c", f'umask {umask}; exec "$0" -m repo_tools release --repo "$1" '
+             '--key "$2" --out "$3" --repository example.org/models --expires-days 3650',
+             sys.executable, str(clone), str(setup["key"]), str(out)],
+            capture_output=True, text=True, env=env, check=False)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out)
+    files_a = {p.name: p.read_bytes() for p in outs[0].iterdir()}
+    files_b = {p.name: p.read_bytes() for p in outs[1].iterdir()}
+    assert files_a == files_b
+    created = manifest(outs[0])["created"]
+    assert created == "2026-01-01T00:00:00Z"  # the commit time, not the clock
+
+
+def test_library_build_ignores_the_clock(setup: dict[str, Path]) -> None:
+    request = ReleaseRequest(setup["repo"], setup["tmp"] / "o", repository="x")
+    first = prepare_release(request, now=dt.datetime(2026, 1, 2, tzinfo=dt.UTC), environ={})
+    second = prepare_release(request, now=dt.datetime(2026, 1, 20, tzinfo=dt.UTC), environ={})
+    assert first.manifest_bytes == second.manifest_bytes
+    assert first.bundle_bytes == second.bundle_bytes
+    epoch = prepare_release(request, now=dt.datetime(2026, 1, 20, tzinfo=dt.UTC),
+                            environ={"SOURCE_DATE_EPOCH": "1767312000"})
+    assert epoch.manifest.created == dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+
+
+NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.é", min_size=1, max_size=20)
+
+
+@given(st.dictionaries(st.lists(NAME.filter(lambda n: n not in (".", "..")), min_size=1,
+                                max_size=4).map(lambda parts: "versions/" + "/".join(parts)),
+                       st.binary(max_size=600), max_size=8),
+       st.integers(min_value=0, max_value=8**11 - 1))
+def test_bundle_round_trips_and_is_deterministic(files: dict[str, bytes], mtime: int) -> None:
+    listed = sorted((BundleFile(p, d) for p in files for d in [files[p]]),
+                    key=lambda f: f.path.encode())
+    bundle = build_bundle(listed, mtime)
+    assert bundle == build_bundle(list(listed), mtime)
+    members = read_members(bundle, max_members=100)
+    assert [(m.name, m.data) for m in members] == [(f.path, f.data) for f in listed]
+
+
+# --- versions and the previous release -----------------------------------------------------
+
+def test_versions_go_up_and_never_back(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    second = release(setup)
+    assert second.exit_code == 0 and "previous release: bundle_version 1" in second.stdout
+    assert manifest(setup["out"])["bundle_version"] == 2
+    back = release(setup, "--bundle-version", "2", "--format", "json")
+    assert back.exit_code == 1 and rules_of(back) == {"R031"}
+    jump = release(setup, "--bundle-version", "7")
+    assert jump.exit_code == 0 and manifest(setup["out"])["bundle_version"] == 7
+    assert release(setup).exit_code == 0
+    assert manifest(setup["out"])["bundle_version"] == 8
+
+
+def test_version_already_in_out_is_not_reused(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    elsewhere = setup["tmp"] / "elsewhere"
+    shutil.copytree(setup["out"], elsewhere)
+    (setup["out"] / "manifest.json").unlink()  # the pointer is gone, the snapshot is not
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R031"}
+    ok = release(setup, "--previous", str(elsewhere / "manifest.json"), "--bundle-version", "2")
+    assert ok.exit_code == 0, ok.stdout
+
+
+@pytest.fixture
+def http_server(setup: dict[str, Path]) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(setup["out"]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_previous_release_and_verify_over_http(setup: dict[str, Path], http_server: str) -> None:
+    assert release(setup).exit_code == 0
+    other_out = setup["tmp"] / "staging"
+    run = cli("release", "--repo", setup["repo"], "--key", setup["key"], "--out", other_out,
+              "--created", "now", "--previous", http_server, cwd=setup["tmp"])
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert manifest(other_out)["bundle_version"] == 2
+    ok = verify(setup, http_server, "--state", str(setup["tmp"] / "st.json"))
+    assert ok.exit_code == 0, ok.stdout
+    missing = verify(setup, http_server + "nothing-here/")
+    assert missing.exit_code == 2 and "HTTP 404" in missing.stderr
+
+
+def test_oversize_bundle_over_http_is_cut_off(setup: dict[str, Path], http_server: str) -> None:
+    assert release(setup).exit_code == 0
+    bundle = setup["out"] / "bundle-1.tar"
+    bundle.write_bytes(bundle.read_bytes() + bytes(10 * 1024 * 1024))
+    run = verify(setup, http_server, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R001"}
+
+
+# --- the diff and removals -----------------------------------------------------------------
+
+def test_diff_is_printed_and_removals_in_use_are_refused(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    repo = setup["repo"]
+    doc = two_model_config()
+    doc["models"][0]["download"]["url"] = "https://example.org/moved.gguf"
+    doc["models"][0]["download"]["sha256"] = "c" * 64
+    doc["models"].append(model(model="tiny", download={
+        "url": "https://example.org/tiny.gguf", "sha256": "d" * 64,
+        "cachePath": "huggingface/tiny.gguf"}))
+    write_json(repo / "versions/v1.0.0/models/huggingface.json", doc)
+    commit_all(repo, "change")
+    run = release(setup)
+    assert run.exit_code == 0, run.stdout
+    assert "1 changed" in run.stdout
+    assert "changed v1.0.0: huggingface/llama-3.2-1b-instruct:q4_k_m (sha256 changed; url " \
+        in run.stdout
+    assert "added v1.0.0: huggingface/tiny" in run.stdout
+
+    del doc["models"][1]  # phi-3-mini: clients 1.0.0..2.0.0 get it today
+    write_json(repo / "versions/v1.0.0/models/huggingface.json", doc)
+    commit_all(repo, "remove phi")
+    refused = release(setup, "--format", "json")
+    assert refused.exit_code == 1
+    assert rules_of(refused) == {"R032"}
+    messages = [f["message"] for f in findings_json(refused)]
+    assert "1 model(s) would be taken from clients in range" in messages[0]
+    assert "huggingface/phi-3-mini" in messages[1] and "1.0.0 <= c <= 2.0.0" in messages[1]
+    assert manifest(setup["out"])["bundle_version"] == 2  # nothing was written
+    allowed = release(setup, "--allow-removals")
+    assert allowed.exit_code == 0
+    assert "removed v1.0.0: huggingface/phi-3-mini" in allowed.stdout
+    assert "in use: huggingface/phi-3-mini" in allowed.stdout
+
+
+def test_dropping_clients_from_the_index_counts_as_removal(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    write_json(setup["repo"] / "index.json", {"versions": {"v1.0.0": {
+        "min_client_version": "1.5.0", "max_client_version": None}}})
+    commit_all(setup["repo"], "narrow")
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R032"}
+    assert all("no config version serves them" in f["message"]
+               for f in findings_json(run)[1:])
+    assert len(findings_json(run)) == 3  # the summary and both models
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+def test_lint_errors_refuse_the_release(setup: dict[str, Path]) -> None:
+    doc = two_model_config()
+    doc["models"][0]["download"]["sha256"] = "not-a-hash"
+    write_json(setup["repo"] / "versions/v1.0.0/models/huggingface.json", doc)
+    commit_all(setup["repo"], "break")
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1
+    assert {"V005", "R030"} <= rules_of(run)
+    assert not setup["out"].exists()
+
+
+def test_uncommitted_changes_refuse_the_release(setup: dict[str, Path]) -> None:
+    (setup["repo"] / "versions/v1.0.0/models/extra.json").write_text("{}")
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1
+    assert "R035" in rules_of(run) or "R030" in rules_of(run)
+    (setup["repo"] / "versions/v1.0.0/models/extra.json").unlink()
+    (setup["repo"] / "versions/v1.0.0/notes.txt").write_text("draft")
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R035"}
+
+
+def test_symlink_out_of_the_repo_is_refused(tmp_path: Path) -> None:
+    from tests.helpers import make_repo
+    from tests.release_helpers import INDEX
+
+    repo = make_repo(tmp_path / "plain", {"v1.0.0/huggingface": two_model_config()}, INDEX)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside")
+    (repo / "versions/v1.0.0/notes.txt").symlink_to(secret)
+    key = write_ssh_key(tmp_path / "k", KEY)
+    run = cli("release", "--repo", repo, "--key", key, "--out", tmp_path / "out",
+              "--created", "now", "--format", "json", cwd=tmp_path)
+    assert run.exit_code == 1 and rules_of(run) == {"R033"}
+    assert "symlink" in findings_json(run)[0]["message"]
+
+
+def test_old_commit_would_be_expired(setup: dict[str, Path]) -> None:
+    run = cli("release", "--repo", setup["repo"], "--key", setup["key"], "--out",
+              setup["out"], "--created", "1000000000", cwd=setup["tmp"])
+    assert run.exit_code == 2 and "has passed" in run.stderr
+
+
+def test_bad_key_is_a_usage_error(setup: dict[str, Path]) -> None:
+    (setup["tmp"] / "junk").write_text("nope")
+    run = cli("release", "--repo", setup["repo"], "--key", setup["tmp"] / "junk", "--out",
+              setup["out"], "--created", "now", cwd=setup["tmp"])
+    assert run.exit_code == 2 and "not an OpenSSH private key" in run.stderr
+    assert not setup["out"].exists()
+
+
+def test_passphrase_from_the_environment(setup: dict[str, Path],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("bcrypt", reason="encrypted OpenSSH keys need the bcrypt package")
+    key = write_ssh_key(setup["tmp"] / "enc", KEY, passphrase="pw-123")
+    run = cli("release", "--repo", setup["repo"], "--key", key, "--out", setup["out"],
+              "--created", "now", cwd=setup["tmp"])
+    assert run.exit_code == 2 and "passphrase-protected" in run.stderr
+    monkeypatch.setenv("REPO_TOOLS_KEY_PASSPHRASE", "pw-123")
+    run = cli("release", "--repo", setup["repo"], "--key", key, "--out", setup["out"],
+              "--created", "now", cwd=setup["tmp"])
+    assert run.exit_code == 0, run.stderr
+
+
+# --- verify on the command line ------------------------------------------------------------
+
+def test_verify_rejections_leave_the_state_alone(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    assert release(setup).exit_code == 0
+    state = setup["tmp"] / "state.json"
+    assert verify(setup, None, "--state", str(state)).exit_code == 0
+    before = state.read_bytes()
+    rollback = verify(setup, setup["out"] / "1.manifest.json", "--state", str(state),
+                      "--format", "json")
+    assert rollback.exit_code == 1 and rules_of(rollback) == {"R010"}
+    assert findings_json(rollback)[0]["path"].endswith("/1.manifest.json")
+    tampered = setup["out"] / "bundle-2.tar"
+    tampered.write_bytes(tampered.read_bytes().replace(b"huggingface", b"huggingfacf", 1))
+    bad = verify(setup, None, "--state", str(state), "--format", "json")
+    assert bad.exit_code == 1 and rules_of(bad) == {"R014"}
+    assert state.read_bytes() == before
+
+
+def test_verify_usage_errors(setup: dict[str, Path]) -> None:
+    assert verify(setup, setup["tmp"] / "nowhere").exit_code == 2
+    assert release(setup).exit_code == 0
+    (setup["tmp"] / "bad_signers").write_text("p@x ssh-ed25519 !!!\n")
+    run = cli("verify", setup["out"], "--allowed-signers", setup["tmp"] / "bad_signers")
+    assert run.exit_code == 2 and "line 1" in run.stderr
+    (setup["tmp"] / "state.json").write_text("{broken")
+    corrupt = verify(setup, None, "--state", str(setup["tmp"] / "state.json"), "--format",
+                     "json")
+    assert corrupt.exit_code == 1 and rules_of(corrupt) == {"R023"}
+
+
+def test_verify_extracts_only_after_success(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    target = setup["tmp"] / "extracted"
+    assert verify(setup, None, "--extract", str(target)).exit_code == 0
+    assert (target / "index.json").read_bytes() == (setup["repo"] / "index.json").read_bytes()
+    other = Ed25519PrivateKey.generate()
+    (setup["tmp"] / "other_signers").write_text(allowed_line(other))
+    target2 = setup["tmp"] / "extracted2"
+    run = cli("verify", setup["out"], "--allowed-signers", setup["tmp"] / "other_signers",
+              "--extract", target2, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R005"} and not target2.exists()
+
+
+def test_record_accepted_never_lowers(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    record_accepted(state, "r", AcceptedRelease(5, "a" * 64))
+    record_accepted(state, "r", AcceptedRelease(3, "b" * 64))
+    record_accepted(state, "q", AcceptedRelease(1, "c" * 64))
+    assert load_state(state) == {"r": AcceptedRelease(5, "a" * 64),
+                                 "q": AcceptedRelease(1, "c" * 64)}
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+def _secret_forms(key: Ed25519PrivateKey, key_path: Path) -> list[bytes]:
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    pem_lines = [line for line in key_path.read_bytes().splitlines() if b"-----" not in line]
+    return [raw, raw.hex().encode(), base64.b64encode(raw), *pem_lines]
+
+
+def test_signing_key_never_appears_anywhere(setup: dict[str, Path]) -> None:
+    forms = _secret_forms(KEY, setup["key"])
+    runs = [release(setup), release(setup, "--format", "json"),
+            verify(setup), verify(setup, None, "--format", "sarif")]
+    runs.append(cli("release", "--repo", setup["repo"], "--key", setup["key"], "--out",
+                    setup["out"], "--created", "now", "--bundle-version", "1", cwd=setup["tmp"]))
+    subprocess_run = run_tool("release", "--repo", setup["repo"], "--key", setup["key"],
+                              "--out", setup["out"], "--created", "now", cwd=setup["tmp"])
+    assert subprocess_run.exit_code == 0
+    texts = [(r.stdout + r.stderr).encode() for r in [*runs, subprocess_run]]
+    texts += [p.read_bytes() for p in setup["out"].iterdir()]
+    texts += [m.data for p in setup["out"].glob("bundle-*.tar")
+              for m in read_members(p.read_bytes(), max_members=1000)]
+    for text in texts:
+        for form in forms:
+            assert form not in text
