@@ -82,6 +82,38 @@ def checkout_snapshot(repo: Path, base: Path) -> ConfigSnapshot:
     return ConfigSnapshot(index.entries if index else None, models_of, problems)
 
 
+def bundle_snapshot(location: str, allowed_signers: Path) -> ConfigSnapshot:
+    """A snapshot of a published release, verified first (signature, expiry, every hash)
+    and read as the client library reads it: invalid models are left out, with a note.
+    A rejected release is a problem (exit 1); an unreachable one an IOFailure (exit 2)."""
+    from repo_tools.client.catalog import InvalidRemote
+    from repo_tools.client.loader import load_release_config
+    from repo_tools.client.sources import RemoteFailure
+    from repo_tools.findings import finding
+    from repo_tools.release.sshsig import AllowedSignersError
+    from repo_tools.rules import client as client_rules
+
+    try:
+        remote, _ = load_release_config(location, allowed_signers)
+    except (OSError, UnicodeDecodeError, AllowedSignersError) as exc:
+        raise IOFailure(f"cannot use {allowed_signers}: {exc}") from None
+    except RemoteFailure as exc:
+        if exc.rule is client_rules.REMOTE_UNREACHABLE:
+            raise IOFailure(exc.message) from None
+        return ConfigSnapshot(None, lambda version: [], [finding(exc.rule, location,
+                                                                 exc.message)])
+    except InvalidRemote as exc:
+        return ConfigSnapshot(None, lambda version: [],
+                              [finding(client_rules.INVALID_REMOTE, location, str(exc))])
+    problems: list[Finding] = []
+
+    def models_of(config_version: str) -> list[dict[str, Any]]:
+        problems.extend(remote.skipped.get(config_version, []))
+        return remote.models_of(config_version)
+
+    return ConfigSnapshot(compat.entries_from_index(remote.index), models_of, problems)
+
+
 # -- rendering ------------------------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -161,22 +193,33 @@ def _report_problems(problems: list[Finding]) -> None:
 @click.option("--table", "show_table", is_flag=True,
               help="Print the whole client-version -> config-version map instead.")
 @repo_option
+@click.option("--bundle", "bundle", metavar="URL|DIR", default=None,
+              help="Read a published release (its folder URL or directory) instead of "
+                   "--repo; it is verified first, as a client would.")
+@click.option("--allowed-signers", "allowed_signers", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The trusted release keys (with --bundle).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @command_with_exit
 def resolve(client_version: str | None, platform: str | None, show_table: bool, repo: Path,
-            fmt: str) -> int:
+            bundle: str | None, allowed_signers: Path | None, fmt: str) -> int:
     """Show which config version, and which models in which order, a client gets.
 
-    Exit 0 when the client gets a config version, 1 when none admits it or the index
-    cannot be read, 2 on usage errors.
+    Exit 0 when the client gets a config version, 1 when none admits it, the index
+    cannot be read or the --bundle release is rejected, 2 on usage errors.
     """
     if show_table == (client_version is not None):
         raise click.UsageError("give either --client-version VERSION or --table")
     if show_table and platform is not None:
         raise click.UsageError("--platform applies to --client-version, not to --table")
-    _require_repo(repo)
-    snapshot = checkout_snapshot(repo, Path.cwd())
+    if (bundle is None) != (allowed_signers is None):
+        raise click.UsageError("--bundle and --allowed-signers go together")
+    if bundle is not None and allowed_signers is not None:
+        snapshot = bundle_snapshot(bundle, allowed_signers)
+    else:
+        _require_repo(repo)
+        snapshot = checkout_snapshot(repo, Path.cwd())
     if snapshot.entries is None:
         _report_problems(snapshot.problems)
         return 1

@@ -1,0 +1,130 @@
+"""`repo-tools cache ls|verify|prune`: a client's model cache, for people."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options
+
+_SIZE = re.compile(r"(\d+)\s*([KMGT]?)(i?B)?", re.I)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """`500M`, `10G`, `1024` (bytes); units are powers of 1024."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a size such as 1048576, 500M or 10G")
+    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+
+
+def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def cache_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    decorator = click.option(
+        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+        envvar="REPO_TOOLS_CACHE_DIR", show_envvar=True,
+        help="The client's cache directory (the ConfigClient's cache_dir).")
+    return decorator(func)
+
+
+def _open(cache_dir: Path) -> Any:
+    from repo_tools.client.cache import ModelCache
+
+    if not cache_dir.is_dir():
+        raise IOFailure(f"no such directory: {cache_dir}")
+    return ModelCache(cache_dir)
+
+
+@click.group()
+def cache() -> None:
+    """Inspect, verify and prune a client's model cache."""
+
+
+@cache.command("ls")
+@cache_dir_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def ls(cache_dir: Path, fmt: str) -> None:
+    """List cached model files, most recently used first."""
+    model_cache = _open(cache_dir)
+    entries = sorted(model_cache.read().entries.values(), key=lambda e: e.use, reverse=True)
+    if fmt == "json":
+        rows = [{"path": e.path, "size": e.size, "sha256": e.sha256,
+                 "last_used": dt.datetime.fromtimestamp(e.used_at, dt.UTC).isoformat(),
+                 "in_use": len(e.live_leases())} for e in entries]
+        click.echo(json.dumps({"entries": rows}, indent=2))
+        return
+    if not entries:
+        click.echo("the cache is empty")
+        return
+    table = [["size", "last used (UTC)", "sha256", "in use", "path"]]
+    for e in entries:
+        used = dt.datetime.fromtimestamp(e.used_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        leases = len(e.live_leases())
+        table.append([human(e.size), used, e.sha256[:12], str(leases) if leases else "-",
+                      e.path])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    total = sum(e.size for e in entries)
+    click.echo(f"{len(entries)} file(s), {human(total)}")
+
+
+@cache.command()
+@cache_dir_option
+@output_options
+@command_with_exit
+def verify(cache_dir: Path, fmt: str, strict: bool, output: Path | None) -> int:
+    """Hash every cached file; remove those that do not match (exit 1 if any)."""
+    model_cache = _open(cache_dir)
+    count = len(model_cache.read().entries)
+    try:
+        found = model_cache.verify_all()
+    except OSError as exc:
+        raise IOFailure(f"cannot verify the cache in {cache_dir}: {exc}") from None
+    return emit(found, count, fmt=fmt, strict=strict, output=output)
+
+
+@cache.command()
+@cache_dir_option
+@click.option("--max-bytes", callback=_size_option, default=None, metavar="SIZE",
+              help="Evict least recently used files (never ones in use) until the cache "
+                   "holds at most SIZE (e.g. 20G, 500M, or bytes).")
+def prune(cache_dir: Path, max_bytes: int | None) -> None:
+    """Remove abandoned partial downloads and, with --max-bytes, evict LRU files."""
+    model_cache = _open(cache_dir)
+    try:
+        report = model_cache.prune(max_bytes)
+    except OSError as exc:
+        raise IOFailure(f"cannot prune the cache in {cache_dir}: {exc}") from None
+    for path in report.partials:
+        click.echo(f"removed partial download {path}")
+    for path in report.evicted:
+        click.echo(f"evicted {path}")
+    left = model_cache.read().total_bytes()
+    click.echo(f"evicted {len(report.evicted)} file(s) ({human(report.freed_bytes)}), removed "
+               f"{len(report.partials)} partial download(s); {human(left)} cached")

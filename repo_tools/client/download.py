@@ -1,0 +1,206 @@
+"""Downloading one model file into the cache: resume, retries with backoff, hash first.
+
+The body goes to `<target>.partial`; only when its SHA-256 is the expected one is it
+renamed over the target, so a file at its cache path is always a verified one.
+
+* Resume: a partial file left by an earlier attempt (or process) is continued with
+  `Range: bytes=<size>-`; a server that answers 200 instead of 206 starts it over.
+* Retries: connection errors, bodies cut short, 429 and 5xx are retried
+  `ClientConfig.retries` times with exponential backoff and jitter (Retry-After honoured,
+  capped); other statuses (404, 403, ...) fail at once.
+* A SHA-256 mismatch deletes the partial file. If the body was resumed, the parts may
+  come from two versions of the file on the server, so it is downloaded once more from
+  the start; a mismatch of a whole download fails (C011): the config's hash is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from repo_tools.client.options import ClientConfig
+from repo_tools.findings import Rule
+from repo_tools.rules import client as rules
+
+if TYPE_CHECKING:
+    import requests
+
+USER_AGENT = "repo-tools-client"
+
+
+class DownloadError(Exception):
+    """The file could not be downloaded (C010) or had the wrong content (C011); the message
+    is safe to log (URLs are shown without credentials or query)."""
+
+    def __init__(self, rule: Rule, message: str) -> None:
+        super().__init__(f"{rule.code} {message}")
+        self.rule = rule
+        self.message = message
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DownloadRef:
+    """What a model entry says about its file."""
+
+    url: str
+    sha256: str
+    cache_path: str
+    size: int | None
+
+    @classmethod
+    def of(cls, model: Mapping[str, Any]) -> DownloadRef:
+        """From a v2 model entry; ValueError when it has no usable download section. A
+        missing cachePath becomes `by-sha256/<sha256>`."""
+        download = model.get("download")
+        if not isinstance(download, Mapping):
+            raise ValueError("the model has no download section")
+        url, sha256 = download.get("url"), download.get("sha256")
+        if not isinstance(url, str) or not isinstance(sha256, str) or len(sha256) != 64:
+            raise ValueError("the model's download has no url or sha256")
+        cache_path = download.get("cachePath")
+        if not isinstance(cache_path, str) or not cache_path:
+            cache_path = f"by-sha256/{sha256.lower()}"
+        size = download.get("size")
+        size = size if type(size) is int and size >= 0 else None
+        return cls(url, sha256.lower(), cache_path, size)
+
+
+class _Retry(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Body:
+    sha256: str
+    resumed: bool
+
+
+def download_file(ref: DownloadRef, target: Path, config: ClientConfig, *,
+                  sleep: Callable[[float], None] = time.sleep,
+                  rng: Callable[[], float] = random.random) -> None:
+    """Download ref.url to target, verified; raises DownloadError."""
+    import requests
+
+    from repo_tools.probe.http import backoff_delay
+    from repo_tools.probe.targets import redact_url
+
+    shown = redact_url(ref.url)
+    partial = target.with_name(target.name + ".partial")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    attempt = 0
+    restarted = False
+    with requests.Session() as session:
+        while True:
+            try:
+                body = _attempt(session, ref, partial, config)
+            except _Retry as retry:
+                if attempt >= config.retries:
+                    raise DownloadError(rules.DOWNLOAD_FAILED,
+                                        f"{shown}: {retry.message} (after {attempt + 1} "
+                                        "attempts)") from None
+                delay = backoff_delay(attempt, config.backoff_base, config.backoff_cap, rng)
+                if retry.retry_after is not None:
+                    delay = min(retry.retry_after, config.retry_after_cap)
+                sleep(delay)
+                attempt += 1
+                continue
+            if body.sha256 != ref.sha256:
+                partial.unlink(missing_ok=True)
+                if body.resumed and not restarted:
+                    restarted = True
+                    continue
+                raise DownloadError(rules.CHECKSUM_MISMATCH,
+                                    f"{shown}: SHA-256 is {body.sha256}, the config says "
+                                    f"{ref.sha256}; the file was not kept")
+            os.replace(partial, target)
+            return
+
+
+def _hash_existing(partial: Path, chunk_size: int) -> tuple[Any, int]:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with partial.open("rb") as handle:
+            while chunk := handle.read(chunk_size):
+                digest.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        pass
+    return digest, size
+
+
+def _content_range_start(value: str | None) -> int | None:
+    # "bytes 100-999/1000"
+    if not value or not value.startswith("bytes "):
+        return None
+    first = value[len("bytes "):].split("-", 1)[0]
+    return int(first) if first.isdigit() else None
+
+
+def _attempt(session: requests.Session, ref: DownloadRef, partial: Path,
+             config: ClientConfig) -> _Body:
+    import requests
+
+    from repo_tools.probe.http import is_retryable_status, parse_retry_after
+
+    digest, offset = _hash_existing(partial, config.chunk_size)
+    if ref.size is not None and offset > ref.size:
+        partial.unlink()
+        digest, offset = hashlib.sha256(), 0
+    if ref.size is not None and offset == ref.size and offset > 0:
+        return _Body(digest.hexdigest(), resumed=True)  # finished before, never renamed
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        response = session.get(ref.url, headers=headers, stream=True,
+                               timeout=(config.connect_timeout, config.read_timeout))
+    except requests.RequestException as exc:
+        raise _Retry(f"{type(exc).__name__} before the body") from None
+    with response:
+        status = response.status_code
+        if status == 416 and offset:
+            partial.unlink(missing_ok=True)  # the partial file is not a prefix we can use
+            raise _Retry("the server refused to resume (416); starting over", 0.0)
+        if is_retryable_status(status):
+            raise _Retry(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+        if status not in (200, 206):
+            raise DownloadError(rules.DOWNLOAD_FAILED, f"HTTP {status}")
+        if status == 206 and _content_range_start(response.headers.get("Content-Range")) \
+                != offset:
+            partial.unlink(missing_ok=True)
+            raise _Retry("the server resumed at another offset; starting over", 0.0)
+        resumed = status == 206
+        if not resumed:
+            digest, offset = hashlib.sha256(), 0
+        received = offset
+        try:
+            with partial.open("ab" if resumed else "wb") as out:
+                for chunk in response.iter_content(config.chunk_size):
+                    received += len(chunk)
+                    if ref.size is not None and received > ref.size:
+                        out.close()
+                        partial.unlink(missing_ok=True)
+                        raise DownloadError(rules.CHECKSUM_MISMATCH,
+                                            f"the body is larger than the config's size "
+                                            f"{ref.size}; the file was not kept")
+                    out.write(chunk)
+                    digest.update(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except (requests.RequestException, ConnectionError) as exc:
+            # requests' exceptions are OSErrors too: this clause must come first
+            raise _Retry(f"{type(exc).__name__} after {received} bytes") from None
+        except OSError as exc:
+            raise DownloadError(rules.DOWNLOAD_FAILED,
+                                f"cannot write {partial.name}: {exc.strerror}") from None
+        return _Body(digest.hexdigest(), resumed)

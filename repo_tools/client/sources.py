@@ -1,0 +1,316 @@
+"""Where a client gets the remote configuration: a signed release folder (by URL or path)
+or a git repository, and how each is verified before anything in it is used.
+
+A `BundleSource` is a folder published by `repo-tools release` (`manifest.json`, its
+`.sig`, `bundle-<N>.tar`); it is verified by `repo_tools.release.verify` in full.
+
+A `GitSource` (the design doc's `repo_url` / `branch` / `config_path` / `auth_token`) is
+cloned with git itself (`--depth 1`). git gives no signature of its own, so:
+
+* when `config_path` holds a release folder (`manifest.json` + `manifest.json.sig`, i.e.
+  the maintainers commit `repo-tools release --out <config_path>`), it is verified exactly
+  like a `BundleSource`: signature, rollback, expiry, every file's hash;
+* otherwise `config_path` must hold a plain checkout (index.json and versions/), which is
+  accepted only when the application opts in (`ClientConfig.allow_unsigned_git`), with
+  validation only; without the opt-in it is rejected (C002).
+
+The token goes to git through the environment (`GIT_CONFIG_*`: an `http.<url>.extraHeader`
+scoped to the repository URL), never on the command line or in the URL, and is scrubbed
+from any git output that is logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import os
+import stat
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from repo_tools import repo as repo_layout
+from repo_tools import schemas
+from repo_tools.client.options import ClientConfig
+from repo_tools.findings import Rule
+from repo_tools.release import sshsig
+from repo_tools.release.errors import VerificationError
+from repo_tools.release.fetch import DirectorySource, FetchError, HttpSource, Source
+from repo_tools.release.manifest import MANIFEST_NAME, signature_name
+from repo_tools.release.verify import AcceptedRelease, verify_bundle, verify_manifest
+from repo_tools.rules import client as rules
+
+
+class RemoteFailure(Exception):
+    """The remote cannot be used this time; `rule` is C001 or C002, `message` is safe to log."""
+
+    def __init__(self, rule: Rule, message: str) -> None:
+        super().__init__(f"{rule.code} {message}")
+        self.rule = rule
+        self.message = message
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a configuration came from (no secrets: URLs are shown without credentials)."""
+
+    kind: str  # "bundle" or "git"
+    location: str
+    signed: bool
+    repository: str | None = None
+    bundle_version: int | None = None
+    manifest_sha256: str | None = None
+
+    def describe(self) -> str:
+        if self.bundle_version is None:
+            return f"{self.kind} {self.location} (unsigned)"
+        return f"{self.repository} bundle_version {self.bundle_version} from {self.location}"
+
+    @property
+    def accepted(self) -> AcceptedRelease | None:
+        if self.bundle_version is None or self.manifest_sha256 is None:
+            return None
+        return AcceptedRelease(self.bundle_version, self.manifest_sha256)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FetchedRemote:
+    """The verified files (path -> bytes: index.json and versions/**) and their origin."""
+
+    files: Mapping[str, bytes]
+    origin: Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FetchContext:
+    """What verification needs: the trusted keys, the rollback state, a fixed `now`."""
+
+    allowed_signers: Sequence[sshsig.AllowedSigner]
+    state: Mapping[str, AcceptedRelease]
+    now: dt.datetime
+    config: ClientConfig
+
+
+class RemoteSource(Protocol):
+    def describe(self) -> str: ...
+
+    def fetch(self, context: FetchContext) -> FetchedRemote:
+        """The verified remote; RemoteFailure when it is unreachable or fails a check."""
+        ...
+
+
+def verify_release_folder(source: Source, context: FetchContext, *, kind: str,
+                          manifest_name: str = MANIFEST_NAME) -> FetchedRemote:
+    """Fetch and verify a published release folder, as `repo-tools verify` does: the
+    signature before parsing, then rollback and expiry, then the bundle (its size capped
+    at the manifest's) and every member."""
+    limits = context.config.verify_limits
+    shown = source.describe()
+    try:
+        manifest_bytes = source.read(manifest_name, limits.max_manifest_bytes)
+        signature = source.read(signature_name(manifest_name), limits.max_signature_bytes)
+        checked = verify_manifest(manifest_bytes, signature, context.allowed_signers,
+                                  now=context.now, state=context.state,
+                                  repository=context.config.repository, limits=limits)
+        bundle = source.read(checked.manifest.bundle.name, checked.manifest.bundle.size)
+        files = verify_bundle(checked.manifest, bundle, limits=limits)
+    except FetchError as exc:
+        raise RemoteFailure(rules.REMOTE_UNREACHABLE, str(exc)) from None
+    except VerificationError as exc:
+        where = f"{shown.rstrip('/')}/{exc.path}" if exc.path else shown
+        raise RemoteFailure(rules.REMOTE_REJECTED,
+                            f"{exc.code} {exc.rule.name}: {exc.message} ({where})") from None
+    manifest = checked.manifest
+    origin = Origin(kind, shown, True, manifest.repository, manifest.bundle_version,
+                    checked.manifest_sha256)
+    return FetchedRemote(files, origin)
+
+
+def _split_location(location: str) -> tuple[str, str]:
+    """A release folder URL or path, and the manifest name: a URL or path that names the
+    manifest file itself is split into its folder and file name."""
+    if location.startswith(("http://", "https://")):
+        path = urlsplit(location).path
+        if path.endswith(".json"):
+            base, _, name = location.rpartition("/")
+            return base + "/", name
+        return location, MANIFEST_NAME
+    candidate = Path(location)
+    if candidate.suffix == ".json" and not candidate.is_dir():
+        return str(candidate.parent), candidate.name
+    return location, MANIFEST_NAME
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BundleSource:
+    """A release folder published by `repo-tools release`: an http(s) URL of the folder (or
+    of its manifest), or a local directory."""
+
+    location: str
+
+    def _source(self, config: ClientConfig) -> tuple[Source, str]:
+        base, name = _split_location(self.location)
+        if base.startswith(("http://", "https://")):
+            return HttpSource(base, timeout=config.read_timeout), name
+        return DirectorySource(Path(base)), name
+
+    def describe(self) -> str:
+        return self._source(ClientConfig())[0].describe()
+
+    def fetch(self, context: FetchContext) -> FetchedRemote:
+        source, name = self._source(context.config)
+        return verify_release_folder(source, context, kind="bundle", manifest_name=name)
+
+
+def _relative_problem(value: str) -> str | None:
+    if value.startswith("/") or "\\" in value:
+        return "must be a relative path with '/' separators"
+    if any(part in ("..",) for part in value.split("/")):
+        return "must not contain '..'"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitSource:
+    """The design doc's remote configuration source, fetched with git.
+
+    `auth_token` is sent as HTTP basic authentication (user `x-access-token`, the token as
+    password: what GitHub, GitLab and Gitea accept for tokens) through git's environment;
+    it is excluded from `repr` and never logged.
+    """
+
+    repo_url: str
+    branch: str = "main"
+    config_path: str = ""
+    auth_token: str | None = dataclasses.field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.repo_url)
+        # ssh://git@host/... names a login, not a secret; a password or an http user is one
+        if parts.password is not None or (parts.scheme in ("http", "https")
+                                          and parts.username is not None):
+            raise ValueError("repo_url must not carry credentials; pass the token as "
+                             "auth_token")
+        problem = _relative_problem(self.config_path)
+        if problem is not None:
+            raise ValueError(f"config_path {problem}")
+        if not self.branch or self.branch.startswith("-"):
+            raise ValueError("branch must be a branch name")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GitSource:
+        """A source from the remote-source object (schemas/remote_source.schema.json);
+        ValueError naming the first problem (never the token's value)."""
+        errors = sorted(schemas.validator(schemas.REMOTE_SOURCE).iter_errors(dict(data)),
+                        key=lambda e: list(e.absolute_path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path) or "the source"
+            raise ValueError(f"invalid remote source: {where}: {errors[0].validator} check "
+                             "failed")
+        return cls(data["repo_url"], data.get("branch", "main"), data.get("config_path", ""),
+                   data.get("auth_token"))
+
+    def describe(self) -> str:
+        parts = urlsplit(self.repo_url)
+        shown = parts._replace(query="", fragment="").geturl() if parts.scheme else self.repo_url
+        suffix = f":{self.config_path}" if self.config_path else ""
+        return f"{shown}#{self.branch}{suffix}"
+
+    def fetch(self, context: FetchContext) -> FetchedRemote:
+        with tempfile.TemporaryDirectory(prefix="repo-tools-git-") as tmp:
+            checkout = Path(tmp) / "checkout"
+            self._clone(checkout, context.config.git_timeout)
+            root = checkout / self.config_path if self.config_path else checkout
+            if (root / MANIFEST_NAME).is_file():
+                fetched = verify_release_folder(DirectorySource(root), context, kind="git")
+                return FetchedRemote(fetched.files, dataclasses.replace(
+                    fetched.origin, location=self.describe()))
+            if not context.config.allow_unsigned_git:
+                raise RemoteFailure(
+                    rules.REMOTE_REJECTED,
+                    f"{self.describe()} has no signed release ({MANIFEST_NAME} and its .sig) at "
+                    f"config_path {self.config_path or '.'!r}; publish one with `repo-tools "
+                    "release --out` there, or let the application opt in to unsigned git "
+                    "sources (ClientConfig.allow_unsigned_git)")
+            files = read_checkout(root)
+            if repo_layout.INDEX_FILE not in files:
+                raise RemoteFailure(rules.REMOTE_UNREACHABLE,
+                                    f"{self.describe()} has no index.json at config_path "
+                                    f"{self.config_path or '.'!r}")
+            return FetchedRemote(files, Origin("git", self.describe(), False))
+
+    def _clone(self, target: Path, timeout: float) -> None:
+        argv = ["git", "clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags",
+                "--branch", self.branch, "--", self.repo_url, str(target)]
+        try:
+            proc = subprocess.run(argv, env=git_environment(os.environ, self.repo_url,
+                                                            self.auth_token),
+                                  capture_output=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL, check=False)
+        except FileNotFoundError:
+            raise RemoteFailure(rules.REMOTE_UNREACHABLE, "git is not installed") from None
+        except subprocess.TimeoutExpired:
+            raise RemoteFailure(rules.REMOTE_UNREACHABLE,
+                                f"git clone of {self.describe()} took longer than "
+                                f"{timeout:g} s") from None
+        if proc.returncode != 0:
+            text = proc.stderr.decode("utf-8", "replace")
+            lines = [line.strip() for line in scrub(text, self.auth_token).splitlines()
+                     if line.strip()]
+            detail = "; ".join(lines[-3:]) or f"exit status {proc.returncode}"
+            raise RemoteFailure(rules.REMOTE_UNREACHABLE,
+                                f"git clone of {self.describe()} failed: {detail}")
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """text with the secret and its base64 form (as sent in the header) replaced."""
+    if not secret:
+        return text
+    for form in (basic_credentials(secret), secret):
+        text = text.replace(form, "***")
+    return text
+
+
+def basic_credentials(token: str) -> str:
+    return base64.b64encode(f"x-access-token:{token}".encode()).decode("ascii")
+
+
+_TRACE_VARIABLES = ("GIT_TRACE", "GIT_TRACE_CURL", "GIT_TRACE_PACKET", "GIT_CURL_VERBOSE",
+                    "GIT_TRACE2", "GIT_TRACE2_EVENT", "GIT_TRACE2_PERF")
+
+
+def git_environment(base: Mapping[str, str], repo_url: str,
+                    token: str | None) -> dict[str, str]:
+    """The environment for git: no prompts, no tracing (traces can print headers), and
+    the token as an extra header for this repository's URL, appended to any GIT_CONFIG_*
+    entries the caller's environment already has."""
+    env = {k: v for k, v in base.items() if k not in _TRACE_VARIABLES}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    if token:
+        count_text = env.get("GIT_CONFIG_COUNT", "0")
+        count = int(count_text) if count_text.isdigit() else 0
+        env[f"GIT_CONFIG_KEY_{count}"] = f"http.{repo_url}.extraHeader"
+        env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {basic_credentials(token)}"
+        env["GIT_CONFIG_COUNT"] = str(count + 1)
+    return env
+
+
+def read_checkout(root: Path) -> dict[str, bytes]:
+    """index.json and versions/*/models/*.json under root, regular files only (a symlink
+    in a checkout could point anywhere on the client's disk)."""
+    files: dict[str, bytes] = {}
+    inside = root.resolve()
+    candidates = [root / repo_layout.INDEX_FILE, *repo_layout.model_files(root)]
+    for path in candidates:
+        try:
+            if not stat.S_ISREG(path.lstat().st_mode) or not path.resolve().is_relative_to(
+                    inside):
+                continue
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+        except OSError:
+            continue
+    return files

@@ -1,0 +1,420 @@
+"""Model files: download faults against a real loopback server, the LRU cache, leases,
+crash-safe index, two processes at once, and `repo-tools cache`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from repo_tools.client import BundleSource, ClientConfig, ConfigClient, DownloadError
+from repo_tools.client import cache as cache_module
+from repo_tools.client.cache import ModelCache, parse_index
+from tests.client_helpers import (
+    FAST,
+    IgnoreRange,
+    blob,
+    capture,
+    client_log,
+    entry,
+    sha,
+)
+from tests.helpers import cli
+from tests.httpserver import Body, LoopbackServer, Reset, Short, Status
+
+SIZE = 20_000
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as running:
+        yield running
+
+
+def make_client(root: Path, budget: int | None = None, **options: Any) -> ConfigClient:
+    config = ClientConfig(**{**_fast(), "cache_budget_bytes": budget, **options})
+    return ConfigClient("1.0.0", source=BundleSource("unused"), cache_dir=root / "cache",
+                        config=config)
+
+
+def _fast() -> dict[str, Any]:
+    return {"retries": FAST.retries, "backoff_base": FAST.backoff_base,
+            "backoff_cap": FAST.backoff_cap, "retry_after_cap": FAST.retry_after_cap,
+            "connect_timeout": 5, "read_timeout": 5, "chunk_size": 4096}
+
+
+def served(server: LoopbackServer, name: str, *behaviours: Any,
+           data: bytes | None = None, size: bool = True) -> dict[str, Any]:
+    data = data if data is not None else blob(name, SIZE)
+    url = server.route(f"/{name}.bin", *(behaviours or (Body(data),)))
+    return entry(name, url, sha(data), size=len(data) if size else None)
+
+
+def leftovers(root: Path) -> list[str]:
+    return sorted(p.name for p in root.rglob("*") if p.name.endswith((".partial", ".tmp")))
+
+
+# --- downloads ---------------------------------------------------------------------------
+
+def test_a_download_cut_mid_body_resumes(tmp_path: Path, server: LoopbackServer) -> None:
+    data = blob("cut", SIZE)
+    model = served(server, "cut", Short(data[:12_000], announced=SIZE), Body(data))
+    client = make_client(tmp_path)
+    with client.ensure(model) as f:
+        assert f.path.read_bytes() == data
+    gets = [r for r in server.requests if r.method == "GET"]
+    assert len(gets) == 2
+    assert "Range" not in gets[0].headers
+    # Resumed where the written part ends (a chunk boundary at or before the cut).
+    start = gets[1].headers["Range"].removeprefix("bytes=").removesuffix("-")
+    assert 0 < int(start) <= 12_000
+    assert leftovers(tmp_path) == []
+
+
+def test_a_connection_reset_is_retried(tmp_path: Path, server: LoopbackServer) -> None:
+    data = blob("reset", SIZE)
+    model = served(server, "reset", Reset(data, sent=5_000), Reset(data, sent=9_000), Body(data))
+    with make_client(tmp_path).ensure(model) as f:
+        assert f.path.read_bytes() == data
+    assert server.body_requests("/reset.bin") == 3
+
+
+def test_a_partial_file_from_an_earlier_process_is_resumed(tmp_path: Path,
+                                                           server: LoopbackServer) -> None:
+    data = blob("left", SIZE)
+    model = served(server, "left")
+    partial = tmp_path / "cache" / "acme" / "left.bin.partial"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(data[:7_000])
+    with make_client(tmp_path).ensure(model) as f:
+        assert f.path.read_bytes() == data
+    assert [r.headers.get("Range") for r in server.requests] == ["bytes=7000-"]
+
+
+def test_a_server_without_ranges_starts_over(tmp_path: Path, server: LoopbackServer) -> None:
+    data = blob("norange", SIZE)
+    model = served(server, "norange", Short(data[:8_000], announced=SIZE), IgnoreRange(data))
+    with make_client(tmp_path).ensure(model) as f:
+        assert f.path.read_bytes() == data
+
+
+def test_a_checksum_mismatch_never_leaves_a_file(tmp_path: Path, server: LoopbackServer,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    model = served(server, "wrong", Body(b"x" * SIZE), data=blob("wrong", SIZE))
+    client = make_client(tmp_path)
+    with pytest.raises(DownloadError) as raised:
+        client.ensure(model)
+    assert raised.value.rule.code == "C011"
+    cache_root = tmp_path / "cache"
+    assert not (cache_root / "acme" / "wrong.bin").exists()
+    assert leftovers(tmp_path) == []
+    assert client.cache.read().entries == {}
+    assert server.body_requests("/wrong.bin") == 1  # a whole download is not retried
+    assert "C011" in client_log(caplog)
+
+
+def test_a_resumed_mismatch_is_downloaded_once_more_from_the_start(
+        tmp_path: Path, server: LoopbackServer) -> None:
+    # The server's file changed between the two attempts: the joined halves are garbage.
+    old, new = blob("v1", SIZE), blob("v2", SIZE)
+    model = served(server, "changed", Short(old[:10_000], announced=SIZE), Body(new), data=new)
+    with make_client(tmp_path).ensure(model) as f:
+        assert f.path.read_bytes() == new
+    ranges = [r.headers.get("Range") for r in server.requests]
+    assert ranges[0] is None and ranges[1] and ranges[2] is None and len(ranges) == 3
+
+
+def test_a_larger_body_than_the_config_says_is_cut_off(tmp_path: Path,
+                                                       server: LoopbackServer) -> None:
+    data = blob("big", SIZE)
+    model = served(server, "big", Body(data + b"more"), data=data)
+    with pytest.raises(DownloadError) as raised:
+        make_client(tmp_path).ensure(model)
+    assert raised.value.rule.code == "C011"
+    assert leftovers(tmp_path) == []
+
+
+def test_server_errors_are_retried_with_backoff_but_404_is_not(tmp_path: Path,
+                                                               server: LoopbackServer) -> None:
+    data = blob("flaky", SIZE)
+    flaky = served(server, "flaky", Status(503), Status(429, headers={"Retry-After": "0"}),
+                   Body(data))
+    client = make_client(tmp_path)
+    with client.ensure(flaky) as f:
+        assert f.path.read_bytes() == data
+    assert server.count("/flaky.bin") == 3
+    gone = served(server, "gone", Status(404))
+    with pytest.raises(DownloadError) as raised:
+        client.ensure(gone)
+    assert raised.value.rule.code == "C010" and "HTTP 404" in raised.value.message
+    assert server.count("/gone.bin") == 1
+
+
+def test_retries_give_up(tmp_path: Path, server: LoopbackServer) -> None:
+    model = served(server, "down", Status(500))
+    with pytest.raises(DownloadError) as raised:
+        make_client(tmp_path, retries=2).ensure(model)
+    assert "after 3 attempts" in raised.value.message
+    assert server.count("/down.bin") == 3
+
+
+def test_secrets_in_download_urls_are_not_shown(tmp_path: Path, server: LoopbackServer) -> None:
+    model = served(server, "secret", Status(404))
+    model["download"]["url"] += "?X-Amz-Signature=PLANTED-SIGNATURE"
+    with pytest.raises(DownloadError) as raised:
+        make_client(tmp_path).ensure(model)
+    assert "PLANTED-SIGNATURE" not in str(raised.value)
+
+
+# --- using the cache ------------------------------------------------------------------------
+
+def test_a_verified_file_is_not_hashed_or_fetched_again(tmp_path: Path, server: LoopbackServer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    model = served(server, "once")
+    client = make_client(tmp_path)
+    client.ensure(model).release()
+    hashed: list[Path] = []
+    real = cache_module.sha256_file
+    monkeypatch.setattr(cache_module, "sha256_file", lambda p: hashed.append(p) or real(p))
+    client.ensure(model).release()
+    assert hashed == [] and server.body_requests("/once.bin") == 1
+    # A touched file (new mtime) is hashed again, found good, and kept.
+    path = tmp_path / "cache" / "acme" / "once.bin"
+    os.utime(path, ns=(1, 1))
+    client.ensure(model).release()
+    assert hashed == [path] and server.body_requests("/once.bin") == 1
+
+
+def test_a_corrupted_cache_entry_is_downloaded_again(tmp_path: Path, server: LoopbackServer,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    model = served(server, "rot")
+    client = make_client(tmp_path)
+    with client.ensure(model) as f:
+        path = f.path
+    path.write_bytes(b"\0" * SIZE)  # bit rot, or a half-copied file
+    with client.ensure(model) as f:
+        assert f.path.read_bytes() == blob("rot", SIZE)
+    assert server.body_requests("/rot.bin") == 2
+    assert "C011 cached file acme/rot.bin" in client_log(caplog)
+
+
+def test_a_file_unknown_to_the_index_is_hashed_before_use(tmp_path: Path,
+                                                          server: LoopbackServer) -> None:
+    model = served(server, "copied")
+    path = tmp_path / "cache" / "acme" / "copied.bin"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(blob("copied", SIZE))  # e.g. copied in by hand, or a crash before indexing
+    with make_client(tmp_path).ensure(model) as f:
+        assert f.path == path
+    assert server.count("/copied.bin") == 0
+
+
+def test_lru_evicts_the_least_recently_used_and_never_one_in_use(
+        tmp_path: Path, server: LoopbackServer) -> None:
+    a, b, c, d = (served(server, n) for n in "abcd")
+    client = make_client(tmp_path, budget=3 * SIZE)
+    held = client.ensure(a)  # in use throughout, and the least recently used
+    for model in (b, c):
+        client.ensure(model).release()
+    client.ensure(b).release()  # b is now more recent than c
+    client.ensure(d).release()
+    cached = set(client.cache.read().entries)
+    assert cached == {"acme/a.bin", "acme/b.bin", "acme/d.bin"}
+    assert held.path.read_bytes() == blob("a", SIZE)
+    held.release()
+    client.ensure(c).release()  # now a is free and least recently used
+    assert set(client.cache.read().entries) == {"acme/b.bin", "acme/c.bin", "acme/d.bin"}
+    assert not (tmp_path / "cache" / "acme" / "a.bin").exists()
+
+
+def test_a_lease_of_a_dead_process_does_not_pin(tmp_path: Path, server: LoopbackServer) -> None:
+    a, b = served(server, "a"), served(server, "b")
+    client = make_client(tmp_path, budget=SIZE)
+    client.ensure(a).release()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    index = json.loads(client.cache.index_path.read_text())
+    index["entries"]["acme/a.bin"]["leases"] = [{"pid": int(dead.stdout), "id": "crashed"}]
+    client.cache.index_path.write_text(json.dumps(index))
+    client.ensure(b).release()
+    assert set(client.cache.read().entries) == {"acme/b.bin"}
+
+
+def test_a_damaged_index_is_rebuilt_without_trusting_files(tmp_path: Path,
+                                                           server: LoopbackServer,
+                                                           caplog: pytest.LogCaptureFixture
+                                                           ) -> None:
+    capture(caplog)
+    model = served(server, "idx")
+    client = make_client(tmp_path)
+    client.ensure(model).release()
+    client.cache.index_path.write_bytes(b'{"format": "repo-tools-model-cache/1", "entr')
+    with client.ensure(model) as f:  # hashed again (no index entry), found good
+        assert f.path.read_bytes() == blob("idx", SIZE)
+    assert "damaged" in client_log(caplog)
+    assert parse_index(client.cache.index_path.read_bytes()) is not None
+
+
+def test_an_unsafe_cache_path_is_refused(tmp_path: Path, server: LoopbackServer) -> None:
+    client = make_client(tmp_path)
+    for bad in ("../escape.bin", ".repo-tools/cache-index.json", "a/./b", "x.partial"):
+        model = served(server, "unsafe")
+        model["download"]["cachePath"] = bad
+        with pytest.raises(ValueError, match="cachePath"):
+            client.ensure(model)
+    assert server.count() == 0
+
+
+def test_a_model_without_cache_path_is_stored_by_hash(tmp_path: Path,
+                                                      server: LoopbackServer) -> None:
+    model = served(server, "anon")
+    del model["download"]["cachePath"]
+    with make_client(tmp_path).ensure(model) as f:
+        assert f.path == tmp_path / "cache" / "by-sha256" / model["download"]["sha256"]
+
+
+# --- two processes at once -----------------------------------------------------------------
+
+WORKER = """
+import hashlib, json, random, sys
+from pathlib import Path
+from repo_tools.client import BundleSource, ClientConfig, ConfigClient
+
+cache_dir, models_path, seed, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+models = json.loads(Path(models_path).read_text())
+client = ConfigClient("1.0.0", source=BundleSource("unused"), cache_dir=Path(cache_dir),
+                      config=ClientConfig(cache_budget_bytes=budget, retries=5,
+                                          backoff_base=0.001, backoff_cap=0.005))
+rng = random.Random(seed)
+for _ in range(25):
+    model = rng.choice(models)
+    with client.ensure(model) as handle:
+        digest = hashlib.sha256(handle.path.read_bytes()).hexdigest()
+        assert digest == model["download"]["sha256"], model["model"]
+"""
+
+
+def test_two_processes_filling_the_cache_leave_a_consistent_index(
+        tmp_path: Path, server: LoopbackServer) -> None:
+    models = [served(server, f"p{i}") for i in range(6)]
+    (tmp_path / "models.json").write_text(json.dumps(models))
+    (tmp_path / "worker.py").write_text(WORKER)
+    budget = 3 * SIZE
+    cache_dir = tmp_path / "cache"
+    procs = [subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), str(cache_dir),
+                               str(tmp_path / "models.json"), str(seed), str(budget)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for seed in (1, 2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    index = parse_index((cache_dir / ".repo-tools" / "cache-index.json").read_bytes())
+    assert index is not None
+    by_name = {m["download"]["cachePath"]: m for m in models}
+    for path, cached in index.entries.items():
+        data = (cache_dir / path).read_bytes()
+        assert len(data) == cached.size and sha(data) == cached.sha256
+        assert cached.sha256 == by_name[path]["download"]["sha256"]
+        assert cached.live_leases() == []
+    on_disk = {p.relative_to(cache_dir).as_posix() for p in cache_dir.rglob("*.bin")}
+    assert on_disk == set(index.entries)
+    assert index.total_bytes() <= budget
+    assert leftovers(cache_dir) == []
+    assert server.body_requests() > len(models)  # evictions happened and were re-fetched
+
+
+# --- LRU property -------------------------------------------------------------------------
+
+operations = st.lists(st.tuples(st.sampled_from("abcdef"), st.booleans(),
+                                st.integers(1, 5)), min_size=1, max_size=25)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=operations, budget_units=st.integers(0, 12))
+def test_eviction_is_lru_and_spares_leased_files(ops: list[tuple[str, bool, int]],
+                                                 budget_units: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = ModelCache(Path(tmp))
+        budget = budget_units * 100
+        held: dict[str, Any] = {}
+        for name, keep, units in ops:
+            path = f"m/{name}"
+            if name not in held:
+                target = cache.file_path(path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                data = name.encode() * (units * 100)
+                if not target.exists():
+                    target.write_bytes(data)
+                handle = cache.open_verified(path, sha(target.read_bytes()))
+                assert handle is not None
+                if keep:
+                    held[name] = handle
+                else:
+                    handle.release()
+            before = cache.read()
+            removed = cache.evict(budget)
+            after = cache.read()
+            leased = {f"m/{n}" for n in held}
+            assert not leased & set(removed)
+            assert all(not Path(tmp, p).exists() for p in removed)
+            survivors = [e for p, e in after.entries.items() if p not in leased]
+            for gone in removed:
+                assert all(before.entries[gone].use < e.use for e in survivors)
+            if after.total_bytes() > budget:
+                assert survivors == []
+        for handle in held.values():
+            handle.release()
+
+
+# --- repo-tools cache ------------------------------------------------------------------------
+
+def test_cache_cli(tmp_path: Path, server: LoopbackServer) -> None:
+    a, b = served(server, "a"), served(server, "b")
+    client = make_client(tmp_path)
+    client.ensure(a).release()
+    pinned = client.ensure(b)
+    cache_dir = tmp_path / "cache"
+
+    run = cli("cache", "ls", "--cache-dir", cache_dir)
+    assert run.exit_code == 0
+    assert run.stdout.splitlines()[1].split()[-1] == "acme/b.bin"  # most recent first
+    assert "2 file(s), 39.1 KiB" in run.stdout
+    listed = json.loads(cli("cache", "ls", "--cache-dir", cache_dir, "--format", "json").stdout)
+    assert [(e["path"], e["in_use"]) for e in listed["entries"]] == [("acme/b.bin", 1),
+                                                                      ("acme/a.bin", 0)]
+
+    assert cli("cache", "verify", "--cache-dir", cache_dir).exit_code == 0
+    # Corrupt a with the same size and mtime: only a full verify can notice.
+    path = cache_dir / "acme" / "a.bin"
+    st_before = path.stat()
+    with path.open("r+b") as handle:
+        handle.write(b"!")
+    os.utime(path, ns=(st_before.st_atime_ns, st_before.st_mtime_ns))
+    (cache_dir / "acme" / "c.bin.partial").write_bytes(b"abandoned")
+    run = cli("cache", "verify", "--cache-dir", cache_dir, "--format", "json")
+    assert run.exit_code == 1
+    rules = sorted((f["rule"], f["path"]) for f in json.loads(run.stdout)["findings"])
+    assert rules == [("C011", "acme/a.bin"), ("C013", "acme/c.bin")]
+    assert not path.exists()
+
+    client.ensure(a).release()
+    run = cli("cache", "prune", "--cache-dir", cache_dir, "--max-bytes", "1K")
+    assert run.exit_code == 0, run.stderr
+    assert "removed partial download acme/c.bin" in run.stdout
+    assert "evicted acme/a.bin" in run.stdout and "acme/b.bin" not in run.stdout  # b is in use
+    assert set(client.cache.read().entries) == {"acme/b.bin"}
+    pinned.release()
+
+    assert cli("cache", "prune", "--cache-dir", cache_dir, "--max-bytes", "lots").exit_code == 2
+    assert cli("cache", "ls", "--cache-dir", tmp_path / "nope").exit_code == 2

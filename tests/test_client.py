@@ -1,0 +1,285 @@
+"""The client end to end: a real `repo-tools release`, served by a real HTTP server on
+127.0.0.1, loaded and verified by `ConfigClient`, then attacked (tampered, older, gone)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from repo_tools.client import BundleSource, ClientConfig, ConfigClient
+from repo_tools.client.loader import STATE_FILE
+from tests.client_helpers import (
+    FAST,
+    Lab,
+    capture,
+    client_log,
+    entry,
+    fake_sha,
+    names,
+    sha,
+)
+from tests.httpserver import LoopbackServer
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as running:
+        yield running
+
+
+@pytest.fixture
+def lab(tmp_path: Path, server: LoopbackServer) -> Lab:
+    return Lab(tmp_path, server)
+
+
+def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    lab.standard_repo()
+    lab.write_defaults()
+    first = lab.release()
+    lab.serve(first.files)
+
+    # Three client versions, three config versions, all from the verified remote.
+    # Ranking first, then provider and model name (the selection module's order).
+    expected = {"1.2.0": ("v1.0.0", ["tiny", "m1", "builtin", "m0"]),
+                "1.7.0": ("v1.1.0", ["tiny", "m2", "m1", "builtin", "linux-only", "m0"]),
+                "2.3.0": ("v2.0.0", ["next", "tiny", "builtin"])}
+    for version, (config_version, models) in expected.items():
+        result = lab.client(version, cache=f"cache-{version}").load()
+        assert result.source == "remote", result.reasons
+        assert result.config_version == config_version
+        assert names(result.models) == models
+        assert result.origin is not None and result.origin.bundle_version == 1
+        assert result.reasons == []
+        tiny = next(m for m in result.models if m["model"] == "tiny")
+        assert tiny["download"]["url"] == lab.model_url  # remote replaced the v1 default
+
+    # A model file served by the same server: downloaded, verified, pinned while in use.
+    client = lab.client("1.7.0", cache="cache-1.7.0")
+    result = client.load()
+    tiny = next(m for m in result.models if m["model"] == "tiny")
+    with client.ensure(tiny) as model_file:
+        assert model_file.path == lab.root / "cache-1.7.0" / "acme" / "tiny.bin"
+        assert model_file.path.read_bytes() == lab.model_bytes
+        assert client.cache.read().entries["acme/tiny.bin"].live_leases()
+    assert not client.cache.read().entries["acme/tiny.bin"].live_leases()
+    assert lab.server.body_requests("/files/tiny.bin") == 1
+
+    # Release 2 adds a model; the client moves to it and remembers it.
+    lab.standard_repo(extra=1)
+    second = lab.release()
+    lab.serve(second.files)
+    result = client.load()
+    assert result.source == "remote" and result.origin and result.origin.bundle_version == 2
+    assert "m3" in names(result.models)
+    state = json.loads((client.state_dir / STATE_FILE).read_text())
+    assert state["repositories"]["example.org/models"]["bundle_version"] == 2
+
+    # Tampered bundle: last known good (release 2), and the log says why.
+    bundle = bytearray(second.files["bundle-2.tar"])
+    bundle[600] ^= 0x01
+    lab.serve({**second.files, "bundle-2.tar": bytes(bundle)})
+    caplog.clear()
+    result = client.load()
+    assert result.source == "last-known-good"
+    assert "m3" in names(result.models) and result.origin and result.origin.bundle_version == 2
+    assert [r.rule for r in result.reasons] == ["C002"]
+    assert "R014" in result.reasons[0].message
+    log = client_log(caplog)
+    assert "C002" in log and "R014 bundle-mismatch" in log
+    assert "using the last known good config" in log
+
+    # An older release replayed: refused as a rollback.
+    lab.serve({k: v for k, v in first.files.items()
+               if k in ("manifest.json", "manifest.json.sig", "bundle-1.tar")})
+    caplog.clear()
+    result = client.load()
+    assert result.source == "last-known-good" and "m3" in names(result.models)
+    assert "R010 rollback" in client_log(caplog)
+    assert "using the last known good config" in client_log(caplog)
+
+    # Nothing at all: the server is gone.
+    url = lab.server.url("/rel/")
+    lab.server.close()
+    caplog.clear()
+    result = ConfigClient("1.7.0", "linux", source=BundleSource(url),
+                          allowed_signers=lab.allowed, defaults_dir=lab.defaults,
+                          cache_dir=lab.root / "cache-1.7.0", config=FAST).load()
+    assert result.source == "last-known-good" and "m3" in names(result.models)
+    assert [r.rule for r in result.reasons] == ["C001"]
+    assert "C001" in client_log(caplog)
+    assert "using the last known good config" in client_log(caplog)
+    # The cached model is still good offline.
+    with client.ensure(tiny) as model_file:
+        assert model_file.path.read_bytes() == lab.model_bytes
+
+
+def test_untrusted_key_on_first_use_gives_defaults(lab: Lab,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    lab.standard_repo()
+    lab.write_defaults()
+    lab.serve(lab.release().files)
+    other = lab.root / "other_signers"
+    other.write_text("someone@example.org ssh-ed25519 "
+                     "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
+    client = ConfigClient("1.7.0", "linux", source=BundleSource(lab.server.url("/rel/")),
+                          allowed_signers=other, defaults_dir=lab.defaults,
+                          cache_dir=lab.root / "cache", config=FAST)
+    result = client.load()
+    assert result.source == "defaults"
+    assert names(result.models) == ["builtin", "tiny"]  # the v1 defaults, converted
+    assert [r.rule for r in result.reasons] == ["C002", "C007"]
+    assert "R005" in result.reasons[0].message
+    assert "no last known good config yet" in client_log(caplog)
+    assert not client.last_known_good_path.exists()
+
+
+def test_compatibility_violation_keeps_the_last_known_good(
+        lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    client = lab.client("1.7.0")
+    assert client.load().config_version == "v1.1.0"
+    # The maintainers raise every range above this client.
+    lab.write_repo({"v3.0.0": [entry("only-new", "https://example.org/x.bin", fake_sha("x"))]},
+                   {"versions": {"v3.0.0": {"min_client_version": "3.0.0",
+                                            "max_client_version": None}}})
+    lab.serve(lab.release().files)
+    caplog.clear()
+    result = client.load()
+    assert result.source == "last-known-good" and result.config_version == "v1.1.0"
+    assert [r.rule for r in result.reasons] == ["C004"]
+    assert "admits client 1.7.0" in client_log(caplog)
+
+
+def test_a_remote_dropping_most_models_is_suspect(lab: Lab,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    client = lab.client("1.7.0")
+    before = client.load()
+    assert len(before.models) == 5
+    lab.write_repo({"v1.1.0": [entry("m0", "https://example.org/m0.bin", fake_sha("m0"))]},
+                   {"versions": {"v1.1.0": {"min_client_version": "1.0.0",
+                                            "max_client_version": None}}})
+    lab.serve(lab.release().files)
+    caplog.clear()
+    result = client.load()
+    assert result.source == "last-known-good"
+    assert names(result.models) == names(before.models)
+    assert [r.rule for r in result.reasons] == ["C005"]
+    assert "would drop 4 of the 5 models" in client_log(caplog)
+    # An application that allows it takes the release.
+    relaxed = lab.client("1.7.0", config=ClientConfig(max_drop_fraction=1.0))
+    assert names(relaxed.load().models) == ["m0"]
+
+
+def test_invalid_models_are_skipped_and_the_rest_load(lab: Lab,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    good = entry("good", "https://example.org/g.bin", fake_sha("g"))
+    bad = entry("bad", "https://example.org/b.bin", "NOT-A-HASH")
+    lab.write_repo({"v1.1.0": [good, bad]})
+    out = lab.root / "out"
+    # `release` refuses such a repo, so this one is published unchecked by hand: it is
+    # what a client must survive (a release made by an older or buggy tool).
+    from repo_tools.release import sshsig
+    from repo_tools.release.publish import ReleaseRequest, prepare_release, write_release
+    from tests.client_helpers import KEY
+    from tests.release_helpers import NOW
+
+    prepared = prepare_release(ReleaseRequest(lab.repo, out, "example.org/models",
+                                              created="now"), now=NOW)
+    write_release(prepared, sshsig.sign(prepared.manifest_bytes, KEY), out)
+    lab.serve({p.name: p.read_bytes() for p in out.iterdir()})
+    client = ConfigClient("1.7.0", "linux", source=BundleSource(lab.server.url("/rel/")),
+                          allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
+                          config=FAST, clock=lambda: NOW)
+    result = client.load()
+    assert result.source == "remote" and names(result.models) == ["good"]
+    assert [s.rule for s in result.skipped] == ["C006"]
+    assert result.skipped[0].path == "versions/v1.1.0/models/acme.json"
+    assert "V005" in result.skipped[0].message and "acme/bad" in result.skipped[0].message
+    assert result.skipped[0].line > 0
+    assert "C006" in client_log(caplog)
+
+
+def test_an_expired_release_is_stale(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    import datetime as dt
+
+    capture(caplog)
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    assert lab.client("1.7.0").load().source == "remote"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    frozen = ConfigClient("1.7.0", "linux", source=BundleSource(lab.server.url("/rel/")),
+                          allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
+                          config=FAST, clock=lambda: later)
+    result = frozen.load()
+    assert result.source == "last-known-good" and result.config_version == "v1.1.0"
+    assert "R012 expired" in result.reasons[0].message
+    assert "R012 expired" in client_log(caplog)
+
+
+def test_damaged_last_known_good_is_reported(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    capture(caplog)
+    lab.write_defaults()
+    client = lab.client("1.7.0", url=lab.server.url("/nothing/"))
+    client.last_known_good_path.parent.mkdir(parents=True)
+    client.last_known_good_path.write_text("{not json")
+    result = client.load()
+    assert result.source == "defaults" and names(result.models) == ["builtin", "tiny"]
+    assert [r.rule for r in result.reasons] == ["C001", "C007"]
+    assert "is damaged" in client_log(caplog)
+
+
+def test_new_client_version_reselects_from_the_last_known_good(lab: Lab) -> None:
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    assert lab.client("1.2.0").load().config_version == "v1.0.0"
+    from tests.httpserver import Status
+
+    lab.server.route("/rel/manifest.json", Status(503))  # the host is down
+    upgraded = lab.client("2.3.0").load()  # the app was updated, same cache
+    assert upgraded.source == "last-known-good" and upgraded.config_version == "v2.0.0"
+    assert names(upgraded.models) == ["next", "tiny"]
+
+
+def test_platform_filter_and_a_release_url_naming_the_manifest(lab: Lab) -> None:
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    mac = lab.client("1.7.0", platform="macos", url=lab.server.url("/rel/manifest.json"))
+    result = mac.load()
+    assert result.source == "remote"
+    assert "linux-only" not in names(result.models)
+
+
+def test_directory_source(lab: Lab) -> None:
+    lab.standard_repo()
+    release = lab.release()
+    client = ConfigClient("2.3.0", source=BundleSource(str(release.out)),
+                          allowed_signers=lab.allowed.read_text(), cache_dir=lab.root / "c")
+    result = client.load()
+    assert result.source == "remote" and result.config_version == "v2.0.0"
+    stored = json.loads(client.last_known_good_path.read_text())
+    assert stored["result"]["config_version"] == "v2.0.0"
+    assert sorted(stored["versions"]) == ["v1.0.0", "v1.1.0", "v2.0.0"]
+
+
+def test_bad_client_version_is_a_programming_error(lab: Lab) -> None:
+    with pytest.raises(ValueError):
+        lab.client("v1.0")
+
+
+def test_model_download_sha_is_checked_against_the_config(lab: Lab) -> None:
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    client = lab.client("1.7.0")
+    tiny = next(m for m in client.load().models if m["model"] == "tiny")
+    assert tiny["download"]["sha256"] == sha(lab.model_bytes)
