@@ -31,8 +31,8 @@ from typing import Any
 
 from repo_tools.atomic import write_atomic
 from repo_tools.checks.validate import cache_path_problem
-from repo_tools.client.locks import exclusive
 from repo_tools.findings import Finding, finding
+from repo_tools.locks import exclusive
 from repo_tools.rules import client as rules
 
 log = logging.getLogger("repo_tools.client")

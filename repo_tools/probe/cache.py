@@ -11,20 +11,17 @@ so no run's entries are lost.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from repo_tools.atomic import write_atomic
+from repo_tools.locks import exclusive
 
 CACHE_FILE = "probe-sha256.json"
 FORMAT = 1
@@ -88,7 +85,7 @@ class HashCache:
                 self._entries[key] = entry
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                with _exclusive(path.with_name(path.name + ".lock")):
+                with exclusive(path.with_name(path.name + ".lock")):
                     merged = _read(path)  # other runs may have written since we read
                     merged[key] = entry
                     write_atomic(path, _serialise(_prune(merged)))
@@ -128,27 +125,3 @@ def _serialise(entries: dict[str, dict[str, Any]]) -> bytes:
     return (json.dumps(doc, indent=0, separators=(",", ":")) + "\n").encode()
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        _lock_fd(fd)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock on every platform
-
-
-def _lock_fd(fd: int) -> None:
-    if sys.platform == "win32":
-        import msvcrt
-
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                return
-            except OSError:  # LK_LOCK gives up after ~10 s; keep waiting
-                continue
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX)
