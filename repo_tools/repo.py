@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -35,9 +36,17 @@ def absolute(path: Path) -> Path:
     return Path(os.path.abspath(path))
 
 
+@functools.lru_cache(maxsize=64)
+def _absolute_prefix(base: str) -> str:
+    return os.path.normpath(base).rstrip(os.sep) + os.sep
+
+
 def display_path(path: Path, base: Path) -> str:
     """A path as users should see it: relative to base where possible, with / separators."""
-    full, root = os.path.abspath(path), os.path.abspath(base)
-    if full.startswith(root.rstrip(os.sep) + os.sep):
-        return Path(full[len(root.rstrip(os.sep)) + 1:]).as_posix()
-    return path.as_posix()
+    root = os.fspath(base)
+    # Only absolute bases are cached: a relative one depends on the working directory.
+    prefix = (_absolute_prefix(root) if os.path.isabs(root)
+              else os.path.abspath(root).rstrip(os.sep) + os.sep)
+    full = os.path.abspath(path)
+    shown = full[len(prefix):] if full.startswith(prefix) else os.fspath(path)
+    return shown.replace(os.sep, "/")
