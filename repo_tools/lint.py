@@ -1,34 +1,202 @@
 """`lint`: every offline check on a whole config repo, one merged list of findings.
 
 Release uses this too: a repo is publishable only when `lint_repo` reports no errors.
+Each check streams over the files itself and keeps only findings (and small per-model
+summaries), so memory stays flat however many files the repo has.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from repo_tools import repo as repo_layout
 from repo_tools.checks.validate import validate_paths
-from repo_tools.findings import Finding, sort_findings
+from repo_tools.findings import Finding, finding, sort_findings
+from repo_tools.jsonfile import load_json_file, pointer_join
+from repo_tools.rules import core
+from repo_tools.rules import lint as rules
+from repo_tools.settings import CHECKS, Settings, apply_settings, load_settings
+
+if TYPE_CHECKING:
+    from repo_tools.probe import ProbeOptions
+
+# migrate keeps each changed file's old and new text until it returns; batches bound that.
+MIGRATE_BATCH = 500
 
 
 @dataclasses.dataclass(slots=True)
 class LintResult:
     findings: list[Finding]
     files: int
+    checks: tuple[str, ...] = ()
+    settings: Settings = dataclasses.field(default_factory=Settings)
 
 
-def lint_repo(repo: Path, *, base: Path | None = None) -> LintResult:
-    """Run the offline checks over repo; paths in findings are shown relative to base."""
+def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None = None,
+              checks: Sequence[str] | None = None, probe: bool = False,
+              config: Path | None = None) -> LintResult:
+    """Run the checks over the config repo at `repo`; paths are shown relative to `base`.
+
+    Settings come from `settings` when given, else from `config` or the repo's own
+    settings file (their findings are part of the result). `checks` overrides the
+    settings' list, and `probe=True` adds the probe to whichever list is used.
+    """
     shown_from = base if base is not None else Path.cwd()
+    found: list[Finding] = []
+    if settings is None:
+        loaded = load_settings(repo, base=shown_from, config=config)
+        settings = loaded.settings
+        found.extend(loaded.findings)
+    named = set(checks if checks is not None else settings.checks)
+    if probe:
+        named.add("probe")
+    wanted = tuple(c for c in CHECKS if c in named)
     paths = repo_layout.model_files(repo)
-    result = validate_paths(paths, shown_from)
-    findings = list(result.findings)
+    files = len(paths)
+    if "validate" in wanted:
+        found.extend(validate_paths(paths, shown_from).findings)
+    if "index" in wanted:
+        found.extend(_index_findings(repo, shown_from))
+        files += 1
+    if "migrate" in wanted:
+        targets = paths
+        if "validate" in wanted:
+            # migrate leaves v2 files alone and reports unparsable ones as validate did,
+            # so only the files validate saw as v1 need reading a second time.
+            v1 = {f.path for f in found if f.rule == core.V1_FORMAT.code}
+            targets = [p for p in paths if repo_layout.display_path(p, shown_from) in v1]
+        found = _prefer_migrate(found, _migrate_findings(targets, shown_from))
+    if "validate" in wanted and settings.known_platforms is not None:
+        found.extend(platform_findings(paths, shown_from, settings.known_platforms))
+    if "probe" in wanted:
+        found.extend(_probe_findings(paths, shown_from, settings))
+    kept = apply_settings(found, settings, repo_prefix=repo_prefix(repo, shown_from))
+    return LintResult(sort_findings(kept), files, wanted, settings)
+
+
+def repo_prefix(repo: Path, base: Path) -> str:
+    """How findings' paths start for files of `repo`: `""` when it is `base` itself, else
+    its display path and a slash (`configs/`)."""
+    if os.path.abspath(repo) == os.path.abspath(base):
+        return ""
+    return repo_layout.display_path(repo, base).rstrip("/") + "/"
+
+
+def _index_findings(repo: Path, base: Path) -> list[Finding]:
+    from repo_tools.checks.index import check_index
+
+    return check_index(repo, base)
+
+
+def _migrate_findings(paths: Sequence[Path], base: Path) -> list[Finding]:
+    from repo_tools.migrate import migrate_paths
+
+    found: list[Finding] = []
+    for start in range(0, len(paths), MIGRATE_BATCH):
+        found.extend(migrate_paths(paths[start:start + MIGRATE_BATCH], base,
+                                   write=False).findings)
+    return found
+
+
+def _prefer_migrate(found: list[Finding], migrate: list[Finding]) -> list[Finding]:
+    """Drop validate's generic "this is v1" (S005) where migrate says something specific
+    about the same file (it converts cleanly: M001, or why it cannot: M002-M004)."""
+    explained = {f.path for f in migrate}
+    kept = [f for f in found if not (f.rule == core.V1_FORMAT.code and f.path in explained)]
+    return kept + migrate
+
+
+class LintError(Exception):
+    """The environment stops a check from running (e.g. an unusable ~/.netrc for probe)."""
+
+
+def _probe_findings(paths: Sequence[Path], base: Path, settings: Settings) -> list[Finding]:
+    from repo_tools.probe import probe_paths
+    from repo_tools.probe.auth import Credentials, CredentialsError
+
     try:
-        from repo_tools.checks.index import check_index
-    except ModuleNotFoundError:  # the index checks are not built yet
-        pass
-    else:
-        findings.extend(check_index(repo, shown_from))
-    return LintResult(sort_findings(findings), result.files_checked + 1)
+        credentials = Credentials()
+    except CredentialsError as exc:
+        raise LintError(str(exc)) from exc
+    return probe_paths(paths, base, probe_options(settings.probe),
+                       credentials=credentials).findings
+
+
+def probe_options(values: Mapping[str, Any]) -> ProbeOptions:
+    """`[probe]` settings (already checked by `settings`) as the probe's own options.
+
+    lint never rewrites files, so `write` stays off whatever the settings say.
+    """
+    from repo_tools.probe import DEFAULT_JOBS, NetworkLimits, ProbeOptions
+    from repo_tools.probe.cache import default_cache_dir
+
+    limits = NetworkLimits()
+    limit_fields = {"connect-timeout": "connect_timeout", "read-timeout": "read_timeout",
+                    "retries": "retries", "max-backoff": "backoff_cap",
+                    "max-retry-after": "retry_after_cap"}
+    changes: dict[str, Any] = {field: values[key] for key, field in limit_fields.items()
+                               if key in values}
+    if "ca-bundle" in values:
+        changes["ca_bundle"] = Path(values["ca-bundle"])
+    cache_dir = None
+    if values.get("cache", True):
+        cache_dir = Path(values["cache-dir"]) if "cache-dir" in values else default_cache_dir()
+    hash_mode = values.get("hash") or None
+    return ProbeOptions(
+        hash_mode=hash_mode, write=False, jobs=values.get("jobs", DEFAULT_JOBS),
+        limits=dataclasses.replace(limits, **changes), deadline=values.get("deadline"),
+        max_size=values.get("max-size"), cache_dir=cache_dir)
+
+
+# -- known platforms ------------------------------------------------------------------------
+
+
+def platform_findings(paths: Iterable[Path], base: Path,
+                      known: frozenset[str]) -> list[Finding]:
+    """L004 for each `supported_platforms` entry that is not a known platform.
+
+    Reads one file at a time; files that do not parse are validate's to report.
+    """
+    found: list[Finding] = []
+    for path in paths:
+        doc, _ = load_json_file(path, repo_layout.display_path(path, base))
+        if doc is None:
+            continue
+        here = unknown_platforms(doc.path, doc.data, known)
+        found.extend(doc.locate(here))
+    return found
+
+
+def unknown_platforms(path: str, data: Any, known: frozenset[str]) -> list[Finding]:
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        return []
+    found = []
+    for i, model in enumerate(models):
+        compat = model.get("compatibility") if isinstance(model, dict) else None
+        platforms = compat.get("supported_platforms") if isinstance(compat, dict) else None
+        if not isinstance(platforms, list):
+            continue
+        for j, platform in enumerate(platforms):
+            if isinstance(platform, str) and platform not in known:
+                found.append(finding(
+                    rules.UNKNOWN_PLATFORM, path,
+                    f"platform {platform!r} is not in known-platforms"
+                    f"{_platform_hint(platform, known)}",
+                    pointer_join("", "models", i, "compatibility", "supported_platforms", j)))
+    return found
+
+
+def _platform_hint(platform: str, known: frozenset[str]) -> str:
+    folded = {name.casefold(): name for name in known}
+    if platform.casefold() in folded:
+        return f"; did you mean {folded[platform.casefold()]!r}?"
+    close = difflib.get_close_matches(platform, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f" ({', '.join(sorted(known))})"

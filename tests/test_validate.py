@@ -236,3 +236,19 @@ def test_output_option_writes_the_report(tmp_path: Path) -> None:
     run = cli("validate", path, "--format", "json", "--output", out)
     assert run.exit_code == 1 and run.stdout == ""
     assert json.loads(out.read_text())["summary"]["errors"] == 1
+
+
+def test_repo_settings_apply_to_the_validate_and_check_index_commands(tmp_path: Path) -> None:
+    doc = config(model(provider="elsewhere"))  # V009: file name does not match provider
+    later = config(model(provider="elsewhere", compatibility={"min_client_version": "3.0.0"}))
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": doc, "v1.1.0/huggingface": later},
+                     index={"versions": {  # clients 2.0.1 up to 3.0.0 get nothing: I007
+                         "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "2.0.0"},
+                         "v1.1.0": {"min_client_version": "3.0.0", "max_client_version": None}}})
+    assert rules_of(cli("validate", "--format", "json", cwd=repo)) == {"V009"}
+    (repo / ".repo-tools.toml").write_text('disable = ["V009"]\n[severity]\nI007 = "error"\n')
+    assert cli("validate", "--format", "json", "--strict", cwd=repo).exit_code == 0
+    # check-index honours severities the same way (I007 would be a warning by default).
+    gaps = [f for f in findings_json(cli("check-index", "--format", "json", cwd=repo))
+            if f["rule"] == "I007"]
+    assert gaps and all(f["severity"] == "error" for f in gaps)

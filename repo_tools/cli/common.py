@@ -60,6 +60,23 @@ def emit(findings: Sequence[Finding], files: int, *, fmt: str, strict: bool,
     return exit_code(findings, strict=strict)
 
 
+def with_repo_settings(findings: Sequence[Finding], repo: Path) -> list[Finding]:
+    """Apply the config repo's settings (disabled rules, severities, per-file disables) as
+    `lint` does, so that a hook never fails on a rule the repo has turned off.
+
+    Problems in the settings file itself are lint's to report, not every hook's.
+    """
+    from repo_tools.settings import PYPROJECT, SETTINGS_FILE
+
+    if not ((repo / SETTINGS_FILE).is_file() or (repo / PYPROJECT).is_file()):
+        return list(findings)  # the common case pays no import
+    from repo_tools.lint import repo_prefix
+    from repo_tools.settings import apply_settings, load_settings
+
+    settings = load_settings(repo).settings
+    return apply_settings(findings, settings, repo_prefix=repo_prefix(repo, Path.cwd()))
+
+
 def existing_files(paths: Sequence[Path]) -> list[Path]:
     """Named paths must exist (a directory is reported as a finding by the check)."""
     missing = [str(p) for p in paths if not p.exists()]

@@ -1,7 +1,7 @@
 """`repo-tools check-index` and `repo-tools resolve`.
 
 `resolve` reads its data through a `ConfigSnapshot`, so where the data comes from (a
-checkout today; a verified release bundle later) is kept apart from deciding
+checkout, or a verified release bundle) is kept apart from deciding
 (`repo_tools.compat.resolve`) and from rendering.
 """
 
@@ -19,7 +19,14 @@ import click
 from repo_tools import compat
 from repo_tools import repo as repo_layout
 from repo_tools.checks.index import load_index, run_check_index
-from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    emit,
+    output_options,
+    repo_option,
+    with_repo_settings,
+)
 from repo_tools.compat import IndexEntry, Resolution, Segment
 from repo_tools.findings import Finding, Severity, sort_findings
 from repo_tools.jsonfile import load_json_file
@@ -45,7 +52,8 @@ def check_index(repo: Path, fmt: str, strict: bool, output: Path | None) -> int:
     """
     _require_repo(repo)
     result = run_check_index(repo, Path.cwd())
-    return emit(result.findings, result.files, fmt=fmt, strict=strict, output=output)
+    findings = with_repo_settings(result.findings, repo)
+    return emit(findings, result.files, fmt=fmt, strict=strict, output=output)
 
 
 # -- data sources for resolve ---------------------------------------------------------------

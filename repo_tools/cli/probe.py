@@ -19,6 +19,7 @@ from repo_tools.cli.common import (
     existing_files,
     output_options,
     repo_option,
+    with_repo_settings,
 )
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -202,7 +203,8 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
             bar.close()
     if talk:
         _tell(result, verbose)
-    code = emit(result.findings, result.files_checked, fmt=fmt, strict=strict, output=output)
+    findings = with_repo_settings(result.findings, repo)
+    code = emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
     return 1 if result.changed_files else code
 
 

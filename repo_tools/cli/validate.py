@@ -15,6 +15,7 @@ from repo_tools.cli.common import (
     existing_files,
     output_options,
     repo_option,
+    with_repo_settings,
 )
 
 
@@ -39,4 +40,5 @@ def validate(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output
         if not paths:
             raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
     result = validate_paths(paths, Path.cwd(), jobs=jobs)
-    return emit(result.findings, result.files_checked, fmt=fmt, strict=strict, output=output)
+    findings = with_repo_settings(result.findings, repo)
+    return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)

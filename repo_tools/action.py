@@ -1,0 +1,243 @@
+"""The GitHub Action's entry point: one lint run, four reports.
+
+`action.yml` runs `python -m repo_tools.action` with the action's inputs in `INPUT_*`
+environment variables. One call of `lint_repo` feeds the annotations (stdout, GitHub's
+workflow-command format), the Markdown job summary (`$GITHUB_STEP_SUMMARY`, which carries
+the full table: GitHub shows only 10 error and 10 warning annotations per step), the step
+outputs (`$GITHUB_OUTPUT`) and, when asked, a SARIF file for code scanning.
+
+The renderers (`summary_markdown`, `github_outputs`) are pure and return text; only
+`main` and its two small helpers touch files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from repo_tools.findings import Finding, Severity, count_by_severity
+from repo_tools.settings import CHECKS
+
+FAIL_LEVELS = ("error", "warning", "none")
+# GitHub refuses step summaries over 1 MiB; leave room for the parts after the table.
+SUMMARY_LIMIT = 1024 * 1024 - 64 * 1024
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$:])")
+
+
+class InputError(Exception):
+    """An action input that cannot be used; reported as an error annotation, exit 2."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionInputs:
+    path: Path
+    checks: tuple[str, ...] | None
+    probe: bool
+    fail_level: str
+    sarif_file: Path | None
+
+
+def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
+    """The action's inputs from `INPUT_*` variables (composite actions pass them by `env:`)."""
+    path = Path(env.get("INPUT_PATH", "").strip() or ".")
+    checks_text = env.get("INPUT_CHECKS", "").strip()
+    checks = tuple(n for n in re.split(r"[\s,]+", checks_text) if n) or None
+    unknown = [n for n in checks or () if n not in CHECKS]
+    if unknown:
+        raise InputError(f"checks: unknown check {', '.join(map(repr, unknown))}; choose from "
+                         f"{', '.join(CHECKS)}")
+    probe_text = env.get("INPUT_PROBE", "false").strip().lower() or "false"
+    if probe_text not in ("true", "false"):
+        raise InputError(f"probe: expected true or false, not {probe_text!r}")
+    fail_level = env.get("INPUT_FAIL_LEVEL", "error").strip().lower() or "error"
+    if fail_level not in FAIL_LEVELS:
+        raise InputError(f"fail-level: expected one of {', '.join(FAIL_LEVELS)}, not "
+                         f"{fail_level!r}")
+    sarif_text = env.get("INPUT_SARIF_FILE", "").strip()
+    return ActionInputs(path, checks, probe_text == "true", fail_level,
+                        Path(sarif_text) if sarif_text else None)
+
+
+def exit_code_for(findings: Sequence[Finding], fail_level: str) -> int:
+    counts = count_by_severity(findings)
+    if fail_level == "none":
+        return 0
+    if counts[Severity.ERROR] or (fail_level == "warning" and counts[Severity.WARNING]):
+        return 1
+    return 0
+
+
+# -- the job summary ------------------------------------------------------------------------
+
+
+def md_cell(text: str) -> str:
+    """Text shown literally in a GitHub Markdown table cell.
+
+    Backslash-escapes the ASCII punctuation that Markdown, HTML, math or tables would
+    interpret (GFM allows escaping any of it), and folds line breaks into spaces.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()) if text else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_markdown(findings: Sequence[Finding], files: int, checks: Sequence[str], *,
+                     repo_shown: str, resolve_table: str | None = None,
+                     limit: int = SUMMARY_LIMIT) -> str:
+    """The job summary: verdict, counts per rule, every finding (within `limit` bytes),
+    then the client -> config version map."""
+    from repo_tools.rules import ALL_RULES
+
+    counts = count_by_severity(findings)
+    errors, warnings = counts[Severity.ERROR], counts[Severity.WARNING]
+    if findings:
+        verdict = (f"{'❌' if errors else '⚠️'} {_plural(errors, 'error')}, "
+                   f"{_plural(warnings, 'warning')}")
+    else:
+        verdict = "✅ all checks passed"
+    head = [f"## repo-tools lint: {verdict}", "",
+            f"Checked {_plural(files, 'file')} in {md_cell(repo_shown)} with "
+            f"{', '.join(checks) or 'no checks'}.", ""]
+    tail: list[str] = []
+    if resolve_table is not None:
+        tail = ["", "### Which config version each client gets (`repo-tools resolve --table`)",
+                "", resolve_table.rstrip(), ""]
+    if not findings:
+        return "\n".join(head + tail) + "\n"
+    by_rule = Counter(f.rule for f in findings)
+    # A rule's findings can differ in severity (per-file overrides); show the worst.
+    erring = {f.rule for f in findings if f.severity is Severity.ERROR}
+    head += ["### Findings by rule", "", "| Rule | Name | Severity | Count |",
+             "| --- | --- | --- | ---: |"]
+    for code, count in sorted(by_rule.items()):
+        rule = ALL_RULES.get(code)
+        severity = Severity.ERROR if code in erring else Severity.WARNING
+        head.append(f"| {md_cell(code)} | {md_cell(rule.name if rule else '')} | "
+                    f"{severity} | {count} |")
+    head += ["", "### Findings", "", "| | File | Line | Rule | Message |",
+             "| --- | --- | ---: | --- | --- |"]
+    budget = limit - _size(head) - _size(tail) - 200
+    rows: list[str] = []
+    for f in findings:
+        icon = "❌" if f.severity is Severity.ERROR else "⚠️"
+        where = f"{f.line}:{f.column}" if f.line else ""
+        row = (f"| {icon} | {md_cell(f.path)} | {where} | {md_cell(f.rule)} | "
+               f"{md_cell(f.message)} |")
+        budget -= len(row.encode("utf-8")) + 1
+        if budget < 0:
+            break
+        rows.append(row)
+    left = len(findings) - len(rows)
+    if left:
+        rows += ["", f"… and {_plural(left, 'more finding')} not shown here (the summary "
+                     "is capped at 1 MiB); the SARIF file and the step log have them all."]
+    return "\n".join(head + rows + tail) + "\n"
+
+
+def _size(lines: Sequence[str]) -> int:
+    return sum(len(line.encode("utf-8")) + 1 for line in lines)
+
+
+# -- step outputs ---------------------------------------------------------------------------
+
+
+def github_outputs(values: Mapping[str, str]) -> str:
+    """`$GITHUB_OUTPUT` text; multi-line values use a random heredoc delimiter, as
+    actions/toolkit does, so no value can forge another output."""
+    lines = []
+    for name, value in values.items():
+        if "\n" in value or "\r" in value:
+            delimiter = f"ghadelimiter_{uuid.uuid4()}"
+            lines += [f"{name}<<{delimiter}", value, delimiter]
+        else:
+            lines.append(f"{name}={value}")
+    return "".join(line + "\n" for line in lines)
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def _append(path_text: str | None, text: str) -> None:
+    if path_text:
+        with open(path_text, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def client_table(repo: Path) -> str | None:
+    """`repo-tools resolve --table` for the repo, as a Markdown block; None without an
+    index to read (its problems are already among the findings)."""
+    from repo_tools.checks.index import load_index
+    from repo_tools.cli.index import render_table
+    from repo_tools.compat import selection_table
+
+    index, _ = load_index(repo, repo)
+    if index is None:
+        return None
+    # Config version names in the table are validated SemVer, so no fence can break.
+    return f"```text\n{render_table(selection_table(index.entries), 'text')}```"
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    """Run the action: annotations to stdout, then summary, outputs and SARIF files."""
+    from repo_tools.atomic import write_atomic
+    from repo_tools.lint import LintError, lint_repo, repo_prefix
+    from repo_tools.report import escape_data, render_github, render_sarif
+
+    env = os.environ if env is None else env
+    workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
+    try:
+        inputs = parse_inputs(env)
+    except InputError as exc:
+        print(f"::error title=repo-tools::{escape_data(str(exc))}")
+        return 2
+    repo = inputs.path if inputs.path.is_absolute() else workspace / inputs.path
+    if not repo.is_dir():
+        print(f"::error title=repo-tools::{escape_data(f'path: {inputs.path} is not a directory')}")
+        return 2
+    try:
+        result = lint_repo(repo, base=workspace, checks=inputs.checks, probe=inputs.probe)
+    except LintError as exc:
+        print(f"::error title=repo-tools::{escape_data(str(exc))}")
+        return 2
+    sys.stdout.write(render_github(result.findings, result.files))
+    counts = count_by_severity(result.findings)
+    print(f"repo-tools: {_plural(counts[Severity.ERROR], 'error')}, "
+          f"{_plural(counts[Severity.WARNING], 'warning')} in {_plural(result.files, 'file')}"
+          " (the job summary lists them all)")
+    sarif_shown = ""
+    if inputs.sarif_file is not None:
+        sarif_path = (inputs.sarif_file if inputs.sarif_file.is_absolute()
+                      else workspace / inputs.sarif_file)
+        try:
+            sarif_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(sarif_path, render_sarif(result.findings, result.files).encode())
+        except OSError as exc:
+            print(f"::error title=repo-tools::"
+                  f"{escape_data(f'sarif-file: cannot write {inputs.sarif_file}: {exc.strerror}')}")
+            return 2
+        sarif_shown = str(inputs.sarif_file)
+    code = exit_code_for(result.findings, inputs.fail_level)
+    _append(env.get("GITHUB_STEP_SUMMARY"), summary_markdown(
+        result.findings, result.files, result.checks,
+        repo_shown=repo_prefix(repo, workspace).rstrip("/") or ".",
+        resolve_table=client_table(repo)))
+    _append(env.get("GITHUB_OUTPUT"), github_outputs({
+        "errors": str(counts[Severity.ERROR]),
+        "warnings": str(counts[Severity.WARNING]),
+        "files": str(result.files),
+        "sarif-file": sarif_shown,
+        "exit-code": str(code),
+    }))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""`repo-tools lint` (every offline check at once) and `repo-tools init` (a new config repo)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
+from repo_tools.settings import CHECKS
+
+
+def parse_checks(value: str | None) -> tuple[str, ...] | None:
+    """`validate,index` (commas or spaces) -> ('validate', 'index'); None/empty -> None."""
+    if value is None or not value.strip():
+        return None
+    names = [n for n in re.split(r"[\s,]+", value.strip()) if n]
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown check {', '.join(map(repr, unknown))}; choose from {', '.join(CHECKS)}",
+            param_hint="--checks")
+    return tuple(names)
+
+
+def require_config_repo(repo: Path) -> None:
+    if not repo.is_dir():
+        raise IOFailure(f"{repo} is not a directory")
+    if not (repo / "index.json").exists() and not (repo / "versions").is_dir():
+        raise IOFailure(f"{repo} is not a config repository: it has neither index.json nor "
+                        "versions/ (use --repo to point at one)")
+
+
+@click.command()
+@repo_option
+@output_options
+@click.option("--checks", "checks_value", metavar="LIST", default=None,
+              help=f"Checks to run, comma-separated, from: {', '.join(CHECKS)} "
+                   "[default: the settings' `checks`, else validate,index,migrate].")
+@click.option("--probe", is_flag=True, help="Also probe every download URL (network).")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read settings from this file instead of the repo's .repo-tools.toml or "
+                   "pyproject.toml.")
+@command_with_exit
+def lint(repo: Path, fmt: str, strict: bool, output: Path | None, checks_value: str | None,
+         probe: bool, config: Path | None) -> int:
+    """Run every offline check on a whole config repository: one report, one exit code.
+
+    validate (model files), check-index (index.json and its ranges) and migrate --check
+    (v1 files left), with the settings from .repo-tools.toml or [tool.repo-tools] in
+    pyproject.toml at the repo root. Exit 0 when clean, 1 on findings, 2 on usage errors.
+    """
+    from repo_tools.lint import LintError, lint_repo
+
+    require_config_repo(repo)
+    if config is not None and not config.is_file():
+        raise IOFailure(f"no such settings file: {config}")
+    try:
+        result = lint_repo(repo, base=Path.cwd(), checks=parse_checks(checks_value),
+                           probe=probe, config=config)
+    except LintError as exc:
+        raise IOFailure(str(exc)) from exc
+    return emit(result.findings, result.files, fmt=fmt, strict=strict, output=output)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None,
+              help="Human name of the repository, the title of its README [default: "
+                   "DIRECTORY's name].")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Set a template variable (see `template-repo/cookiecutter.json`); repeatable.")
+@click.option("--interactive", is_flag=True, help="Prompt for every template variable.")
+def init(directory: Path, name: str | None, assignments: tuple[str, ...],
+         interactive: bool) -> None:
+    """Create a new config repository in DIRECTORY from the bundled template.
+
+    The result passes `repo-tools lint`, and has pre-commit hooks and GitHub workflows
+    pinned to this version of repo-tools. DIRECTORY must not exist or be empty.
+    """
+    from repo_tools import __version__
+    from repo_tools.scaffold import TemplateError, render_template
+
+    directory = directory.resolve()  # so that `init .` has a name too
+    context = {"toolkit_rev": f"v{__version__}", "repo_name": name or directory.name}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        context[key] = value
+    try:
+        created = render_template(directory, context, interactive=interactive)
+    except TemplateError as exc:
+        raise IOFailure(str(exc)) from exc
+    click.echo(f"Created {created}")
+    click.echo("Next: cd into it, `git init`, `pre-commit install`, then `repo-tools lint`.")

@@ -1,0 +1,406 @@
+"""The config-repo template: rendered by real cookiecutter, linted, hooked, audited.
+
+The end-to-end test renders the template, `git init`s the result, runs `repo-tools lint`
+and then `pre-commit try-repo <this project> --all-files` inside it, exactly as a new
+maintainer would; then it plants a v1 file and a broken index and watches the hooks fail.
+`try-repo` installs this project from its git HEAD plus uncommitted tracked changes
+(set REPO_TOOLS_TRY_REPO to try another checkout, e.g. a committed snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+
+from repo_tools import __version__
+from repo_tools.scaffold import template_dir, template_variables
+from tests.helpers import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template-repo"
+TOOLKIT = Path(os.environ.get("REPO_TOOLS_TRY_REPO", ROOT))
+MANIFEST = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))
+WORKFLOWS = (".github/workflows/lint.yml", ".github/workflows/release.yml")
+
+
+def render(out: Path, **context: Any) -> Path:
+    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=context,
+                             output_dir=str(out)))
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t",
+                           "-c", "init.defaultBranch=main", *args], cwd=cwd, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".git" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("rendered"))
+
+
+# -- the template itself --------------------------------------------------------------------
+
+
+def test_packaged_template_is_the_project_template() -> None:
+    assert TEMPLATE.is_symlink()
+    assert TEMPLATE.resolve() == template_dir().resolve()
+
+
+def test_renders_the_expected_files(rendered: Path) -> None:
+    assert rendered.name == "model-configs"
+    assert set(files_of(rendered)) == {
+        ".github/dependabot.yml", ".github/workflows/lint.yml", ".github/workflows/release.yml",
+        ".github/zizmor.yml", ".gitignore", ".pre-commit-config.yaml", ".repo-tools.toml",
+        "README.md", "allowed_signers", "index.json",
+        "versions/v1.0.0/models/huggingface.json"}
+    for name, data in files_of(rendered).items():
+        text = data.decode("utf-8")
+        assert "cookiecutter" not in text and "{%" not in text, name
+    for workflow in WORKFLOWS:
+        assert "${{ github." in (rendered / workflow).read_text()  # GitHub's, not Jinja's
+
+
+def test_toolkit_pin_is_this_version(rendered: Path) -> None:
+    assert DEFAULTS["toolkit_rev"] == f"v{__version__}"
+    config = yaml.safe_load((rendered / ".pre-commit-config.yaml").read_text())
+    [repo] = config["repos"]
+    assert repo["repo"] == DEFAULTS["toolkit_repo"]
+    assert repo["rev"] == DEFAULTS["toolkit_rev"]
+    for hook in repo["hooks"]:
+        assert hook["id"] in MANIFEST, hook["id"]  # every pinned hook exists
+    lint = yaml.safe_load((rendered / ".github/workflows/lint.yml").read_text())
+    uses = [s["uses"] for s in lint["jobs"]["lint"]["steps"]]
+    owner_name = DEFAULTS["toolkit_repo"].removeprefix("https://github.com/")
+    assert f"{owner_name}@{DEFAULTS['toolkit_rev']}" in uses
+
+
+def test_workflows_are_least_privilege(rendered: Path) -> None:
+    for workflow in WORKFLOWS:
+        doc = yaml.safe_load((rendered / workflow).read_text())
+        assert doc["permissions"] == {}, workflow
+        for job in doc["jobs"].values():
+            checkout = next(s for s in job["steps"] if s.get("uses", "").startswith(
+                "actions/checkout@"))
+            assert checkout["with"]["persist-credentials"] is False
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", ""), step  # expressions only via env:
+    lint = yaml.safe_load((rendered / ".github/workflows/lint.yml").read_text())
+    assert lint["jobs"]["lint"]["permissions"] == {"contents": "read"}
+    assert set(lint[True]) == {"pull_request", "push"}  # YAML 1.1 reads `on` as True
+
+
+def test_sarif_variant_grants_security_events_to_one_job(tmp_path: Path) -> None:
+    repo = render(tmp_path, upload_sarif=True)
+    lint = yaml.safe_load((repo / ".github/workflows/lint.yml").read_text())
+    assert lint["jobs"]["lint"]["permissions"] == {"contents": "read"}
+    scanning = lint["jobs"]["code-scanning"]
+    assert scanning["permissions"] == {"contents": "read", "security-events": "write"}
+    action_step = next(s for s in scanning["steps"] if "repo-tools@" in s.get("uses", ""))
+    upload = scanning["steps"][-1]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"]["sarif_file"] == action_step["with"]["sarif-file"]
+
+
+def test_release_workflow_keeps_the_key_secret(rendered: Path) -> None:
+    release = yaml.safe_load((rendered / ".github/workflows/release.yml").read_text())
+    assert release[True] == {"push": {"tags": ["v*"]}}
+    steps = release["jobs"]["release"]["steps"]
+    sign = next(s for s in steps if "repo-tools release" in s.get("run", ""))
+    assert sign["env"]["SIGNING_KEY"] == "${{ secrets.REPO_TOOLS_SIGNING_KEY }}"
+    script = sign["run"]
+    assert "umask 077" in script and "trap 'rm -f \"$key\"' EXIT" in script
+    assert "echo \"$SIGNING_KEY\"" not in script and "set -x" not in script
+    verify = next(s for s in steps if "ssh-keygen -Y verify" in s.get("run", ""))
+    assert "-n repo-tools-release@v1" in verify["run"]
+
+
+def run_tool(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("upload_sarif", [False, True])
+def test_rendered_workflows_pass_schema_and_zizmor(tmp_path: Path, upload_sarif: bool) -> None:
+    repo = render(tmp_path, upload_sarif=upload_sarif)
+    workflows = [repo / w for w in WORKFLOWS]
+    schema = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+                      *workflows, cwd=repo)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    dependabot = run_tool("check-jsonschema", "--builtin-schema", "vendor.dependabot",
+                          repo / ".github/dependabot.yml", cwd=repo)
+    assert dependabot.returncode == 0, dependabot.stdout + dependabot.stderr
+    for persona in ("regular", "pedantic"):
+        audit = run_tool("zizmor", "--offline", "--no-progress", "--persona", persona, ".",
+                         cwd=repo)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_zizmor_policy_is_what_allows_the_tag_pin(tmp_path: Path) -> None:
+    # Without the rendered .github/zizmor.yml the tag-pinned toolkit action is flagged:
+    # the policy file is load-bearing, not decoration.
+    repo = render(tmp_path)
+    (repo / ".github/zizmor.yml").unlink()
+    audit = run_tool("zizmor", "--offline", "--no-progress", ".", cwd=repo)
+    assert audit.returncode != 0 and "unpinned-uses" in audit.stdout
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("initial_version", "1.0", "initial_version = '1.0' is not SemVer"),
+    ("initial_version", "v1.0.0", "is not SemVer"),
+    ("provider", "Hugging Face", "provider = 'Hugging Face' must be lower-case"),
+    ("example_sha256", "ABC", "64 lower-case hexadecimal digits"),
+    ("toolkit_repo", "https://gitlab.com/x/y", "https://github.com/OWNER/NAME"),
+    ("signing_key_secret", "my-key", "a secret name"),
+    ("example_url", "http://example.com/x", "an https:// URL"),
+])
+def test_bad_values_are_refused_and_nothing_is_left(tmp_path: Path, key: str, value: str,
+                                                   message: str,
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(FailedHookException):
+        render(tmp_path, **{key: value})
+    assert list(tmp_path.iterdir()) == []
+    assert message in capfd.readouterr().err
+
+
+def test_quotes_in_values_cannot_break_the_hook_or_the_json(tmp_path: Path) -> None:
+    repo = render(tmp_path, example_model='it\'s "quoted" \'\'\' \\ model',
+                  repo_name="O'Brien's \"models\"", repo_slug="obrien")
+    data = json.loads((repo / "versions/v1.0.0/models/huggingface.json").read_text())
+    assert data["models"][0]["model"] == 'it\'s "quoted" \'\'\' \\ model'
+    assert cli("lint", "--repo", repo).exit_code == 0
+
+
+# -- `repo-tools init` ----------------------------------------------------------------------
+
+
+def test_init_renders_the_same_repo(tmp_path: Path, rendered: Path) -> None:
+    run = cli("init", tmp_path / "model-configs", "--name", "Model configs")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.startswith(f"Created {tmp_path / 'model-configs'}\n")
+    assert files_of(tmp_path / "model-configs") == files_of(rendered)
+
+
+def test_init_takes_a_name_and_values(tmp_path: Path) -> None:
+    run = cli("init", tmp_path / "acme", "--name", "ACME models", "--set", "provider=acme",
+              "--set", "initial_version=2.1.0")
+    assert run.exit_code == 0, run.stderr
+    repo = tmp_path / "acme"
+    assert (repo / "versions/v2.1.0/models/acme.json").is_file()
+    assert (repo / "README.md").read_text().startswith("# ACME models\n")
+    assert cli("lint", "--repo", repo).exit_code == 0
+
+
+def test_init_into_an_existing_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "here").mkdir()
+    assert cli("init", tmp_path / "here").exit_code == 0
+    assert (tmp_path / "here" / "index.json").is_file()
+
+
+def test_init_refusals(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    run = cli("init", tmp_path / "taken")
+    assert run.exit_code == 2 and "already exists" in run.stderr
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
+    run = cli("init", tmp_path / "x", "--set", "colour=blue")
+    assert run.exit_code == 2 and "no variable 'colour'" in run.stderr
+    run = cli("init", tmp_path / "x", "--set", "provider")
+    assert run.exit_code == 2 and "is not KEY=VALUE" in run.stderr
+    run = cli("init", tmp_path / "x", "--set", "upload_sarif=maybe")
+    assert run.exit_code == 2 and "could not be converted to a boolean" in run.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_bad_value_is_a_clean_error(tmp_path: Path) -> None:
+    run = subprocess.run(["repo-tools", "init", "x", "--set", "initial_version=1.0"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "initial_version = '1.0' is not SemVer" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_template_variables_are_documented() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("<!-- section: template -->")[1].split(
+        "<!-- /section: template -->")[0]
+    for name in template_variables():
+        assert f"`{name}`" in section, name
+
+
+def test_readme_snippets_are_what_the_template_renders(rendered: Path) -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("<!-- section: template -->")[1].split(
+        "<!-- /section: template -->")[0]
+    snippets = dict(re.findall(r"<!-- rendered: (\S+) -->\n```\w*\n(.*?)```", section,
+                               re.DOTALL))
+    assert set(snippets) == {".pre-commit-config.yaml", *WORKFLOWS}
+    for name, text in snippets.items():
+        assert text == (rendered / name).read_text("utf-8"), name
+
+
+# -- end to end: git, lint, and the real hooks ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRE_COMMIT")}
+    env["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
+    return env
+
+
+def try_repo(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pre-commit", "try-repo", str(TOOLKIT), "--all-files"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+
+def hook_results(output: str) -> dict[str, str]:
+    """`hook name....Passed` lines -> {name: Passed|Failed|Skipped}."""
+    return {m.group(1): m.group(2)
+            for m in re.finditer(r"^(.+?)\.{3,}(?:\(.*\))?(Passed|Failed|Skipped)$", output,
+                                 re.MULTILINE)}
+
+
+def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
+        tmp_path: Path, pre_commit_env: dict[str, str]) -> None:
+    repo = render(tmp_path)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "new config repo")
+
+    lint = cli("lint", "--repo", repo)
+    assert lint.exit_code == 0 and lint.stdout.startswith("All checks passed"), lint.stdout
+
+    clean = try_repo(repo, pre_commit_env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    results = hook_results(clean.stdout)
+    manifest_names = {h["name"] for h in MANIFEST.values() if h.get("stages") != ["manual"]}
+    assert manifest_names <= set(results)
+    assert {results[name] for name in manifest_names} == {"Passed"}
+
+    # Plant v1 files (one migrate can convert, one it must refuse: an MD5 is no SHA-256)
+    # and break the index (it lists a config version that has no directory).
+    legacy = {"name": "old-model", "provider": "legacy", "version": "1.0.0",
+              "download_url": "https://example.com/old.bin", "file_hash": "C" * 64}
+    models = repo / "versions/v1.0.0/models"
+    (models / "legacy.json").write_text(json.dumps(legacy, indent=2))
+    (models / "md5.json").write_text(json.dumps({**legacy, "provider": "md5",
+                                                 "file_hash": "d" * 32}, indent=2))
+    index = json.loads((repo / "index.json").read_text())
+    index["versions"]["v2.0.0"] = {"min_client_version": "2.0.0", "max_client_version": None}
+    (repo / "index.json").write_text(json.dumps(index, indent=2))
+    git(repo, "add", "-A")
+
+    broken = try_repo(repo, pre_commit_env)
+    assert broken.returncode == 1
+    output = broken.stdout
+    assert "Traceback" not in output + broken.stderr
+    results = hook_results(output)
+    for hook in ("validate-model-configs", "check-index", "migrate-v1-configs"):
+        assert results[MANIFEST[hook]["name"]] == "Failed", hook
+    assert re.search(r"^index\.json:\d+:\d+: I002 ", output, re.MULTILINE)
+    assert re.search(r"^versions/v1\.0\.0/models/legacy\.json:1:1: M001 ", output, re.MULTILINE)
+    assert re.search(r"^versions/v1\.0\.0/models/md5\.json:\d+:\d+: M003 ", output, re.MULTILINE)
+    assert re.search(r"^versions/v1\.0\.0/models/md5\.json(:\d+:\d+)?: S005 ", output,
+                     re.MULTILINE)
+    # the fixer converted the convertible file and left the other one alone
+    migrated = json.loads((models / "legacy.json").read_text())
+    assert migrated["schema_version"] == "2.0"
+    assert migrated["models"][0]["download"]["sha256"] == "c" * 64
+    assert json.loads((models / "md5.json").read_text())["file_hash"] == "d" * 32
+
+
+# -- the release workflow's own scripts, run for real ---------------------------------------
+
+# Steps that need GitHub itself (its API, its runner image) are the only ones not run:
+# `uses:` steps, installing repo-tools from GitHub by URL, and the two `gh release` steps.
+OFFLINE_RELEASE_STEPS = ("Sign the release", "Check the signature with ssh-keygen",
+                         "Check the release as a client does")
+
+
+def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: Path) -> None:
+    repo = render(tmp_path / "out")
+    key = tmp_path / "release-key"
+    made = cli("keygen", key)
+    assert made.exit_code == 0, made.stderr
+    with (repo / "allowed_signers").open("a") as signers:
+        signers.write(key.with_name("release-key.allowed_signers").read_text())
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "config repo with its release key")
+    (repo / "release").mkdir()  # what "Fetch the previous release" leaves for a first release
+
+    secret = key.read_text()
+    workflow = yaml.safe_load((repo / ".github/workflows/release.yml").read_text())
+    steps = {s.get("name"): s for s in workflow["jobs"]["release"]["steps"]}
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    # `repo-tools` of the environment running the tests stands in for the pip install step.
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "RUNNER_TEMP": str(runner_temp),
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    seen = ""
+    for name in OFFLINE_RELEASE_STEPS:
+        step = steps[name]
+        step_env = {k: v.replace("${{ secrets.REPO_TOOLS_SIGNING_KEY }}", secret)
+                    for k, v in step.get("env", {}).items()}
+        assert all("${{" not in v for v in step_env.values())
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                               step["run"]], cwd=repo, env={**env, **step_env},
+                              capture_output=True, text=True, timeout=300)
+        seen += proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
+        if name == "Sign the release":
+            assert list(runner_temp.iterdir()) == []  # the key file is gone again
+    assert 'Good "repo-tools-release@v1" signature for release@repo-tools' in seen
+    assert "verified" in seen and "bundle_version 1" in seen
+    assert {p.name for p in (repo / "release").iterdir()} == {
+        "bundle-1.tar", "1.manifest.json", "1.manifest.json.sig", "manifest.json",
+        "manifest.json.sig"}
+    key_body = "".join(secret.splitlines()[1:-1])
+    for chunk in (key_body[i:i + 20] for i in range(0, len(key_body), 20)):
+        assert chunk not in seen  # not a line of the private key reaches the log
+
+
+def test_release_workflow_without_the_secret_says_so(tmp_path: Path) -> None:
+    repo = render(tmp_path)
+    workflow = yaml.safe_load((repo / ".github/workflows/release.yml").read_text())
+    sign = next(s for s in workflow["jobs"]["release"]["steps"]
+                if s.get("name") == "Sign the release")
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                           sign["run"]], cwd=repo,
+                          env={**os.environ, "RUNNER_TEMP": str(tmp_path), "SIGNING_KEY": ""},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stdout == "::error::the repository secret REPO_TOOLS_SIGNING_KEY is not set\n"
+
+
+def test_commented_settings_in_the_template_are_valid(rendered: Path) -> None:
+    from repo_tools.settings import parse_settings
+
+    text = (rendered / ".repo-tools.toml").read_text()
+    examples = re.compile(r'^# (\[[\w.-]+\]|"[^"]+" = .*|[\w-]+ = .*)$', re.MULTILINE)
+    uncommented = examples.sub(r"\1", text)
+    assert uncommented.count("\n[") >= 3  # severity, per-file-disable, probe
+    import tomllib
+
+    loaded = parse_settings(tomllib.loads(uncommented), ".repo-tools.toml", uncommented)
+    assert loaded.findings == []
+    assert loaded.settings.probe == {"hash": "auto", "read-timeout": 60}
