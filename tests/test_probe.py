@@ -204,6 +204,22 @@ def test_https_redirect_to_http_is_flagged(tmp_path: Path, server: LoopbackServe
         assert untrusted["rule"] == "P002" and "certificate" in untrusted["message"]
 
 
+def test_credentials_never_follow_a_redirect_down_to_plain_http(
+        tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Same host name (127.0.0.1) on both hops: only the scheme drops, and with it the token.
+    monkeypatch.setenv("REPO_TOOLS_TOKEN_127_0_0_1", "downgrade-PLANTED-77f1")
+    cert = make_certificate(tmp_path / "tls")
+    target = server.route("/plain.bin", Body(DATA))
+    with LoopbackServer(cert.server_context()) as tls:
+        repo_with(tmp_path, entry(tls.route("/secure.bin", Redirect(target))))
+        run = probe(tmp_path, "--hash", "--ca-bundle", cert.cert)
+        assert only(run)["rule"] == "P004"
+        secure = [r.headers.get("Authorization") for r in tls.requests]
+    plain = [r.headers.get("Authorization") for r in server.requests]
+    assert secure and all(a == "Bearer downgrade-PLANTED-77f1" for a in secure)
+    assert plain and all(a is None for a in plain)
+
+
 # -- bodies ---------------------------------------------------------------------------------------
 
 
@@ -374,6 +390,30 @@ def test_write_fixes_and_fills_in_sha256(tmp_path: Path, server: LoopbackServer)
     again = probe(tmp_path, "--write")
     assert again.exit_code == 0, again.stdout
     assert path.read_text() == after
+
+
+def test_write_leaves_a_file_with_duplicate_keys_alone(tmp_path: Path,
+                                                       server: LoopbackServer) -> None:
+    path = repo_with(tmp_path, entry(server.route("/dup.bin", Body(DATA)), sha="e" * 64))
+    text = path.read_text().replace('"model": ', '"model": "first", "model": ', 1)
+    path.write_text(text)
+    run = probe(tmp_path, "--write")
+    assert run.exit_code == 1, run.stderr
+    assert rules_of(run) == {"J004", "P006"}
+    assert "written by --write" not in run.stdout
+    assert path.read_text() == text
+
+
+def test_write_through_a_symlink_keeps_the_link(tmp_path: Path,
+                                                server: LoopbackServer) -> None:
+    real = repo_with(tmp_path, entry(server.route("/link.bin", Body(DATA)), sha="e" * 64))
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    run = cli("probe", "--format", "json", "--cache-dir", tmp_path / "cache", *FAST,
+              "--write", link)
+    assert run.exit_code == 1 and rules_of(run) == {"P006"}
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["models"][0]["download"]["sha256"] == DATA_SHA
 
 
 def test_write_leaves_unreachable_entries_alone(tmp_path: Path,
@@ -564,3 +604,44 @@ def test_probe_hook_is_manual_only() -> None:
     hook = next(h for h in hooks if h["id"] == "probe-downloads")
     assert hook["entry"] == "repo-tools probe"
     assert hook["stages"] == ["manual"]  # it needs the network
+
+
+# -- review fixes ----------------------------------------------------------------------------
+
+
+def test_netrc_default_entry_is_never_sent(tmp_path: Path, server: LoopbackServer,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login anyone password default-PLANTED-9f\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    url = server.route("/public.bin", Body(DATA))
+    repo_with(tmp_path, entry(url))
+    assert probe(tmp_path).exit_code == 0
+    assert server.requests and all("Authorization" not in r.headers for r in server.requests)
+
+
+class EditWhileServing:
+    """Serves the body, but first edits the model file, as a person might mid-run."""
+
+    def __init__(self, path: Path, body: Body) -> None:
+        self.path, self.body = path, body
+
+    def serve(self, handler: Any) -> None:
+        text = self.path.read_text()
+        if "edited-by-a-person" not in text:
+            self.path.write_text(text.replace('"ranking": 10', '"ranking": 11, '
+                                              '"metadata": {"note": "edited-by-a-person"}'))
+        self.body.serve(handler)
+
+
+def test_write_never_overwrites_an_edit_made_during_the_run(tmp_path: Path,
+                                                            server: LoopbackServer) -> None:
+    path = model_file(tmp_path)
+    url = server.route("/edited.bin", EditWhileServing(path, Body(DATA)))
+    repo_with(tmp_path, entry(url, sha="0" * 64))
+    run = probe(tmp_path, "--hash=full", "--write")
+    assert run.exit_code == 2
+    assert "changed while probing" in run.stderr
+    text = path.read_text()
+    assert "edited-by-a-person" in text and "0" * 64 in text

@@ -23,7 +23,7 @@ from repo_tools.probe.http import (
     is_retryable_status,
     parse_retry_after,
 )
-from repo_tools.probe.rewrite import set_sha256_values
+from repo_tools.probe.rewrite import RewriteError, set_sha256_values
 from repo_tools.probe.run import UrlOutcome, findings_for, needs_write
 from repo_tools.probe.targets import (
     Target,
@@ -96,12 +96,12 @@ def test_host_declared_sha256(header: str | None, expected: str | None) -> None:
 # -- retries -------------------------------------------------------------------------------------
 
 
-@given(attempt=st.integers(0, 40), base=st.floats(0.01, 5), cap=st.floats(0.01, 60),
+@given(attempt=st.integers(0, 5000), base=st.floats(0.01, 5), cap=st.floats(0.01, 60),
        r=st.floats(0, 1))
 def test_backoff_is_bounded_and_jittered(attempt: int, base: float, cap: float,
                                          r: float) -> None:
     delay = backoff_delay(attempt, base, cap, lambda: r)
-    ceiling = min(cap, base * 2 ** attempt)
+    ceiling = cap if attempt > 60 else min(cap, base * 2 ** attempt)  # 0.01 * 2**60 > 60
     assert ceiling / 2 - 1e-9 <= delay <= ceiling + 1e-9
 
 
@@ -337,6 +337,15 @@ def test_set_sha256_inserts_after_the_url_keeping_layout() -> None:
 def test_set_sha256_into_an_empty_object() -> None:
     result = set_sha256_values('{"models": [{"download": {}}]}', {"/models/0/download": SHA})
     assert json.loads(result) == {"models": [{"download": {"sha256": SHA}}]}
+
+
+def test_rewrite_refuses_a_text_it_cannot_check() -> None:
+    # Duplicate keys: which value wins depends on the reader, so no edit is known good.
+    with pytest.raises(RewriteError):
+        set_sha256_values('{"models": [{"download": {"sha256": "a", "sha256": "b"}}]}',
+                          {"/models/0/download": SHA})
+    with pytest.raises(RewriteError):
+        set_sha256_values('{"models": []}', {"/models/0/download": SHA})
 
 
 # -- CLI helpers --------------------------------------------------------------------------------

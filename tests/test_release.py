@@ -402,6 +402,33 @@ def test_verify_usage_errors(setup: dict[str, Path]) -> None:
     assert corrupt.exit_code == 1 and rules_of(corrupt) == {"R023"}
 
 
+def test_unusable_urls_and_ids_are_usage_errors(setup: dict[str, Path]) -> None:
+    for url in ("http://example.invalid:port/", "http://[::1/"):
+        run = verify(setup, url)
+        assert run.exit_code == 2 and "Traceback" not in run.stderr, run.stderr
+        run = release(setup, "--previous", url)
+        assert run.exit_code == 2 and "Traceback" not in run.stderr, run.stderr
+    for repository in ("a\nb", "x" * 257):
+        run = release(setup, "--repository", repository)
+        assert run.exit_code == 2 and "printable characters" in run.stderr, run.stderr
+    assert not setup["out"].exists()
+    bad = cli("keygen", setup["tmp"] / "k", "--principal", "two words")
+    assert bad.exit_code == 2 and "--principal" in bad.stderr
+    assert not (setup["tmp"] / "k").exists()
+
+
+def test_a_signing_key_inside_the_release_is_refused(setup: dict[str, Path]) -> None:
+    repo = setup["repo"]
+    key = repo / "versions" / "release_key"
+    key.write_bytes(setup["key"].read_bytes())
+    commit_all(repo, "oops")
+    run = cli("release", "--repo", repo, "--key", key, "--out", setup["out"], "--created",
+              "now", "--format", "json", cwd=setup["tmp"])
+    assert run.exit_code == 1 and rules_of(run) == {"R033"}
+    assert "signing key" in findings_json(run)[0]["message"]
+    assert not setup["out"].exists()
+
+
 def test_verify_extracts_only_after_success(setup: dict[str, Path]) -> None:
     assert release(setup).exit_code == 0
     target = setup["tmp"] / "extracted"

@@ -77,7 +77,7 @@ def release(repo: Path, key_path: Path, out: Path, repository: str | None, expir
     """
     from repo_tools.lint import lint_repo
     from repo_tools.release import publish, sshsig
-    from repo_tools.release.errors import ReleaseRefused
+    from repo_tools.release.errors import ReleaseRefused, VerificationError
     from repo_tools.release.fetch import FetchError
     from repo_tools.rules import release as rules
     from repo_tools.settings import OFFLINE_CHECKS
@@ -97,6 +97,7 @@ def release(repo: Path, key_path: Path, out: Path, repository: str | None, expir
     now = _now()
     try:
         prepared = publish.prepare_release(request, now=now)
+        _refuse_publishing_the_key(prepared, key_path)
         if dry_run:
             signature = None
         elif signer == "ssh-keygen":
@@ -112,6 +113,9 @@ def release(repo: Path, key_path: Path, out: Path, repository: str | None, expir
                     strict=strict, output=output)
     except (publish.ReleaseUsageError, sshsig.SigningKeyError, FetchError) as exc:
         raise IOFailure(str(exc)) from None
+    except VerificationError as exc:  # a bug: what was built does not verify
+        raise IOFailure(f"the release failed its own verification, nothing was published: "
+                        f"{exc.code} {exc.message}") from None
     _say(fmt, _summary(prepared, out, dry_run))
     if signature is not None:
         try:
@@ -119,6 +123,24 @@ def release(repo: Path, key_path: Path, out: Path, repository: str | None, expir
         except OSError as exc:
             raise IOFailure(f"cannot write the release to {out}: {exc.strerror}") from None
     return emit(linted.findings, linted.files, fmt=fmt, strict=strict, output=output)
+
+
+def _refuse_publishing_the_key(prepared: PreparedRelease, key_path: Path) -> None:
+    """A signing key committed under versions/ would be published with the release."""
+    import hashlib
+
+    from repo_tools.release.errors import ReleaseRefused
+    from repo_tools.rules import release as rules
+
+    try:
+        digest = hashlib.sha256(key_path.read_bytes()).hexdigest()
+    except OSError:
+        return  # an unreadable key is reported when it is loaded
+    for entry in prepared.manifest.files:
+        if entry.sha256 == digest:
+            raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
+                                 "is the signing key (--key); remove it from the repository "
+                                 "and use a new key", entry.path)
 
 
 def _summary(prepared: PreparedRelease, out: Path, dry_run: bool) -> list[str]:
@@ -251,6 +273,9 @@ def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
     """
     from repo_tools.release import sshsig
 
+    if not principal or any(c.isspace() or c in '"#' or ord(c) < 0x20 for c in principal):
+        raise IOFailure(f"--principal {principal!r} cannot stand in an allowed_signers line: "
+                        "use a name without spaces, quotes or '#', e.g. release@example.org")
     passphrase = os.environ.get(PASSPHRASE_ENV) or None
     if passphrase_prompt:
         passphrase = click.prompt("New key passphrase", hide_input=True,

@@ -60,7 +60,9 @@ class Credentials:
         if token:
             return {"Authorization": f"Bearer {token}"}
         if self._netrc is not None:
-            entry = self._netrc.authenticators(host)
+            # Only a machine named in netrc gets its credentials: a `default` entry would
+            # hand them to every host a redirect leads to.
+            entry = self._netrc.hosts.get(host) if host != "default" else None
             if entry is not None:
                 login, _account, password = entry
                 raw = f"{login}:{password or ''}".encode()

@@ -82,7 +82,8 @@ def is_retryable_status(status: int) -> bool:
 def backoff_delay(attempt: int, base: float, cap: float,
                   rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff with jitter: half fixed, half random, so clients spread out."""
-    ceiling = min(cap, base * 2.0 ** attempt)
+    # The exponent is bounded so that a huge --retries cannot overflow a float.
+    ceiling = min(cap, base * 2.0 ** min(attempt, 64))
     return ceiling / 2 + rng() * ceiling / 2
 
 
@@ -215,15 +216,17 @@ class Fetcher:
             return str(self.limits.ca_bundle)
         return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
-    def send_once(self, method: str, url: str) -> requests.Response:
+    def send_once(self, method: str, url: str, *, authenticate: bool = True
+                  ) -> requests.Response:
         """One request, no redirects, no retries; raises requests' exceptions."""
         if self.deadline.expired():
             raise deadline_failure("before the request")
         remaining = self.deadline.remaining()
         timeout = (min(self.limits.connect_timeout, remaining),
                    min(self.limits.read_timeout, remaining))
-        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity",
-                   **self._credentials.headers_for(urlsplit(url).hostname)}
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        if authenticate:
+            headers.update(self._credentials.headers_for(urlsplit(url).hostname))
         proxies = requests.utils.get_environ_proxies(url)
         with self._lock:
             self.requests_sent += 1
@@ -242,12 +245,12 @@ class Fetcher:
             raise deadline_failure("while waiting to retry")
         self._sleep(delay)
 
-    def send(self, method: str, url: str) -> requests.Response:
+    def send(self, method: str, url: str, *, authenticate: bool = True) -> requests.Response:
         """One hop with retries on connection errors, 429 and 5xx (never on other 4xx)."""
         attempt = 0
         while True:
             try:
-                response = self.send_once(method, url)
+                response = self.send_once(method, url, authenticate=authenticate)
             except requests.RequestException as exc:
                 rule, message = describe_error(exc, self.limits)
                 if rule is not rules.CONNECTION_FAILED or attempt >= self.limits.retries:
@@ -271,7 +274,10 @@ class Fetcher:
         linked_size: str | None = None
         current = url
         for hop in range(self.limits.max_redirects + 1):
-            response = self.send(method, current)
+            # Once an https chain has dropped to plain http, a credential sent on would
+            # cross the network in clear text (requests strips it the same way).
+            downgraded = insecure is not None and urlsplit(current).scheme == "http"
+            response = self.send(method, current, authenticate=not downgraded)
             linked_etag = response.headers.get("X-Linked-Etag") or linked_etag
             linked_size = response.headers.get("X-Linked-Size") or linked_size
             if response.status_code not in REDIRECT_STATUSES:

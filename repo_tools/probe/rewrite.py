@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from repo_tools.jsonfile import Positions, parse_strict, scan_positions
+from repo_tools.jsonfile import DuplicateKeyError, Positions, parse_strict, scan_positions
 
 _WS = " \t\r\n"
 
@@ -105,9 +105,12 @@ def _container_end(text: str, start: int) -> int:
 
 
 def _check(before: str, after: str, updates: Mapping[str, str]) -> None:
-    expected = copy.deepcopy(parse_strict(before))
-    for pointer, digest in updates.items():
-        _resolve(expected, pointer)["sha256"] = digest
+    try:
+        expected = copy.deepcopy(parse_strict(before))
+        for pointer, digest in updates.items():
+            _resolve(expected, pointer)["sha256"] = digest
+    except (DuplicateKeyError, ValueError, LookupError, TypeError) as exc:
+        raise RewriteError(f"the file cannot be edited safely: {type(exc).__name__}") from None
     try:
         actual = parse_strict(after)
     except Exception as exc:  # any parse failure means the edit is wrong

@@ -32,7 +32,7 @@ from repo_tools.probe.http import (
     describe_error,
     read_chunks,
 )
-from repo_tools.probe.rewrite import set_sha256_values
+from repo_tools.probe.rewrite import RewriteError, set_sha256_values
 from repo_tools.probe.targets import (
     Target,
     host_declared_sha256,
@@ -293,6 +293,9 @@ class _Loaded:
     real_paths: dict[str, Path]
     targets: list[Target]
     findings: list[Finding]
+    # Files --write must leave alone: with duplicate keys, which value a reader takes
+    # depends on the reader, so no edit of one of them can be known good.
+    unwritable: set[str] = dataclasses.field(default_factory=set)
 
 
 def _load(paths: Sequence[Path], base: Path) -> _Loaded:
@@ -310,6 +313,8 @@ def _load(paths: Sequence[Path], base: Path) -> _Loaded:
             continue
         loaded.docs[shown] = doc
         loaded.real_paths[shown] = path
+        if doc.positions.duplicates:
+            loaded.unwritable.add(shown)
         loaded.targets.extend(targets_of(doc))
     return loaded
 
@@ -361,7 +366,8 @@ def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
         for url, targets in by_url.items():
             for target in targets:
                 digest = outcomes[url].sha256
-                if digest is not None and needs_write(target, outcomes[url]):
+                if (digest is not None and target.path not in loaded.unwritable
+                        and needs_write(target, outcomes[url])):
                     updates[target.path][target.pointer] = digest
     changed = _write(loaded, updates)
     for url, targets in by_url.items():
@@ -409,8 +415,14 @@ def _write(loaded: _Loaded, updates: dict[str, dict[str, str]]) -> set[str]:
         text = set_sha256_values(doc.text, pointers)
         if text == doc.text:
             continue
+        target = loaded.real_paths[shown].resolve()
+        original = (UTF8_BOM if doc.had_bom else b"") + doc.text.encode("utf-8")
+        # A long run gives people time to edit the file: never overwrite their edit.
+        if target.read_bytes() != original:
+            raise RewriteError(f"{shown} changed while probing; run probe --write again")
         data = (UTF8_BOM if doc.had_bom else b"") + text.encode("utf-8")
-        write_atomic(loaded.real_paths[shown], data)
+        # Through a symlink to the file it names, as migrate does: never replace the link.
+        write_atomic(target, data)
         changed.add(shown)
     return changed
 

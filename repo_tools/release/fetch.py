@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from repo_tools.release.errors import VerificationError
 from repo_tools.rules import release as rules
@@ -53,15 +52,6 @@ class DirectorySource:
         return data
 
 
-def _redact(url: str) -> str:
-    """The URL without user info or query, which may hold credentials."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
 class HttpSource:
     """Files under a base URL; a body is streamed and cut off past its cap (endless data)."""
 
@@ -70,13 +60,17 @@ class HttpSource:
         self.timeout = timeout
 
     def describe(self) -> str:
-        return _redact(self.base_url)
+        from repo_tools.probe.targets import redact_url
+
+        return redact_url(self.base_url)
 
     def read(self, name: str, max_bytes: int) -> bytes:
         import requests  # only the network path pays for it
 
+        from repo_tools.probe.targets import redact_url
+
         url = self.base_url + name
-        shown = _redact(url)
+        shown = redact_url(url)
         try:
             with requests.get(url, stream=True, timeout=self.timeout,
                               headers={"Accept-Encoding": "identity"}) as response:

@@ -137,10 +137,18 @@ def _time(value: Any, where: str) -> dt.datetime:
         raise _bad(f"{where} is not a real date and time") from None
 
 
+def repository_problem(text: str) -> str | None:
+    """Why text cannot be a repository id (None when it can): for writer and reader."""
+    if not text or len(text) > 256 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return "repository must be 1-256 printable characters"
+    return None
+
+
 def _repository(value: Any) -> str:
     text = _str(value, "repository")
-    if not text or len(text) > 256 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        raise _bad("repository must be 1-256 printable characters")
+    problem = repository_problem(text)
+    if problem is not None:
+        raise _bad(problem)
     return text
 
 

@@ -30,6 +30,7 @@ from repo_tools.release.manifest import (
     Manifest,
     file_entries,
     parse_manifest,
+    repository_problem,
     signature_name,
     snapshot_name,
 )
@@ -123,6 +124,14 @@ def load_previous(request: ReleaseRequest, limits: VerifyLimits) -> PreviousRele
 
 
 def _repository_id(request: ReleaseRequest, previous: PreviousRelease | None) -> str:
+    repository = _chosen_repository_id(request, previous)
+    problem = repository_problem(repository)
+    if problem is not None:
+        raise ReleaseUsageError(f"{problem} (got {repository!r}); pass --repository")
+    return repository
+
+
+def _chosen_repository_id(request: ReleaseRequest, previous: PreviousRelease | None) -> str:
     if request.repository is not None:
         if previous is not None and previous.manifest.repository != request.repository:
             raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,

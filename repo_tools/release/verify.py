@@ -158,9 +158,11 @@ def verify_bundle(manifest: Manifest, bundle_bytes: bytes, *,
                                     f"member {member.name!r}: {problem}", member.name)
         key = collision_key(member.name)
         if key in keys:
-            same = "twice" if keys[key] == member.name else f"and {keys[key]!r}"
+            clash = ("appears twice" if keys[key] == member.name else
+                     f"collides with {keys[key]!r} (same name up to case or Unicode "
+                     "normalisation)")
             raise VerificationError(rules.DUPLICATE_MEMBER,
-                                    f"member {member.name!r} appears {same}", member.name)
+                                    f"member {member.name!r} {clash}", member.name)
         keys[key] = member.name
         entry = listed.get(member.name)
         if entry is None:
