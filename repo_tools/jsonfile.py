@@ -126,20 +126,16 @@ def load_json_bytes(raw: bytes, path: str) -> tuple[JsonDocument | None, list[Fi
         msg = f"invalid UTF-8 byte 0x{raw[exc.start]:02x}"
         return None, [finding(core.NOT_UTF8, path, msg, line=line, column=column)]
     overflow = _Overflow()
+    duplicates = False
     try:
-        data = parse_strict(text, overflow)
-    except DuplicateKeyError:
-        # Report every duplicate, then go on with last-wins data (what most parsers
-        # would do) so that the file's other problems are not hidden behind this one.
-        doc = JsonDocument(path, text, json.loads(text, parse_constant=_reject_constant),
-                           had_bom)
-        for key, pointer, offset in doc.positions.duplicates:
-            line, column = doc.positions.line_column(offset)
-            msg = f"duplicate key {key!r}: the later value silently replaces the earlier one"
-            findings.append(
-                finding(core.DUPLICATE_KEY, path, msg, pointer, line=line, column=column)
-            )
-        return doc, findings
+        try:
+            data = parse_strict(text, overflow)
+        except DuplicateKeyError:
+            # Go on with last-wins data (what most parsers would do) so that the file's
+            # other problems are not hidden behind this one. The second parse can still
+            # fail (NaN, nesting, huge numbers after the duplicate), hence the outer try.
+            duplicates, overflow = True, _Overflow()
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=overflow)
     except json.JSONDecodeError as exc:
         msg = f"invalid JSON: {exc.msg}"
         return None, [*findings, finding(core.PARSE_ERROR, path, msg, line=exc.lineno,
@@ -151,6 +147,13 @@ def load_json_bytes(raw: bytes, path: str) -> tuple[JsonDocument | None, list[Fi
         msg = f"number cannot be represented: {exc}".split("; use")[0]
         return None, [*findings, finding(core.BAD_NUMBER, path, msg, line=1, column=1)]
     doc = JsonDocument(path, text, data, had_bom)
+    if duplicates:
+        for key, pointer, offset in doc.positions.duplicates:
+            line, column = doc.positions.line_column(offset)
+            msg = f"duplicate key {key!r}: the later value silently replaces the earlier one"
+            findings.append(
+                finding(core.DUPLICATE_KEY, path, msg, pointer, line=line, column=column)
+            )
     if overflow.seen:
         return None, doc.locate([*findings, *_non_finite(doc)])
     return doc, findings
@@ -219,7 +222,9 @@ def scan_positions(text: str) -> Positions:
     """Record where each value starts. Iterative, so deep nesting cannot overflow.
 
     Assumes text that the C parser accepted, apart from duplicate keys (which are
-    recorded: the second occurrence's pointer and key).
+    recorded: the second occurrence's pointer and key). A repeated key's later
+    occurrence wins, as it does in the parsed data, so positions point at the values
+    the checks actually saw.
     """
     values: dict[str, int] = {}
     keys: dict[str, int] = {}
@@ -267,7 +272,7 @@ def scan_positions(text: str) -> Positions:
             if key in frame[3]:
                 duplicates.append((key, ptr, i))
             frame[3].add(key)
-            keys.setdefault(ptr, i)
+            keys[ptr] = i
             i = skip_ws(end)
             i += 1  # the ':'
             pending = ptr
@@ -286,7 +291,7 @@ def scan_positions(text: str) -> Positions:
             i += 1
             pending = _after_value(stack)
             continue
-        values.setdefault(pending, i)
+        values[pending] = i
         if c == "{":
             stack.append((pending, "object", [], set()))
             pending = None

@@ -108,6 +108,10 @@ def dumps_styled(data: Any, style: JsonStyle) -> str:
         ensure_ascii=style.ensure_ascii,
         allow_nan=False,
     )
+    if not text.isascii():
+        # A lone surrogate (read from a `\\ud800` escape) has no UTF-8 form: write it
+        # back as the escape it was, so the text can be saved and parses to the same data.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if style.newline != "\n":
         text = text.replace("\n", style.newline)
     return style.leading + text + style.trailing

@@ -311,6 +311,11 @@ def plan_file(path: Path, display: str) -> FileMigration:
         return FileMigration(path, display, load_findings)
     if not is_v1_document(doc.data):
         return FileMigration(path, display, [])  # v2, or not a model file: validate's job
+    # A repeated key's earlier value is not in the parsed data: converting would drop it.
+    # (A byte-order mark is the one load finding the rewrite itself cures.)
+    unsafe = [f for f in load_findings if f.rule != core.BOM.code]
+    if unsafe:
+        return FileMigration(path, display, unsafe, doc.text)
     conversion = convert_v1(doc.data, display)
     if conversion.document is None:
         return FileMigration(path, display, doc.locate(conversion.problems), doc.text)

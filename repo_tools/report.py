@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from repo_tools import __version__
 from repo_tools.findings import Finding, Severity, count_by_severity
@@ -16,6 +19,19 @@ INFORMATION_URI = "https://pypi.org/project/repo-tools/"
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m"}
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+
+
+def encodable(text: str) -> str:
+    """Text that can always be written as UTF-8.
+
+    A file can hold a lone surrogate (a JSON `\\ud800` escape) or have an undecodable
+    name, and either can reach a pointer, path or message; UTF-8 cannot encode it, so
+    every renderer writes it as its `\\uXXXX` escape (in the JSON formats, the same
+    string).
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def summary(findings: Sequence[Finding], files: int) -> dict[str, Any]:
@@ -34,6 +50,15 @@ def location(f: Finding) -> str:
     return f.path
 
 
+# C0 and C1 controls: a message quoting a file's value must not move the cursor, change
+# the terminal's colours or start a line of its own that looks like another finding.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def render_text(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
     lines = []
     for f in findings:
@@ -41,7 +66,7 @@ def render_text(findings: Sequence[Finding], files: int, *, color: bool = False)
         if color:
             code = f"{_COLORS[f.severity]}{_BOLD}{code}{_RESET}"
         tag = "" if f.severity is Severity.ERROR else " (warning)"
-        lines.append(f"{location(f)}: {code}{tag} {f.message}")
+        lines.append(f"{_visible(location(f))}: {code}{tag} {_visible(f.message)}")
     s = summary(findings, files)
     noun = "file" if files == 1 else "files"
     if findings:
@@ -49,7 +74,7 @@ def render_text(findings: Sequence[Finding], files: int, *, color: bool = False)
                      f"in {files} {noun}.")
     else:
         lines.append(f"All checks passed ({files} {noun}).")
-    return "\n".join(lines) + "\n"
+    return encodable("\n".join(lines) + "\n")
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -59,7 +84,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 def render_json(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
     doc = {"findings": [finding_dict(f) for f in findings], "summary": summary(findings, files)}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return encodable(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 def escape_data(text: str) -> str:
@@ -81,7 +106,28 @@ def render_github(findings: Sequence[Finding], files: int, *, color: bool = Fals
         props.append(f"title={escape_property(f.rule)}")
         level = "error" if f.severity is Severity.ERROR else "warning"
         lines.append(f"::{level} {','.join(props)}::{escape_data(f'{f.rule} {f.message}')}")
-    return "".join(line + "\n" for line in lines)
+    return encodable("".join(line + "\n" for line in lines))
+
+
+# What RFC 3986 allows unencoded in a path (pchar, plus the separator).
+_PATH_SAFE = "/!$&'()*+,;=:@"
+
+
+def artifact_uri(path: str) -> str:
+    """A finding's path as a SARIF `artifactLocation.uri`, which must be a valid URI
+    reference: relative paths stay relative (code scanning resolves them against the
+    checkout), absolute ones become file: URIs, and anything a URI path cannot hold
+    (spaces, '#', '?', '%', non-ASCII, undecodable bytes) is percent-encoded."""
+    try:
+        raw = os.fsencode(path)
+    except UnicodeEncodeError:  # a lone surrogate that did not come from the file system
+        raw = path.encode("utf-8", "backslashreplace")
+    encoded = quote(raw, safe=_PATH_SAFE)
+    if path.startswith("/"):
+        return f"file://{encoded}"
+    # A colon in the first segment would read as a scheme (RFC 3986, section 4.2).
+    first, slash, rest = encoded.partition("/")
+    return first.replace(":", "%3A") + slash + rest
 
 
 def render_sarif(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
@@ -103,7 +149,7 @@ def render_sarif(findings: Sequence[Finding], files: int, *, color: bool = False
         rules.append(entry)
     results = []
     for f in findings:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": f.path}}
+        physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(f.path)}}
         if f.line:
             physical["region"] = {"startLine": f.line, "startColumn": max(f.column, 1)}
         results.append({
@@ -120,9 +166,11 @@ def render_sarif(findings: Sequence[Finding], files: int, *, color: bool = False
             "tool": {"driver": {"name": "repo-tools", "version": __version__,
                                 "informationUri": INFORMATION_URI, "rules": rules}},
             "results": results,
+            # Our columns count characters (code points), not SARIF's default UTF-16 units.
+            "columnKind": "unicodeCodePoints",
         }],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return encodable(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 Renderer = Callable[..., str]

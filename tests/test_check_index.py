@@ -145,6 +145,19 @@ def test_bad_index_files_give_findings_not_tracebacks(tmp_path: Path, text: byte
     assert all(f["line"] >= 1 for f in findings_json(run)), findings_json(run)
 
 
+def test_findings_on_a_repeated_entry_point_at_the_one_in_effect(tmp_path: Path) -> None:
+    text = ('{"versions": {\n'
+            '  "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "2.0.0"},\n'
+            '  "v1.0.0": {"min_client_version": "3.0.0", "max_client_version": "2.0.0"}\n'
+            "}}\n")
+    (tmp_path / "index.json").write_text(text)
+    (tmp_path / "versions" / "v1.0.0").mkdir(parents=True)
+    found = findings_json(cli("check-index", "--repo", tmp_path, "--format", "json"))
+    assert {(f["rule"], f["line"]) for f in found} == {("J004", 3), ("V002", 3)}
+    v002 = next(f for f in found if f["rule"] == "V002")
+    assert text.splitlines()[2][v002["column"] - 1:].startswith('"3.0.0"')
+
+
 def test_index_that_is_a_directory(tmp_path: Path) -> None:
     (tmp_path / "index.json").mkdir()
     run = cli("check-index", "--repo", tmp_path, "--format", "json")

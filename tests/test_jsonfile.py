@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,3 +67,39 @@ def test_invalid_utf8_position_is_the_bad_byte() -> None:
 
 def test_pointer_tokens_are_escaped() -> None:
     assert pointer_join("", "a/b", "c~d", 0) == "/a~1b/c~0d/0"
+
+
+@pytest.mark.parametrize(("tail", "rule"), [(b"NaN", "J006"), (b"1e999", "J006"),
+                                            (b"[" * 100_000 + b"]" * 100_000, "J007")])
+def test_a_duplicate_key_before_another_problem_still_gives_findings(tail: bytes,
+                                                                     rule: str) -> None:
+    # The duplicate stops the strict parse first; the second, lenient parse must not
+    # raise on what comes after it.
+    doc, findings = load_json_bytes(b'[{"a": 1, "a": 2}, ' + tail + b"]", "f.json")
+    assert doc is None
+    assert rule in {f.rule for f in findings}
+    assert all(f.line >= 1 and f.column >= 1 for f in findings)
+
+
+def test_positions_of_a_repeated_key_are_those_of_the_value_in_effect() -> None:
+    text = '{\n  "v": {"min": "1.0.0"},\n  "v": {"min": "bad"}\n}\n'
+    doc, findings = load_json_bytes(text.encode(), "f.json")
+    assert doc is not None and doc.data == {"v": {"min": "bad"}}
+    assert [(f.rule, f.line, f.column) for f in findings] == [("J004", 3, 3)]
+    line, column = doc.positions.value_position("/v/min")
+    assert text.splitlines()[line - 1][column - 1:].startswith('"bad"')
+    assert doc.positions.key_position("/v") == (3, 3)
+
+
+@given(json_values, st.sampled_from(["\r\n", "\n"]), st.sampled_from([2, "\t"]))
+def test_positions_hold_for_crlf_and_odd_keys(value: Any, newline: str, indent: Any) -> None:
+    # Keys with escaped quotes, backslashes and astral characters, and CRLF line ends:
+    # a line/column pair names the same character an editor shows there.
+    wrapped = {'k"\\ey\U0001f999': value, "\\": [value]}
+    text = json.dumps(wrapped, indent=indent, ensure_ascii=False).replace("\n", newline)
+    positions = scan_positions(text)
+    lines = text.split("\n")
+    for pointer, expected in walk(wrapped):
+        line, column = positions.value_position(pointer)
+        parsed, _ = json.JSONDecoder().raw_decode("\n".join(lines[line - 1:]), column - 1)
+        assert parsed == expected or (parsed != parsed and expected != expected)

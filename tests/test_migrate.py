@@ -306,6 +306,32 @@ def test_unreadable_json_is_reported_and_left_alone(tmp_path: Path) -> None:
     assert path.read_text() == '{"name": "x",\n "version": }'
 
 
+def test_a_repeated_key_is_never_resolved_by_dropping_a_value(tmp_path: Path) -> None:
+    # The parser keeps the later "name"; converting would silently lose the earlier one.
+    path = tmp_path / MODELS / "huggingface.json"
+    path.parent.mkdir(parents=True)
+    text = json.dumps(v1_entry(), indent=2).replace('"name"', '"name": "first",\n  "name"', 1)
+    path.write_text(text)
+    code, found = run(path, cwd=tmp_path)
+    assert code == 1
+    assert [(f["rule"], f["pointer"], f["line"]) for f in found] == [("J004", "/name", 3)]
+    assert path.read_text() == text
+
+
+def test_a_lone_surrogate_escape_is_written_back_as_an_escape(tmp_path: Path) -> None:
+    # Raw non-ASCII text makes the rewrite use raw characters; a lone surrogate has no
+    # UTF-8 form, so it must stay the escape it was (and the file the same data).
+    path = tmp_path / MODELS / "huggingface.json"
+    path.parent.mkdir(parents=True)
+    entry = v1_entry(metadata={"family": "llamá", "note": "\ud800"})
+    path.write_text(json.dumps(entry, indent=2).replace("\\u00e1", "á"), "utf-8")
+    code, found = run(path, cwd=tmp_path)
+    assert (code, [f["rule"] for f in found]) == (1, ["M001"])
+    text = path.read_text("utf-8")
+    assert "llamá" in text and '"\\ud800"' in text
+    assert json.loads(text)["models"][0]["metadata"] == entry["metadata"]
+
+
 def test_no_model_files_is_a_usage_error(tmp_path: Path) -> None:
     result = cli("migrate", "--repo", tmp_path, cwd=tmp_path)
     assert result.exit_code == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from repo_tools.cli.rules import markdown_table
+from tests.helpers import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text("utf-8")
@@ -35,3 +36,17 @@ def test_quick_start_test_command_is_what_ci_runs() -> None:
     quick = section("quickstart")
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python -m pytest" in quick and "\npython -m pytest\n" in ci
+
+
+def test_validate_and_check_index_examples_show_what_the_commands_print() -> None:
+    # The README quotes real output on the shipped example; a rule or example change
+    # that alters it must update the README too.
+    validate_block = re.search(r"```text\n(versions/.*?)```", section("validate"), re.S)
+    assert validate_block
+    run = cli("validate", cwd=ROOT / "examples" / "broken-repo")
+    assert run.stdout == validate_block.group(1)
+    index_block = re.search(r"\$ repo-tools check-index --repo examples/broken-repo\n(.*?)```",
+                            section("index"), re.S)
+    assert index_block
+    run = cli("check-index", "--repo", "examples/broken-repo", cwd=ROOT)
+    assert run.stdout == index_block.group(1)

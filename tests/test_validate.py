@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import SHA_A, SHA_B, cli, config, findings_json, make_repo, model, rules_of
+from tests.helpers import (
+    SHA_A,
+    SHA_B,
+    cli,
+    config,
+    findings_json,
+    make_repo,
+    model,
+    rules_of,
+    run_tool,
+)
 
 Mutator = Callable[[dict[str, Any]], None]
 
@@ -252,3 +263,25 @@ def test_repo_settings_apply_to_the_validate_and_check_index_commands(tmp_path: 
     gaps = [f for f in findings_json(cli("check-index", "--format", "json", cwd=repo))
             if f["rule"] == "I007"]
     assert gaps and all(f["severity"] == "error" for f in gaps)
+
+
+@pytest.mark.parametrize(("pointer", "rule"), [(f"{M}/model", "V010"),
+                                               (f"{M}/download/cachePath", "V006")])
+def test_lone_surrogate_is_reported_and_every_format_can_be_written(
+        tmp_path: Path, pointer: str, rule: str) -> None:
+    # A `\ud800` escape is valid JSON text but no UTF-8 file name or client string can
+    # hold it; the report itself must still be writable as UTF-8 in every format.
+    doc = config(model())
+    set_at(pointer, "x\ud800")(doc)
+    doc["\ud800extra"] = 1  # also reaches an S003 pointer and message
+    path = tmp_path / "versions/v1.0.0/models/huggingface.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(doc, indent=2), "ascii")  # ensure_ascii: the escape
+    for fmt in ("text", "json", "github", "sarif"):
+        run = run_tool("validate", path, "--format", fmt, cwd=tmp_path,
+                       env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+        assert (run.exit_code, run.stderr) == (1, ""), (fmt, run.stderr)
+        assert rule in run.stdout and "S003" in run.stdout
+    found = findings_json(run_tool("validate", path, "--format", "json", cwd=tmp_path))
+    assert {(f["rule"], f["pointer"]) for f in found} >= {(rule, pointer),
+                                                          ("S003", "/\ud800extra")}

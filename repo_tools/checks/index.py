@@ -15,7 +15,7 @@ from typing import Any
 
 from repo_tools import compat, schemas
 from repo_tools import repo as repo_layout
-from repo_tools.checks.validate import check_client_range, schema_findings
+from repo_tools.checks.validate import check_client_range, first_per_place, schema_findings
 from repo_tools.compat import IndexEntry, Interval, Segment
 from repo_tools.findings import Finding, Severity, finding, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
@@ -71,7 +71,7 @@ def load_index(repo: Path, base: Path) -> tuple[LoadedIndex | None, list[Finding
     if not plainly_valid(data):  # the schema only has something to add then
         found.extend(f for f in schema_findings(shown, data, schemas.INDEX)
                      if f.rule != rules.BAD_VERSION_NAME.code)  # ours names the fix
-    found = _first_per_place(found)
+    found = first_per_place(found)
     entries = compat.entries_from_index(versions) if isinstance(versions, dict) else []
     found.extend(_ambiguous_names(shown, entries))
     complete = isinstance(versions, dict) and not any(
@@ -117,16 +117,6 @@ def _value_findings(path: str, versions: dict[str, Any]) -> list[Finding]:
         if isinstance(value, dict):
             found.extend(check_client_range(path, pointer, value))
     return found
-
-
-def _first_per_place(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str]] = set()
-    kept = []
-    for f in findings:
-        if (f.rule, f.pointer) not in seen:
-            seen.add((f.rule, f.pointer))
-            kept.append(f)
-    return kept
 
 
 def _ambiguous_names(path: str, entries: Sequence[IndexEntry]) -> list[Finding]:

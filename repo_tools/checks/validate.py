@@ -30,6 +30,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _DRIVE = re.compile(r"[A-Za-z]:")
 _SPACE = re.compile(r"\s")
+# A `\ud800`-style escape decodes to a lone surrogate: valid JSON text, but no UTF
+# encoding can hold it, so clients cannot store or print it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,10 +95,11 @@ def check_document(doc: JsonDocument) -> list[Finding]:
     found = value_findings(path, data)
     if not is_valid_v2(data):
         found.extend(schema_findings(path, data))
-    return _first_per_place(found)
+    return first_per_place(found)
 
 
-def _first_per_place(findings: list[Finding]) -> list[Finding]:
+def first_per_place(findings: list[Finding]) -> list[Finding]:
+    """Keep the first finding of each rule at each pointer (the most specific comes first)."""
     seen: set[tuple[str, str]] = set()
     kept = []
     for f in findings:
@@ -218,6 +222,11 @@ def _check_name(path: str, pointer: str, value: Any) -> list[Finding]:
         return [finding(core.BAD_NAME, path,
                         f"{pointer} contains control character U+{ord(match.group()):04X}",
                         pointer)]
+    match = _SURROGATE.search(value)
+    if match:
+        return [finding(core.BAD_NAME, path,
+                        f"{pointer} contains a lone surrogate U+{ord(match.group()):04X}, "
+                        "which is not a character; fix the \\u escape", pointer)]
     return []
 
 
@@ -294,6 +303,8 @@ def cache_path_problem(value: str) -> str | None:
         return "starts with a drive letter; make it relative to the cache directory"
     if _CONTROL.search(value):
         return "contains a control character"
+    if _SURROGATE.search(value):
+        return "contains a lone surrogate, which no file name can hold"
     segments = value.split("/")
     if ".." in segments:
         return "contains '..', which could leave the cache directory"
