@@ -193,20 +193,24 @@ def main(env: Mapping[str, str] | None = None) -> int:
 
     env = os.environ if env is None else env
     workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
+
+    def unusable(message: str) -> int:
+        # The exit-code output says 2 too, for steps after one that continues on error.
+        print(f"::error title=repo-tools::{escape_data(message)}")
+        _append(env.get("GITHUB_OUTPUT"), github_outputs({"exit-code": "2"}))
+        return 2
+
     try:
         inputs = parse_inputs(env)
     except InputError as exc:
-        print(f"::error title=repo-tools::{escape_data(str(exc))}")
-        return 2
+        return unusable(str(exc))
     repo = inputs.path if inputs.path.is_absolute() else workspace / inputs.path
     if not repo.is_dir():
-        print(f"::error title=repo-tools::{escape_data(f'path: {inputs.path} is not a directory')}")
-        return 2
+        return unusable(f"path: {inputs.path} is not a directory")
     try:
         result = lint_repo(repo, base=workspace, checks=inputs.checks, probe=inputs.probe)
     except LintError as exc:
-        print(f"::error title=repo-tools::{escape_data(str(exc))}")
-        return 2
+        return unusable(str(exc))
     sys.stdout.write(render_github(result.findings, result.files))
     counts = count_by_severity(result.findings)
     print(f"repo-tools: {_plural(counts[Severity.ERROR], 'error')}, "
@@ -220,9 +224,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
             sarif_path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(sarif_path, render_sarif(result.findings, result.files).encode())
         except OSError as exc:
-            print(f"::error title=repo-tools::"
-                  f"{escape_data(f'sarif-file: cannot write {inputs.sarif_file}: {exc.strerror}')}")
-            return 2
+            return unusable(f"sarif-file: cannot write {inputs.sarif_file}: {exc.strerror}")
         sarif_shown = str(inputs.sarif_file)
     code = exit_code_for(result.findings, inputs.fail_level)
     _append(env.get("GITHUB_STEP_SUMMARY"), summary_markdown(

@@ -11,6 +11,8 @@ import bisect
 import dataclasses
 import json
 import math
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -179,11 +181,23 @@ def load_json_file(path: Path, display: str | None = None) -> tuple[JsonDocument
                                                                       list[Finding]]:
     shown = display if display is not None else str(path)
     try:
-        raw = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then says what it is.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except IsADirectoryError:
         return None, [finding(core.UNREADABLE, shown, "is a directory, not a file")]
     except OSError as exc:
         return None, [finding(core.UNREADABLE, shown, f"cannot read: {exc.strerror}")]
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = ("is a directory, not a file" if stat.S_ISDIR(mode)
+                else "is not a regular file (a pipe, socket or device)")
+        return None, [finding(core.UNREADABLE, shown, what)]
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read()
+        except OSError as exc:
+            return None, [finding(core.UNREADABLE, shown, f"cannot read: {exc.strerror}")]
     return load_json_bytes(raw, shown)
 
 

@@ -74,7 +74,7 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
     if "validate" in wanted and settings.known_platforms is not None:
         found.extend(platform_findings(paths, shown_from, settings.known_platforms))
     if "probe" in wanted:
-        found.extend(_probe_findings(paths, shown_from, settings))
+        found.extend(_probe_findings(repo, paths, shown_from, settings))
     kept = apply_settings(found, settings, repo_prefix=repo_prefix(repo, shown_from))
     return LintResult(sort_findings(kept), files, wanted, settings)
 
@@ -115,7 +115,8 @@ class LintError(Exception):
     """The environment stops a check from running (e.g. an unusable ~/.netrc for probe)."""
 
 
-def _probe_findings(paths: Sequence[Path], base: Path, settings: Settings) -> list[Finding]:
+def _probe_findings(repo: Path, paths: Sequence[Path], base: Path,
+                    settings: Settings) -> list[Finding]:
     from repo_tools.probe import probe_paths
     from repo_tools.probe.auth import Credentials, CredentialsError
 
@@ -123,15 +124,25 @@ def _probe_findings(paths: Sequence[Path], base: Path, settings: Settings) -> li
         credentials = Credentials()
     except CredentialsError as exc:
         raise LintError(str(exc)) from exc
-    return probe_paths(paths, base, probe_options(settings.probe),
-                       credentials=credentials).findings
+    options = probe_options(settings.probe, root=repo)
+    ca_bundle = options.limits.ca_bundle
+    if ca_bundle is not None and not ca_bundle.is_file():
+        # as `probe --ca-bundle` refuses it, rather than failing every https URL
+        raise LintError(f"[probe] ca-bundle: no such file: {ca_bundle}")
+    return probe_paths(paths, base, options, credentials=credentials).findings
 
 
-def probe_options(values: Mapping[str, Any]) -> ProbeOptions:
+def probe_options(values: Mapping[str, Any], *, root: Path | None = None) -> ProbeOptions:
     """`[probe]` settings (already checked by `settings`) as the probe's own options.
 
-    lint never rewrites files, so `write` stays off whatever the settings say.
+    Relative `cache-dir` and `ca-bundle` paths are relative to `root`, the config repo
+    whose settings they are (not to wherever lint happens to run). lint never rewrites
+    files, so `write` stays off whatever the settings say.
     """
+    def setting_path(text: str) -> Path:
+        path = Path(text).expanduser()
+        return root / path if root is not None and not path.is_absolute() else path
+
     from repo_tools.probe import DEFAULT_JOBS, NetworkLimits, ProbeOptions
     from repo_tools.probe.cache import default_cache_dir
 
@@ -142,10 +153,11 @@ def probe_options(values: Mapping[str, Any]) -> ProbeOptions:
     changes: dict[str, Any] = {field: values[key] for key, field in limit_fields.items()
                                if key in values}
     if "ca-bundle" in values:
-        changes["ca_bundle"] = Path(values["ca-bundle"])
+        changes["ca_bundle"] = setting_path(values["ca-bundle"])
     cache_dir = None
     if values.get("cache", True):
-        cache_dir = Path(values["cache-dir"]) if "cache-dir" in values else default_cache_dir()
+        cache_dir = (setting_path(values["cache-dir"]) if "cache-dir" in values
+                     else default_cache_dir())
     hash_mode = values.get("hash") or None
     return ProbeOptions(
         hash_mode=hash_mode, write=False, jobs=values.get("jobs", DEFAULT_JOBS),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -321,6 +322,8 @@ def probe_option_problem(kind: str, value: Any) -> str | None:
         return "must not be negative" if value < 0 else None
     if not number:
         return "must be a number"
+    if not math.isfinite(value):  # TOML allows nan and inf; no timeout or cap means them
+        return "must be a finite number"
     if kind == "positive-number" and value <= 0:
         return "must be above 0"
     return "must not be negative" if value < 0 else None

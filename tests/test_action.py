@@ -332,14 +332,16 @@ def test_bad_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                     inputs: dict[str, str], message: str) -> None:
     make_repo(tmp_path, {"v1.0.0/huggingface": config(model())}, INDEX)
     code, outputs, summary = entry(tmp_path, ".", **inputs)
-    assert code == 2 and outputs == {} and summary == ""
+    # the exit-code output is the documented 2; nothing else is reported
+    assert code == 2 and outputs == {"exit-code": "2"} and summary == ""
     out = capsys.readouterr().out
     assert out.startswith("::error title=repo-tools::") and message in out
 
 
 def test_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, _ = entry(tmp_path, "nowhere")
+    code, outputs, _ = entry(tmp_path, "nowhere")
     assert code == 2 and "path: nowhere is not a directory" in capsys.readouterr().out
+    assert outputs == {"exit-code": "2"}
 
 
 def test_parse_inputs_defaults() -> None:
@@ -414,6 +416,6 @@ def test_unwritable_sarif_path_is_an_input_error(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     make_repo(tmp_path, {"v1.0.0/huggingface": config(model())}, INDEX)
     (tmp_path / "taken").mkdir()
-    code, _, _ = entry(tmp_path, ".", sarif_file="taken")
-    assert code == 2
+    code, outputs, _ = entry(tmp_path, ".", sarif_file="taken")
+    assert code == 2 and outputs == {"exit-code": "2"}
     assert "::error title=repo-tools::sarif-file: cannot write taken" in capsys.readouterr().out

@@ -28,7 +28,7 @@ from tests.client_helpers import (
     entry,
     sha,
 )
-from tests.helpers import cli
+from tests.helpers import cli, run_tool
 from tests.httpserver import Body, LoopbackServer, Reset, Short, Status
 
 SIZE = 20_000
@@ -418,3 +418,20 @@ def test_cache_cli(tmp_path: Path, server: LoopbackServer) -> None:
 
     assert cli("cache", "prune", "--cache-dir", cache_dir, "--max-bytes", "lots").exit_code == 2
     assert cli("cache", "ls", "--cache-dir", tmp_path / "nope").exit_code == 2
+
+
+@pytest.mark.parametrize("used_at", ["1e308", "-1e20", "NaN", "Infinity", "true"])
+def test_an_impossible_use_time_is_a_damaged_entry(tmp_path: Path, used_at: str) -> None:
+    # A damaged index must not crash `cache ls` (datetime cannot show these times); the
+    # entry is dropped, so its file is hashed again before it is used.
+    good = ('"size": 1, "mtime_ns": 1, "inode": 1, "use": 1, "leases": [], '
+            f'"sha256": "{"a" * 64}"')
+    index = tmp_path / ".repo-tools" / "cache-index.json"
+    index.parent.mkdir()
+    index.write_text('{"format": "repo-tools-model-cache/1", "clock": 2, "entries": {'
+                     f'"m/bad.bin": {{{good}, "used_at": {used_at}}}, '
+                     f'"m/ok.bin": {{{good}, "used_at": 1700000000.5}}}}}}')
+    assert set(ModelCache(tmp_path).read().entries) == {"m/ok.bin"}
+    run = run_tool("cache", "ls", "--cache-dir", tmp_path)
+    assert run.exit_code == 0 and "Traceback" not in run.stderr, run.stderr
+    assert "m/ok.bin" in run.stdout and "m/bad.bin" not in run.stdout

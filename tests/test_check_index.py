@@ -47,6 +47,7 @@ EXPECTED = {
     "I008-unreachable-model": ("I008", "versions/v1.0.0/models/example.json", 29, 24),
     "I009-open-ended-range": ("I009", "index.json", 5, 29),
     "I010-ambiguous-config-version": ("I010", "index.json", 7, 17),
+    "I011-empty-index": ("I011", "index.json", 2, 15),
 }
 WARNINGS = {"I007", "I008", "I009"}
 
@@ -384,4 +385,5 @@ def test_check_index_verdicts_match_the_oracle(entries: list[IndexEntry]) -> Non
     empty = {e.config_version for e in entries
              if not any(oracle_admits(e, c) for c in CLIENTS)}
     assert by_rule.get("V002", set()) == {f"/versions/{v}/min_client_version" for v in empty}
-    assert set(by_rule) <= {"I005", "I006", "I007", "I009", "V002"}
+    assert ("I011" in by_rule) == (not entries)
+    assert set(by_rule) <= {"I005", "I006", "I007", "I009", "V002", "I011"}

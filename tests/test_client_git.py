@@ -183,6 +183,8 @@ def test_an_invalid_source_object_is_refused_without_the_token(data: dict[str, o
 
 @pytest.mark.parametrize("kwargs", [
     {"repo_url": f"https://user:{TOKEN}@git.example.org/x.git"},
+    {"repo_url": f"https://git.example.org/x.git?private_token={TOKEN}"},
+    {"repo_url": f"https://git.example.org/x.git#{TOKEN}"},
     {"repo_url": "https://git.example.org/x.git", "config_path": "../up"},
     {"repo_url": "https://git.example.org/x.git", "branch": "--upload-pack=evil"},
 ])

@@ -219,6 +219,32 @@ def test_probe_adds_the_network_check(tmp_path: Path) -> None:
     assert online.exit_code == 1
 
 
+def test_relative_probe_paths_are_relative_to_the_config_repo(tmp_path: Path) -> None:
+    # Settings travel with the repo: lint run from elsewhere (--repo) uses the same cache.
+    with LoopbackServer() as server:
+        server.route("/one.bin", Body(b"x", etag='"1"'))
+        server.route("/two.bin", Body(b"y", etag='"2"'))
+        repo = _probe_repo(tmp_path / "repo", server.url("/one.bin"), server.url("/two.bin"))
+        (repo / ".repo-tools.toml").write_text(
+            '[probe]\nretries = 0\nhash = "full"\ncache-dir = "hash-cache"\n')
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        run = cli("lint", "--format", "json", "--probe", "--repo", repo, cwd=elsewhere)
+    assert "P002" not in rules_of(run), run.stdout
+    assert (repo / "hash-cache").is_dir()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_missing_ca_bundle_is_a_usage_error(tmp_path: Path) -> None:
+    # Nothing listens on port 9 of the loopback address: no request can leave the machine.
+    repo = _probe_repo(tmp_path / "repo", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b")
+    (repo / ".repo-tools.toml").write_text('[probe]\nretries = 0\nca-bundle = "ca.pem"\n')
+    run = cli("lint", "--probe", "--repo", "repo", cwd=tmp_path)
+    assert run.exit_code == 2 and "Traceback" not in run.stderr
+    # relative to the config repo, not to where lint runs
+    assert "ca-bundle: no such file: repo/ca.pem" in run.stderr, run.stdout
+
+
 def test_probe_from_settings_checks(tmp_path: Path) -> None:
     with LoopbackServer() as server:
         server.route("/one.bin", Body(b"x"))

@@ -38,3 +38,13 @@ def test_whole_corpus_in_one_process_without_traceback(tmp_path: Path) -> None:
     reported = {Path(line.split(":", 1)[0]).name for line in run.stdout.splitlines()[:-1]}
     assert reported == {p.name for p in [*FILES, directory]}
     assert "J008" in run.stdout and "is a directory" in run.stdout
+
+
+def test_a_fifo_named_like_a_model_file_is_a_finding_not_a_hang(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    run = run_tool("validate", fifo, "--format", "json")
+    assert run.exit_code == 1
+    assert [f["rule"] for f in findings_json(run)] == ["J008"]

@@ -140,6 +140,11 @@ def test_unknown_key_has_a_suggestion_and_a_line(tmp_path: Path) -> None:
     ("probe = { retries = -1 }", "must not be negative"),
     ("probe = { read-timeout = 0 }", "must be above 0"),
     ('probe = { read-timeout = "10" }', "must be a number"),
+    # TOML has nan and inf; requests would fail every URL with "connection failed".
+    ("probe = { read-timeout = nan }", "must be a finite number"),
+    ("probe = { connect-timeout = inf }", "must be a finite number"),
+    ("probe = { max-backoff = -nan }", "must be a finite number"),
+    ("probe = { deadline = inf }", "must be a finite number"),
     ("probe = { cache = 1 }", "must be true or false"),
     ('probe = { cache-dir = "" }', "must be a non-empty string"),
 ])

@@ -345,7 +345,7 @@ def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: P
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "config repo with its release key")
-    (repo / "release").mkdir()  # what "Fetch the previous release" leaves for a first release
+    (repo / "previous").mkdir()  # what "Fetch the previous release" leaves the first time
 
     secret = key.read_text()
     workflow = yaml.safe_load((repo / ".github/workflows/release.yml").read_text())
@@ -356,24 +356,43 @@ def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: P
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "RUNNER_TEMP": str(runner_temp),
            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    seen = ""
-    for name in OFFLINE_RELEASE_STEPS:
-        step = steps[name]
-        step_env = {k: v.replace("${{ secrets.REPO_TOOLS_SIGNING_KEY }}", secret)
-                    for k, v in step.get("env", {}).items()}
-        assert all("${{" not in v for v in step_env.values())
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                               step["run"]], cwd=repo, env={**env, **step_env},
-                              capture_output=True, text=True, timeout=300)
-        seen += proc.stdout + proc.stderr
-        assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
-        if name == "Sign the release":
-            assert list(runner_temp.iterdir()) == []  # the key file is gone again
+
+    def run_release() -> str:
+        seen = ""
+        for name in OFFLINE_RELEASE_STEPS:
+            step = steps[name]
+            step_env = {k: v.replace("${{ secrets.REPO_TOOLS_SIGNING_KEY }}", secret)
+                        for k, v in step.get("env", {}).items()}
+            assert all("${{" not in v for v in step_env.values())
+            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                                   step["run"]], cwd=repo, env={**env, **step_env},
+                                  capture_output=True, text=True, timeout=300)
+            seen += proc.stdout + proc.stderr
+            assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
+            if name == "Sign the release":
+                assert list(runner_temp.iterdir()) == []  # the key file is gone again
+        return seen
+
+    def published(version: int) -> set[str]:
+        return {f"bundle-{version}.tar", f"{version}.manifest.json",
+                f"{version}.manifest.json.sig", "manifest.json", "manifest.json.sig"}
+
+    seen = run_release()
     assert 'Good "repo-tools-release@v1" signature for release@repo-tools' in seen
     assert "verified" in seen and "bundle_version 1" in seen
-    assert {p.name for p in (repo / "release").iterdir()} == {
-        "bundle-1.tar", "1.manifest.json", "1.manifest.json.sig", "manifest.json",
-        "manifest.json.sig"}
+    assert {p.name for p in (repo / "release").iterdir()} == published(1)
+
+    # The next tag: "Fetch the previous release" downloads release 1 into previous/. The
+    # new release is numbered after it, and release/ (all that the last step uploads)
+    # holds release 2 only, so GitHub releases do not pile up every earlier bundle.
+    (repo / "previous").rmdir()
+    (repo / "release").rename(repo / "previous")
+    (repo / "README.md").write_text((repo / "README.md").read_text() + "\nMore.\n")
+    git(repo, "commit", "-q", "-am", "second release")
+    seen += run_release()
+    assert "bundle_version 2" in seen
+    assert {p.name for p in (repo / "release").iterdir()} == published(2)
+
     key_body = "".join(secret.splitlines()[1:-1])
     for chunk in (key_body[i:i + 20] for i in range(0, len(key_body), 20)):
         assert chunk not in seen  # not a line of the private key reaches the log

@@ -397,7 +397,11 @@ def run_check_index(repo: Path, base: Path) -> IndexCheck:
         return IndexCheck(sort_findings(findings), 1)
     on_index = directory_findings(repo, base, index)
     files = 1
-    if index.complete:
+    if index.complete and not index.entries:
+        on_index.append(finding(rules.EMPTY_INDEX, index.doc.path,
+                                "index.json lists no config version: no client gets a config",
+                                "/versions"))
+    elif index.complete:
         analysis = analyse(index.entries)
         on_index.extend(range_findings(index.doc.path, index.entries, analysis))
         scan = unreachable_models(repo, base, index.entries, analysis.table)

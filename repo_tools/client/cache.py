@@ -21,13 +21,14 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
 import secrets
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeGuard
 
 from repo_tools.atomic import write_atomic
 from repo_tools.checks.validate import cache_path_problem
@@ -42,6 +43,7 @@ INDEX_NAME = "cache-index.json"
 FORMAT = "repo-tools-model-cache/1"
 PARTIAL_SUFFIX = ".partial"
 _HEX64 = frozenset("0123456789abcdef")
+_LATEST_TIMESTAMP = 253402300800  # 10000-01-01T00:00:00Z
 
 
 def pid_alive(pid: int) -> bool:
@@ -95,6 +97,13 @@ class CacheIndex:
         return sum(e.size for e in self.entries.values())
 
 
+def _is_timestamp(value: Any) -> TypeGuard[int | float]:
+    # Seconds since the epoch that datetime can show (`cache ls`); NaN, inf or 1e308 in a
+    # damaged index make the entry damaged, not the listing crash.
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 <= value < _LATEST_TIMESTAMP)
+
+
 def _entry(path: str, raw: Any) -> CacheEntry | None:
     if not isinstance(raw, dict):
         return None
@@ -105,7 +114,7 @@ def _entry(path: str, raw: Any) -> CacheEntry | None:
     used_at = raw.get("used_at")
     leases = raw.get("leases", [])
     if not (isinstance(sha, str) and len(sha) == 64 and set(sha) <= _HEX64
-            and isinstance(used_at, int | float) and isinstance(leases, list)):
+            and _is_timestamp(used_at) and isinstance(leases, list)):
         return None
     kept = [Lease(x["pid"], x["id"]) for x in leases
             if isinstance(x, dict) and type(x.get("pid")) is int and isinstance(x.get("id"), str)]

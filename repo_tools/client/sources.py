@@ -195,6 +195,10 @@ class GitSource:
                                           and parts.username is not None):
             raise ValueError("repo_url must not carry credentials; pass the token as "
                              "auth_token")
+        if parts.scheme in ("http", "https") and (parts.query or parts.fragment):
+            # A token in the query would reach git's argv and its error messages.
+            raise ValueError("repo_url must not have a query or fragment; pass a token as "
+                             "auth_token")
         problem = _relative_problem(self.config_path)
         if problem is not None:
             raise ValueError(f"config_path {problem}")

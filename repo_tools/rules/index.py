@@ -70,7 +70,13 @@ AMBIGUOUS_VERSION = Rule(
     "Rename one of them so that MAJOR.MINOR.PATCH or the pre-release differs.",
 )
 
+EMPTY_INDEX = Rule(
+    "I011", "empty-index", E,
+    "`index.json` lists no config version, so no client gets any configuration.",
+    "Add an entry under `versions` for each versions/vX.Y.Z directory.",
+)
+
 RULES: tuple[Rule, ...] = (
     MISSING_INDEX, MISSING_VERSION_DIR, BAD_VERSION_NAME, UNINDEXED_VERSION_DIR, NON_MONOTONIC,
-    DEAD_VERSION, GAP, UNREACHABLE_MODEL, OPEN_ENDED, AMBIGUOUS_VERSION,
+    DEAD_VERSION, GAP, UNREACHABLE_MODEL, OPEN_ENDED, AMBIGUOUS_VERSION, EMPTY_INDEX,
 )
