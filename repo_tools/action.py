@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repo_tools.findings import Finding, Severity, count_by_severity
-from repo_tools.settings import CHECKS
+from repo_tools.settings import split_checks
 
 FAIL_LEVELS = ("error", "warning", "none")
 # GitHub refuses step summaries over 1 MiB; leave room for the parts after the table.
@@ -46,12 +46,10 @@ class ActionInputs:
 def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
     """The action's inputs from `INPUT_*` variables (composite actions pass them by `env:`)."""
     path = Path(env.get("INPUT_PATH", "").strip() or ".")
-    checks_text = env.get("INPUT_CHECKS", "").strip()
-    checks = tuple(n for n in re.split(r"[\s,]+", checks_text) if n) or None
-    unknown = [n for n in checks or () if n not in CHECKS]
-    if unknown:
-        raise InputError(f"checks: unknown check {', '.join(map(repr, unknown))}; choose from "
-                         f"{', '.join(CHECKS)}")
+    try:
+        checks = split_checks(env.get("INPUT_CHECKS", ""))
+    except ValueError as exc:
+        raise InputError(f"checks: {exc}") from None
     probe_text = env.get("INPUT_PROBE", "false").strip().lower() or "false"
     if probe_text not in ("true", "false"):
         raise InputError(f"probe: expected true or false, not {probe_text!r}")

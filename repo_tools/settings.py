@@ -48,6 +48,19 @@ PROBE_OPTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+def split_checks(text: str) -> tuple[str, ...] | None:
+    """`validate,index` (commas or spaces) -> ('validate', 'index'); blank -> None.
+
+    Raises ValueError naming the unknown checks.
+    """
+    names = tuple(n for n in re.split(r"[\s,]+", text.strip()) if n)
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise ValueError(f"unknown check {', '.join(map(repr, unknown))}; choose from "
+                         f"{', '.join(CHECKS)}")
+    return names or None
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     """What a config repo asks of lint. The defaults are what an empty file means."""

@@ -645,3 +645,11 @@ def test_write_never_overwrites_an_edit_made_during_the_run(tmp_path: Path,
     assert "changed while probing" in run.stderr
     text = path.read_text()
     assert "edited-by-a-person" in text and "0" * 64 in text
+
+
+@pytest.mark.parametrize("option", ["--read-timeout=nan", "--connect-timeout=inf",
+                                    "--deadline=nan", "--max-backoff=inf", "--jobs=100000"])
+def test_non_finite_or_absurd_limits_are_usage_errors(tmp_path: Path, option: str) -> None:
+    repo_with(tmp_path, entry("https://example.invalid/x.bin"))
+    run = cli("probe", option, model_file(tmp_path))
+    assert run.exit_code == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,19 @@ class IOFailure(click.ClickException):
     """An I/O or environment problem (not a finding): exit code 2."""
 
     exit_code = 2
+
+
+class FiniteFloat(click.FloatRange):
+    """A float range that also refuses nan and inf (FloatRange lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def output_options(func: F) -> F:

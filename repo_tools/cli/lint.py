@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
 from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
-from repo_tools.settings import CHECKS
+from repo_tools.settings import CHECKS, split_checks
 
 
 def parse_checks(value: str | None) -> tuple[str, ...] | None:
-    """`validate,index` (commas or spaces) -> ('validate', 'index'); None/empty -> None."""
-    if value is None or not value.strip():
-        return None
-    names = [n for n in re.split(r"[\s,]+", value.strip()) if n]
-    unknown = [n for n in names if n not in CHECKS]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown check {', '.join(map(repr, unknown))}; choose from {', '.join(CHECKS)}",
-            param_hint="--checks")
-    return tuple(names)
+    """The --checks option: None or blank means the settings' list."""
+    try:
+        return split_checks(value or "")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--checks") from None
 
 
 def require_config_repo(repo: Path) -> None:

@@ -13,6 +13,7 @@ import click
 
 from repo_tools import repo as repo_layout
 from repo_tools.cli.common import (
+    FiniteFloat,
     IOFailure,
     command_with_exit,
     emit,
@@ -130,19 +131,19 @@ def _expand(arg: str) -> str:
 @click.option("--write", is_flag=True,
               help="Fill in or fix download.sha256 in the files (implies --hash); exit 1 "
                    "when a file changed.")
-@click.option("--jobs", type=click.IntRange(min=1), default=8, show_default=True,
+@click.option("--jobs", type=click.IntRange(min=1, max=256), default=8, show_default=True,
               help="URLs probed at once.")
-@click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+@click.option("--connect-timeout", type=FiniteFloat(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds to wait for a connection.")
-@click.option("--read-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+@click.option("--read-timeout", type=FiniteFloat(min=0, min_open=True), default=30.0,
               show_default=True, help="Seconds to wait for the next bytes of an answer.")
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
               help="Retries after a connection error, 429 or 5xx (never after a 404).")
-@click.option("--max-backoff", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--max-backoff", type=FiniteFloat(min=0), default=30.0, show_default=True,
               help="Cap in seconds of the exponential backoff between retries.")
-@click.option("--max-retry-after", type=click.FloatRange(min=0), default=30.0,
+@click.option("--max-retry-after", type=FiniteFloat(min=0), default=30.0,
               show_default=True, help="Cap in seconds on a server's Retry-After.")
-@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--deadline", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Seconds the whole run may take; URLs not checked by then are reported.")
 @click.option("--max-size", type=ByteSize(), default=None,
               help="Do not hash bodies larger than this (e.g. 20G).")
