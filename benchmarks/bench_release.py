@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGET_SECONDS = 5.0  # release's own work (without the checks) at 10,000 files
+TARGET_RATIO = 3.0  # release's own work (without the checks) vs `tar czf`, as issue 9 sets
 
 
 def repo_tools_cmd() -> list[str]:
@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         {"benchmark": "release without the checks (release - lint)",
          "repo_tools": f"{own:.2f} s", "baseline": f"tar czf {med['tar_czf']:.2f} s, "
          f"tar cf {med['tar_cf']:.2f} s", "ratio": own / med["tar_czf"],
-         "target": f"<= {TARGET_SECONDS:.0f} s",
-         "met": own <= TARGET_SECONDS},
+         "target": f"<= {TARGET_RATIO:.1f}x tar czf",
+         "met": own <= TARGET_RATIO * med["tar_czf"]},
         {"benchmark": "second release (diff against the first)",
          "repo_tools": f"{med['release2']:.2f} s"},
         {"benchmark": "verify (signature, manifest, bundle, every member)",
