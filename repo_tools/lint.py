@@ -62,7 +62,7 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
         found.extend(validate_paths(paths, shown_from).findings)
     if "index" in wanted:
         found.extend(_index_findings(repo, shown_from))
-        files += 1
+        files += (repo / "index.json").is_file()
     if "migrate" in wanted:
         targets = paths
         if "validate" in wanted:

@@ -435,3 +435,16 @@ def test_an_impossible_use_time_is_a_damaged_entry(tmp_path: Path, used_at: str)
     run = run_tool("cache", "ls", "--cache-dir", tmp_path)
     assert run.exit_code == 0 and "Traceback" not in run.stderr, run.stderr
     assert "m/ok.bin" in run.stdout and "m/bad.bin" not in run.stdout
+
+
+def test_something_in_the_way_at_the_cache_path_is_a_download_error(
+        tmp_path: Path, server: LoopbackServer) -> None:
+    model = served(server, "blocked")
+    client = make_client(tmp_path)
+    in_the_way = client.cache.file_path(model["download"]["cachePath"])
+    in_the_way.mkdir(parents=True)
+    (in_the_way / "other.gguf").write_bytes(b"another model's file")
+    with pytest.raises(DownloadError) as raised:
+        client.ensure(model)
+    assert raised.value.rule.code == "C010"
+    assert (in_the_way / "other.gguf").read_bytes() == b"another model's file"

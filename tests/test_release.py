@@ -476,3 +476,16 @@ def test_signing_key_never_appears_anywhere(setup: dict[str, Path]) -> None:
     for text in texts:
         for form in forms:
             assert form not in text
+
+
+def test_dry_run_needs_no_key_and_writes_nothing(tmp_path: Path) -> None:
+    repo = git_config_repo(tmp_path / "repo")
+    out = tmp_path / "out"
+    run = cli("release", "--repo", repo, "--out", out, "--dry-run", "--repository", "demo",
+              "--created", "now")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert "would publish" in run.stdout + run.stderr
+    assert not out.exists() or not any(out.iterdir())
+    refused = cli("release", "--repo", repo, "--out", out, "--repository", "demo",
+                  "--created", "now")
+    assert refused.exit_code == 2 and "--key is required" in refused.stderr

@@ -285,3 +285,20 @@ def test_lone_surrogate_is_reported_and_every_format_can_be_written(
     found = findings_json(run_tool("validate", path, "--format", "json", cwd=tmp_path))
     assert {(f["rule"], f["pointer"]) for f in found} >= {(rule, pointer),
                                                           ("S003", "/\ud800extra")}
+
+
+def test_a_cache_path_inside_another_models_file_path_collides(tmp_path: Path) -> None:
+    outer = model(model="outer", download={"url": "https://h/a", "sha256": SHA_A,
+                                           "cachePath": "models/llama"})
+    inner = model(model="inner", download={"url": "https://h/b", "sha256": SHA_B,
+                                           "cachePath": "Models/llama/q4.gguf"})
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(outer, inner)})
+    run = cli("validate", "--repo", repo, "--format", "json")
+    found = findings_json(run)
+    assert [(f["rule"], f["pointer"]) for f in found] == [
+        ("V007", "/models/1/download/cachePath")]
+    assert "both a file and a directory" in found[0]["message"]
+    sibling = model(model="inner", download={"url": "https://h/b", "sha256": SHA_B,
+                                             "cachePath": "models/llama-q4.gguf"})
+    clean = make_repo(tmp_path / "clean", {"v1.0.0/huggingface": config(outer, sibling)})
+    assert cli("validate", "--repo", clean).exit_code == 0

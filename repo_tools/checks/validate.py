@@ -358,6 +358,7 @@ def cross_file_findings(models: Sequence[ModelRef], report_on: set[str]) -> list
     found: list[Finding] = []
     first_identity: dict[tuple[str, str, str], ModelRef] = {}
     first_path: dict[str, ModelRef] = {}
+    found.extend(_nested_cache_paths(models, report_on))
     for ref in models:
         identity = (ref.provider, ref.model, ref.version)
         earlier = first_identity.setdefault(identity, ref)
@@ -378,6 +379,32 @@ def cross_file_findings(models: Sequence[ModelRef], report_on: set[str]) -> list
                              f"{ref.cache_path!r} has {how} as {earlier.path}#{earlier.pointer} "
                              "but different sha256: one download would overwrite the other",
                              f"{ref.pointer}/download/cachePath"))
+    return found
+
+
+def _nested_cache_paths(models: Sequence[ModelRef], report_on: set[str]) -> list[Finding]:
+    """A cachePath that is a directory of another one (`a` and `a/b.gguf`): one of the two
+    files can never be written."""
+    by_path: dict[str, ModelRef] = {}
+    for ref in models:
+        if ref.cache_path is not None:
+            by_path.setdefault(ref.cache_path.casefold(), ref)
+    found = []
+    for key, ref in sorted(by_path.items()):
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            parent = by_path.get("/".join(parts[:depth]))
+            if parent is None:
+                continue
+            # Reported on the later entry (file order, then position), as the others are.
+            earlier, later = sorted((parent, ref), key=lambda r: (r.path, r.pointer))
+            if later.path in report_on:
+                found.append(finding(
+                    core.CACHE_PATH_CONFLICT, later.path,
+                    f"cachePath {later.cache_path!r} and {earlier.cache_path!r} "
+                    f"({earlier.path}#{earlier.pointer}) nest: one path would have to be both "
+                    "a file and a directory", f"{later.pointer}/download/cachePath"))
+            break
     return found
 
 

@@ -39,8 +39,9 @@ def _passphrase(prompt: bool, what: str) -> str | None:
 @click.command()
 @repo_option
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
-              required=True,
-              help="OpenSSH Ed25519 private key (with --signer ssh-keygen: a private key, or "
+              default=None,
+              help="OpenSSH Ed25519 private key, required unless --dry-run (with --signer "
+                   "ssh-keygen: a private key, or "
                    "a .pub whose private half is in ssh-agent).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Release folder: reads the previous manifest there, writes the new one.")
@@ -66,7 +67,7 @@ def _passphrase(prompt: bool, what: str) -> str | None:
 @click.option("--dry-run", is_flag=True, help="Check, build and diff; sign and write nothing.")
 @output_options
 @command_with_exit
-def release(repo: Path, key_path: Path, out: Path, repository: str | None, expires_days: int,
+def release(repo: Path, key_path: Path | None, out: Path, repository: str | None, expires_days: int,
             bundle_version: int | None, previous: str | None, allow_removals: bool,
             created: str, signer: str, passphrase_prompt: bool, probe: bool, dry_run: bool,
             fmt: str, strict: bool, output: Path | None) -> int:
@@ -84,6 +85,8 @@ def release(repo: Path, key_path: Path, out: Path, repository: str | None, expir
 
     if not repo.is_dir():
         raise IOFailure(f"no such directory: {repo}")
+    if key_path is None and not dry_run:
+        raise click.UsageError("--key is required (only --dry-run can do without it)")
     checks = (*OFFLINE_CHECKS, "probe") if probe else OFFLINE_CHECKS
     linted = lint_repo(repo, base=Path.cwd(), checks=checks)
     errors = sum(1 for f in linted.findings if f.severity is Severity.ERROR)
@@ -97,8 +100,9 @@ def release(repo: Path, key_path: Path, out: Path, repository: str | None, expir
     now = _now()
     try:
         prepared = publish.prepare_release(request, now=now)
-        _refuse_publishing_the_key(prepared, key_path)
-        if dry_run:
+        if key_path is not None:
+            _refuse_publishing_the_key(prepared, key_path)
+        if dry_run or key_path is None:
             signature = None
         elif signer == "ssh-keygen":
             signature = sshsig.sign_with_ssh_keygen(prepared.manifest_bytes, key_path)

@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import secrets
+import stat
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -274,6 +275,14 @@ class ModelCache:
             except FileNotFoundError:
                 index.entries.pop(cache_path, None)
                 return None
+            if not stat.S_ISREG(st.st_mode):
+                # Another model's cachePath nests inside this one (validate reports V007);
+                # never delete what is in the way, and never hand it out.
+                from repo_tools.client.download import DownloadError
+
+                raise DownloadError(rules.DOWNLOAD_FAILED,
+                                    f"{cache_path} cannot be stored: something that is not a "
+                                    "file is in the way in the cache")
             if entry is not None and entry.sha256 == sha256 and entry.matches(st):
                 return self._lease(index, entry)
         # Hashing a large file takes a while: not under the index lock.
