@@ -30,11 +30,14 @@ TOOL_TABLE = "repo-tools"
 OFFLINE_CHECKS = ("validate", "index", "migrate")
 CHECKS = (*OFFLINE_CHECKS, "probe")
 
+# More concurrent probes than this only open more connections to the same few hosts.
+MAX_PROBE_JOBS = 256
+
 # Options of `[probe]`: name -> (kind, what it means). They are the `repo-tools probe`
 # command's options of the same name; `lint_repo` hands them to the probe check.
 PROBE_OPTIONS: dict[str, tuple[str, str]] = {
     "hash": ("hash", 'false, "auto" or "full": also check sha256 (see `probe --hash`)'),
-    "jobs": ("positive-int", "URLs probed at once"),
+    "jobs": ("jobs", f"URLs probed at once (1 to {MAX_PROBE_JOBS})"),
     "connect-timeout": ("positive-number", "seconds to wait for a connection"),
     "read-timeout": ("positive-number", "seconds to wait for the next bytes of an answer"),
     "retries": ("count", "retries after a connection error, 429 or 5xx"),
@@ -327,9 +330,11 @@ def probe_option_problem(kind: str, value: Any) -> str | None:
         return None if isinstance(value, bool) else "must be true or false"
     if kind == "string":
         return None if isinstance(value, str) and value else "must be a non-empty string"
-    if kind in ("positive-int", "count"):
+    if kind in ("positive-int", "count", "jobs"):
         if not isinstance(value, int) or isinstance(value, bool):
             return "must be an integer"
+        if kind == "jobs" and not 1 <= value <= MAX_PROBE_JOBS:
+            return f"must be from 1 to {MAX_PROBE_JOBS}"
         if kind == "positive-int" and value < 1:
             return "must be at least 1"
         return "must not be negative" if value < 0 else None

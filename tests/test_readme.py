@@ -50,3 +50,13 @@ def test_validate_and_check_index_examples_show_what_the_commands_print() -> Non
     assert index_block
     run = cli("check-index", "--repo", "examples/broken-repo", cwd=ROOT)
     assert run.stdout == index_block.group(1)
+
+
+def test_rules_command_explains_a_rule_by_code_or_name() -> None:
+    from tests.helpers import cli
+
+    by_code, by_name = cli("rules", "i009"), cli("rules", "open-ended-range")
+    assert by_code.exit_code == by_name.exit_code == 0
+    assert by_code.stdout == by_name.stdout
+    assert by_code.stdout.startswith("I009 open-ended-range (warning)")
+    assert cli("rules", "no-such-rule").exit_code == 2

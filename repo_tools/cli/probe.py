@@ -22,6 +22,7 @@ from repo_tools.cli.common import (
     repo_option,
     with_repo_settings,
 )
+from repo_tools.settings import MAX_PROBE_JOBS
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -131,8 +132,8 @@ def _expand(arg: str) -> str:
 @click.option("--write", is_flag=True,
               help="Fill in or fix download.sha256 in the files (implies --hash); exit 1 "
                    "when a file changed.")
-@click.option("--jobs", type=click.IntRange(min=1, max=256), default=8, show_default=True,
-              help="URLs probed at once.")
+@click.option("--jobs", type=click.IntRange(min=1, max=MAX_PROBE_JOBS), default=8,
+              show_default=True, help="URLs probed at once.")
 @click.option("--connect-timeout", type=FiniteFloat(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds to wait for a connection.")
 @click.option("--read-timeout", type=FiniteFloat(min=0, min_open=True), default=30.0,

@@ -27,12 +27,15 @@ def markdown_table() -> str:
 
 
 @click.command()
-@click.argument("code", required=False)
+@click.argument("code", required=False, metavar="[CODE|NAME]")
 @click.option("--markdown", is_flag=True, help="Print the whole table as Markdown.")
 def rules(code: str | None, markdown: bool) -> None:
-    """List every rule code, or explain CODE."""
+    """List every rule code, or explain one (by code, e.g. V005, or name, e.g. bad-sha256)."""
     if code is not None:
-        rule = ALL_RULES.get(code.upper())
+        from repo_tools.settings import resolve_rule
+
+        resolved = resolve_rule(code)
+        rule = ALL_RULES.get(resolved) if resolved else None
         if rule is None:
             raise click.BadParameter(f"no rule {code!r}; run `repo-tools rules` for the list",
                                      param_hint="CODE")

@@ -1,0 +1,167 @@
+"""The README's shell sessions are real: each `$ command` is run in bash, in order, and must
+print what the README shows under it.
+
+Only what differs on every run (digests, times, keys, the temporary directory) is masked.
+The validate, check-index and client examples are checked by test_readme.py and
+test_client_readme.py; the template's rendered files by test_template.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from tests.release_helpers import GIT_ENV, needs_ssh_keygen
+from tests.test_readme import README, ROOT, section
+
+MASKS = [
+    (re.compile(r"\b[0-9a-f]{64}\b"), "<sha256>"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "<time>"),
+    (re.compile(r"ssh-ed25519 [A-Za-z0-9+/=]+"), "ssh-ed25519 <key>"),
+    (re.compile(r"SHA256:[A-Za-z0-9+/]{43}"), "SHA256:<fingerprint>"),
+]
+
+
+def masked(text: str) -> str:
+    for pattern, mask in MASKS:
+        text = pattern.sub(mask, text)
+    return text
+
+
+def block(name: str, containing: str) -> str:
+    """The one fenced block of README section `name` that contains `containing`."""
+    blocks: list[str] = re.findall(r"```(?:console|sh|text)\n(.*?)```", section(name), re.S)
+    found = [b for b in blocks if containing in b]
+    assert len(found) == 1, f"{len(found)} blocks in {name} contain {containing!r}"
+    return found[0]
+
+
+def session(text: str) -> list[tuple[str, str]]:
+    """`$ command` lines (with `\\` continuations) and the output the README shows."""
+    steps: list[tuple[str, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        assert line.startswith("$ "), f"output before any command: {line!r}"
+        command = line[2:]
+        while command.endswith("\\"):
+            i += 1
+            command = command[:-1] + lines[i].strip()
+        i += 1
+        output = []
+        while i < len(lines) and not lines[i].startswith("$ "):
+            output.append(lines[i])
+            i += 1
+        steps.append((command, "\n".join(output).strip("\n")))
+    return steps
+
+
+def run_session(text: str, cwd: Path, *, replace: Mapping[str, str] = {},
+                env: Mapping[str, str] = {}) -> None:
+    """Run each command in bash and compare; the directory and `$?` carry over, as in a
+    terminal."""
+    with tempfile.TemporaryDirectory() as scratch:
+        _run_session(text, cwd, Path(scratch), replace, env)
+
+
+def _run_session(text: str, cwd: Path, scratch: Path, replace: Mapping[str, str],
+                 env: Mapping[str, str]) -> None:
+    state, status = scratch / "cwd", scratch / "status"
+    state.write_text(str(cwd))
+    status.write_text("0")
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("SOURCE_DATE_EPOCH", "REPO_TOOLS_KEY_PASSPHRASE")}
+    environ.update({"NO_COLOR": "1", **env})
+    for command, shown in session(text):
+        for old, new in replace.items():
+            command = command.replace(old, new)
+        script = (f'cd "$(cat "{state}")"; (exit "$(cat "{status}")")\n{command}\n'
+                  f'echo $? > "{status}"; pwd > "{state}"\n')
+        run = subprocess.run(["bash", "-c", script], env=environ, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=120)
+        printed = run.stdout.strip("\n")
+        for old, new in replace.items():
+            printed = printed.replace(new, old)
+        assert masked(printed) == masked(shown), command
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path
+
+
+def test_lint_example(examples: Path) -> None:
+    run_session(block("lint", "$ cd examples/broken-repo && repo-tools lint"), examples)
+
+
+def test_settings_example(tmp_path: Path) -> None:
+    shown = block("lint", "L001 unknown setting")
+    # The README's "repo made by `repo-tools init`, with two typos":
+    subprocess.run(["repo-tools", "init", "repo"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    repo = tmp_path / "repo"
+    with (repo / ".repo-tools.toml").open("a") as settings:
+        settings.write('disabel = ["V009"]\n')
+    models = repo / "versions" / "v1.0.0" / "models" / "huggingface.json"
+    models.write_text(models.read_text().replace('"macos"', '"MacOS"'))
+    run_session(shown, repo)
+
+
+def test_resolve_example(examples: Path) -> None:
+    run_session(block("index", "$ repo-tools resolve --repo examples/clean-repo"), examples)
+
+
+def test_migrate_examples(examples: Path) -> None:
+    run_session(block("migrate", "$ cp -r examples/broken-repo /tmp/demo"), examples,
+                replace={"/tmp/demo": str(examples / "demo")})
+    # The second example's file is not in the README; this one gives the findings shown.
+    acme = examples / "acme" / "versions" / "v1.0.0" / "models" / "acme.json"
+    acme.parent.mkdir(parents=True)
+    acme.write_text('{\n  "name": "acme-7b",\n  "provider": "acme",\n'
+                    '  "download_url": "https://example.com/acme-7b.gguf",\n'
+                    '  "file_hash": "d41d8cd98f00b204e9800998ecf8427e"\n}\n')
+    run_session(block("migrate", "acme.json"), examples / "acme")
+
+
+def test_init_example(tmp_path: Path) -> None:
+    # Up to the pre-commit run, which test_template.py runs for real (it is slow).
+    text = block("template", "$ repo-tools init model-configs")
+    text = text[:text.index("$ git init")]
+    run_session(text, tmp_path, replace={"/tmp/rd": str(tmp_path)})
+
+
+@needs_ssh_keygen
+def test_release_example(examples: Path) -> None:
+    repo = examples / "config-repo"
+    shutil.copytree(examples / "examples" / "clean-repo", repo)
+    env = GIT_ENV
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "models"],
+                 ["remote", "add", "origin", "https://github.com/example/model-configs.git"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env={**os.environ, **env})
+    text = section("release")
+    assert "A session on a git clone of `examples/clean-repo`" in text
+    run_session(block("release", "$ repo-tools keygen release_key"), examples, env=env)
+    run_session(block("release", "drop TheBloke"), examples, env=env)
+
+
+def test_internal_links_resolve() -> None:
+    text = re.sub(r"```.*?```", "", README, flags=re.S)
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        # GitHub's slugs: lower case, punctuation dropped, spaces to hyphens, -N for repeats
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
+        seen[slug] = seen.get(slug, 0) + 1
+    links = re.findall(r"\]\(#([^)]+)\)", README)
+    assert links
+    assert [link for link in links if link not in anchors] == []
