@@ -9,6 +9,8 @@ from pathlib import Path
 INDEX_FILE = "index.json"
 VERSIONS_DIR = "versions"
 MODELS_DIR = "models"
+SETTINGS_FILE = ".repo-tools.toml"
+PYPROJECT = "pyproject.toml"
 
 
 def model_files(repo: Path) -> list[Path]:

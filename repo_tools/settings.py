@@ -10,20 +10,17 @@ every other problem.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
 import math
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from repo_tools.findings import Finding, Rule, Severity, finding
+from repo_tools.repo import PYPROJECT, SETTINGS_FILE  # the file names, beside index.json
 from repo_tools.rules import lint as rules
 
-SETTINGS_FILE = ".repo-tools.toml"
-PYPROJECT = "pyproject.toml"
 TOOL_TABLE = "repo-tools"
 
 # The checks lint can run; `probe` needs the network and is never on by default.
@@ -129,6 +126,8 @@ def _has_tool_table(pyproject: Path) -> bool:
     text = _read_text(pyproject)
     if text is None:
         return False
+    import tomllib
+
     try:
         return TOOL_TABLE in tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError:
@@ -147,6 +146,8 @@ def _load_file(path: Path, shown: str, *, in_pyproject: bool) -> LoadedSettings:
         return LoadedSettings(Settings(), [finding(
             rules.INVALID_SETTINGS_FILE, shown,
             f"is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8")])
+    import tomllib  # only when a settings file exists: keeps it off the hooks' start-up
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -227,7 +228,7 @@ class _Reader:
                                       _dotted_key_line(self.text, key)))
 
     def unknown(self, key: str, allowed: Sequence[str], *, parent: str = "") -> None:
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        close = _close_match(key, allowed)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(allowed)}"
         self.findings.append(_on_line(rules.UNKNOWN_SETTING, self.shown,
                                       f"unknown setting {self.prefix + parent + key!r}{hint}",
@@ -389,6 +390,12 @@ def _table_line(text: str, table: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 0
 
 
+def _close_match(word: str, choices: Iterable[str]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+
+
 def resolve_rule(name: str) -> str | None:
     """A rule code from its code (any case) or its name; None if there is no such rule."""
     from repo_tools.rules import ALL_RULES
@@ -405,7 +412,7 @@ def unknown_rule_message(name: str) -> str:
     from repo_tools.rules import ALL_RULES
 
     known = [*ALL_RULES, *(r.name for r in ALL_RULES.values())]
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = _close_match(name, known)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"no rule {name!r}{hint}"
 

@@ -80,7 +80,7 @@ def with_repo_settings(findings: Sequence[Finding], repo: Path) -> list[Finding]
 
     Problems in the settings file itself are lint's to report, not every hook's.
     """
-    from repo_tools.settings import PYPROJECT, SETTINGS_FILE
+    from repo_tools.repo import PYPROJECT, SETTINGS_FILE
 
     if not ((repo / SETTINGS_FILE).is_file() or (repo / PYPROJECT).is_file()):
         return list(findings)  # the common case pays no import
