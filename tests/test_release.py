@@ -489,3 +489,52 @@ def test_dry_run_needs_no_key_and_writes_nothing(tmp_path: Path) -> None:
     refused = cli("release", "--repo", repo, "--out", out, "--repository", "demo",
                   "--created", "now")
     assert refused.exit_code == 2 and "--key is required" in refused.stderr
+
+
+# --- property: a re-build is byte-identical, whatever the file system says ----------------
+
+MODEL_NAMES = st.lists(st.text(alphabet="abcdefghij-:. é", min_size=1, max_size=12)
+                       .filter(lambda s: s.strip() != ""), min_size=1, max_size=4, unique=True)
+
+
+@given(MODEL_NAMES, st.lists(st.sampled_from([0o600, 0o644, 0o664, 0o755]), min_size=8,
+                             max_size=8),
+       st.lists(st.integers(min_value=0, max_value=2**31), min_size=8, max_size=8),
+       st.sampled_from([0o022, 0o077, 0o002]), st.randoms(use_true_random=False))
+def test_rebuild_is_byte_identical_whatever_modes_mtimes_and_order(
+        names: list[str], modes: list[int], mtimes: list[int], umask: int,
+        rnd: object) -> None:
+    import random
+    import tempfile
+
+    assert isinstance(rnd, random.Random)
+    files = {f"v1.0.0/p{i}": {"schema_version": "2.0", "models": [model(
+        model=name, provider=f"p{i}", download={"url": f"https://h/{i}", "sha256": "a" * 64,
+                                                  "cachePath": f"p{i}/m.gguf"})]}
+        for i, name in enumerate(names)}
+    index = {"versions": {"v1.0.0": {"min_client_version": "1.0.0",
+                                     "max_client_version": None}}}
+    env = {"SOURCE_DATE_EPOCH": "1767225600"}
+    built = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(2):
+            root = Path(tmp) / f"repo{attempt}"
+            items = list(files.items())
+            rnd.shuffle(items)  # a different creation order on disk each time
+            old = os.umask(umask if attempt else 0o022)
+            try:
+                for n, (name, doc) in enumerate(items):
+                    version, provider = name.split("/")
+                    path = root / "versions" / version / "models" / f"{provider}.json"
+                    write_json(path, doc)
+                    path.chmod(modes[n % len(modes)] if attempt else 0o644)
+                    os.utime(path, (mtimes[n], mtimes[n]))
+                write_json(root / "index.json", index)
+            finally:
+                os.umask(old)
+            request = ReleaseRequest(root, Path(tmp) / f"out{attempt}", repository="demo")
+            now = dt.datetime(2026, 1, 2 + attempt * 9, tzinfo=dt.UTC)
+            built.append(prepare_release(request, now=now, environ=env))
+    assert len(built[0].manifest.files) == len(files) + 1  # the model files and index.json
+    assert built[0].manifest_bytes == built[1].manifest_bytes
+    assert built[0].bundle_bytes == built[1].bundle_bytes
