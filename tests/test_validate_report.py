@@ -104,3 +104,32 @@ def test_text_output_cannot_be_forged_or_recoloured_by_file_content() -> None:
     lines = out.splitlines()
     assert len(lines) == 2 and "\x1b" not in out
     assert lines[0] == "f.json:3:5: V001 provider 'a\\nf.json:1:1: V000 fake\\x1b[2J' is odd"
+
+
+def test_color_choice_and_no_color(tmp_path: Path) -> None:
+    import os
+
+    from tests.helpers import config, make_repo, model, run_tool
+
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model(version="1.0"))})
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    always = run_tool("--color", "always", "validate", "--repo", repo, env=env)
+    assert "\x1b[31m\x1b[1mV001\x1b[0m" in always.stdout
+    never = run_tool("--color", "never", "validate", "--repo", repo, env=env)
+    assert "\x1b[" not in never.stdout and " V001 " in never.stdout
+    # auto: not a terminal here, and NO_COLOR also turns it off
+    assert "\x1b[" not in run_tool("validate", "--repo", repo, env=env).stdout
+    no_color = run_tool("--color", "auto", "validate", "--repo", repo,
+                        env={**env, "NO_COLOR": "1"})
+    assert "\x1b[" not in no_color.stdout
+    assert run_tool("--color", "sometimes", "validate", env=env).exit_code == 2
+
+
+def test_every_command_has_help() -> None:
+    from repo_tools.cli import COMMANDS
+    from tests.helpers import cli
+
+    for name in COMMANDS:
+        run = cli(name, "--help")
+        assert run.exit_code == 0 and "Usage: " in run.stdout, name
+    assert cli("--help").exit_code == 0

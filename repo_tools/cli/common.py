@@ -70,7 +70,8 @@ def emit(findings: Sequence[Finding], files: int, *, fmt: str, strict: bool,
         except OSError as exc:
             raise IOFailure(f"cannot write {output}: {exc.strerror}") from exc
     else:
-        click.echo(text, nl=False)
+        # click strips ANSI codes when stdout is not a terminal; --color always means keep them.
+        click.echo(text, nl=False, color=color or None)
     return exit_code(findings, strict=strict)
 
 
