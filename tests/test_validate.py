@@ -25,12 +25,18 @@ from tests.helpers import (
 Mutator = Callable[[dict[str, Any]], None]
 
 
+def _parent(doc: dict[str, Any], pointer: str) -> tuple[Any, str]:
+    """The container holding the value at pointer, and the value's key in it."""
+    *parents, last = pointer.strip("/").split("/")
+    target: Any = doc
+    for token in parents:
+        target = target[int(token)] if isinstance(target, list) else target[token]
+    return target, last
+
+
 def set_at(pointer: str, value: Any) -> Mutator:
     def mutate(doc: dict[str, Any]) -> None:
-        *parents, last = pointer.strip("/").split("/")
-        target: Any = doc
-        for token in parents:
-            target = target[int(token)] if isinstance(target, list) else target[token]
+        target, last = _parent(doc, pointer)
         if isinstance(target, list):
             target[int(last)] = value
         else:
@@ -40,10 +46,7 @@ def set_at(pointer: str, value: Any) -> Mutator:
 
 def delete_at(pointer: str) -> Mutator:
     def mutate(doc: dict[str, Any]) -> None:
-        *parents, last = pointer.strip("/").split("/")
-        target: Any = doc
-        for token in parents:
-            target = target[int(token)] if isinstance(target, list) else target[token]
+        target, last = _parent(doc, pointer)
         del target[last]
     return mutate
 
