@@ -653,3 +653,123 @@ def test_non_finite_or_absurd_limits_are_usage_errors(tmp_path: Path, option: st
     repo_with(tmp_path, entry("https://example.invalid/x.bin"))
     run = cli("probe", option, model_file(tmp_path))
     assert run.exit_code == 2
+
+
+# -- the http.client transport ---------------------------------------------------------------
+
+
+class OnConnection:
+    """Records which client connection (its source port) carried each request."""
+
+    def __init__(self, ports: list[int], then: Any) -> None:
+        self.ports, self.then = ports, then
+
+    def serve(self, handler: Any) -> None:
+        self.ports.append(handler.client_address[1])
+        self.then.serve(handler)
+
+
+class Chunked:
+    """200 with `Transfer-Encoding: chunked` and no Content-Length."""
+
+    def __init__(self, data: bytes, chunk: int = 70_000) -> None:
+        self.data, self.chunk = data, chunk
+
+    def serve(self, handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        if handler.command == "HEAD":
+            return
+        for start in range(0, len(self.data), self.chunk):
+            piece = self.data[start:start + self.chunk]
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        handler.wfile.write(b"0\r\n\r\n")
+
+
+def test_one_keep_alive_connection_carries_every_request(tmp_path: Path,
+                                                         server: LoopbackServer) -> None:
+    ports: list[int] = []
+    repo_with(tmp_path, *[entry(server.route(f"/k{i}.bin", OnConnection(ports, Body(DATA))))
+                          for i in range(3)])
+    run = probe(tmp_path, "--hash=full", "--jobs", "1")
+    assert run.exit_code == 0, run.stdout
+    assert len(ports) == 6 and len(set(ports)) == 1  # HEAD and GET of each, one connection
+
+
+def test_chunked_and_compressed_bodies_are_hashed_as_the_file(tmp_path: Path,
+                                                              server: LoopbackServer) -> None:
+    import gzip
+    import zlib
+
+    repo_with(tmp_path,
+              entry(server.route("/chunked.bin", Chunked(DATA))),
+              entry(server.route("/gzip.bin", Body(gzip.compress(DATA),
+                                                   headers={"Content-Encoding": "gzip"}))),
+              entry(server.route("/deflate.bin", Body(zlib.compress(DATA),
+                                                      headers={"Content-Encoding": "deflate"}))))
+    run = probe(tmp_path, "--hash=full")
+    assert run.exit_code == 0, run.stdout
+
+
+def test_plain_http_goes_through_the_environment_proxy(
+        tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The loopback server stands in for the proxy: it sees the absolute URL, and the host
+    # (which does not resolve) is never contacted directly.
+    url = "http://files.example.invalid/p.bin"
+    server.route(url, Body(DATA))
+    repo_with(tmp_path, entry(url))
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:pw-PLANTED-31@127.0.0.1:{server.port}")
+    run = probe(tmp_path, "--hash=full")
+    assert run.exit_code == 0, run.stdout
+    assert server.body_requests(url) == 1
+    proxy_auth = {r.headers.get("Proxy-Authorization") for r in server.requests}
+    assert proxy_auth == {"Basic dXNlcjpwdy1QTEFOVEVELTMx"}
+    monkeypatch.setenv("NO_PROXY", "localhost,.example.invalid")
+    f = only(probe(tmp_path, "--retries", "0"))
+    assert f["rule"] == "P002" and f["message"] == "the host name does not resolve"
+
+
+def test_https_tunnels_through_the_environment_proxy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import select
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    tunnels: list[str] = []
+
+    class Connect(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+        def do_CONNECT(self) -> None:
+            tunnels.append(self.path)
+            host, port = self.path.rsplit(":", 1)
+            with socket.create_connection((host, int(port))) as upstream:
+                self.send_response(200)
+                self.end_headers()
+                ends = [self.connection, upstream]
+                while True:
+                    readable, _, _ = select.select(ends, [], [], 5)
+                    data = readable[0].recv(65536) if readable else b""
+                    if not data:
+                        return
+                    (upstream if readable[0] is self.connection else self.connection
+                     ).sendall(data)
+
+    cert = make_certificate(tmp_path / "tls")
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Connect)
+    proxy.daemon_threads = True
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        with LoopbackServer(cert.server_context()) as tls:
+            repo_with(tmp_path, entry(tls.route("/t.bin", Body(DATA))))
+            monkeypatch.setenv("HTTPS_PROXY", f"127.0.0.1:{proxy.server_address[1]}")
+            run = probe(tmp_path, "--hash=full", "--ca-bundle", cert.cert)
+            assert run.exit_code == 0, run.stdout
+            assert tls.body_requests("/t.bin") == 1
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert tunnels and set(tunnels) == {f"127.0.0.1:{tls.port}"}

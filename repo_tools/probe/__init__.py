@@ -1,6 +1,6 @@
 """`probe`: check every download URL live, and compute SHA-256 digests without storing files.
 
-This package imports requests; nothing on the `validate` path imports it.
+HTTP is the standard library's http.client: requests and urllib3 cost ~180 ms to import.
 """
 
 from __future__ import annotations

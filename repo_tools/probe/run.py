@@ -357,9 +357,7 @@ def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
 
     deadline = Deadline(options.deadline)
     cache = HashCache(options.cache_dir)
-    # One pooled connection per concurrent probe, never more than there are URLs.
-    pool_size = max(min(options.jobs, len(by_url)), 1)
-    fetcher = Fetcher(options.limits, credentials, deadline, pool_size=pool_size)
+    fetcher = Fetcher(options.limits, credentials, deadline)
     outcomes = _check_all(list(by_url), fetcher, cache, options, progress)
     fetcher.close()
 
