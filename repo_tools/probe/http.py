@@ -29,7 +29,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
 from repo_tools.findings import Rule
 from repo_tools.probe.auth import Credentials
@@ -236,14 +236,18 @@ def _ascii_host(host: str) -> str:
         raise InvalidURLError("host name cannot be encoded") from exc
 
 
-def route_of(url: str, proxy_url: str | None) -> _Route:
-    """How to send url; raises InvalidURLError when it cannot be sent at all."""
+def _split(url: str, unparsable: str) -> tuple[SplitResult, str | None, int | None]:
+    """urlsplit, with the host and port read now (a bad port raises only when read)."""
     try:
         parts = urlsplit(url)
-        port = parts.port
-        host = parts.hostname
+        return parts, parts.hostname, parts.port
     except ValueError as exc:
-        raise InvalidURLError("URL cannot be parsed") from exc
+        raise InvalidURLError(unparsable) from exc
+
+
+def route_of(url: str, proxy_url: str | None) -> _Route:
+    """How to send url; raises InvalidURLError when it cannot be sent at all."""
+    parts, host, port = _split(url, "URL cannot be parsed")
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         raise InvalidURLError("not an http(s) URL with a host")
@@ -260,12 +264,7 @@ def _proxy_of(proxy_url: str) -> _Proxy:
     # A proxy given without a scheme is an http proxy, as requests reads it.
     if "://" not in proxy_url:
         proxy_url = "http://" + proxy_url
-    try:
-        parts = urlsplit(proxy_url)
-        port = parts.port
-        host = parts.hostname
-    except ValueError as exc:
-        raise InvalidURLError("the proxy URL cannot be parsed") from exc
+    parts, host, port = _split(proxy_url, "the proxy URL cannot be parsed")
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         raise ProbeFailure(rules.CONNECTION_FAILED,
