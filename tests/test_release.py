@@ -329,6 +329,19 @@ def test_uncommitted_changes_refuse_the_release(setup: dict[str, Path]) -> None:
     assert run.exit_code == 1 and rules_of(run) == {"R035"}
 
 
+def test_dirty_worktree_names_the_changed_file(setup: dict[str, Path]) -> None:
+    # An unstaged edit comes first in `git status` as " M path": its path must be whole.
+    changed = setup["repo"] / "versions/v1.0.0/models/huggingface.json"
+    changed.write_text(changed.read_text() + "\n")
+    (setup["repo"] / "versions/v1.0.0/draft notes.txt").write_text("draft")
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R035"}
+    found = findings_json(run)[0]
+    assert found["path"].endswith("versions/v1.0.0/models/huggingface.json")
+    assert "2 uncommitted path(s), first 'versions/v1.0.0/models/huggingface.json'" in \
+        found["message"]
+
+
 def test_symlink_out_of_the_repo_is_refused(tmp_path: Path) -> None:
     from tests.helpers import make_repo
     from tests.release_helpers import INDEX

@@ -18,7 +18,8 @@ def _git(repo: Path, *args: str) -> str | None:
         return None
     if proc.returncode != 0:
         return None
-    return proc.stdout.decode("utf-8", "replace").strip()
+    # Only trailing blanks go: porcelain status lines begin with a meaningful space.
+    return proc.stdout.decode("utf-8", "replace").rstrip()
 
 
 def head_commit(repo: Path) -> str | None:
@@ -34,9 +35,19 @@ def commit_time(repo: Path) -> int | None:
 
 def dirty_paths(repo: Path) -> list[str]:
     """Changed, staged, deleted or untracked (not ignored) paths under the released files."""
-    text = _git(repo, "status", "--porcelain=v1", "--untracked-files=all", "--",
+    text = _git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--",
                 repo_layout.INDEX_FILE, repo_layout.VERSIONS_DIR)
-    return [line[3:] for line in (text or "").splitlines() if line.strip()]
+    # -z: `XY path` entries, NUL-separated and unquoted; a rename or copy is followed by
+    # one more entry, its source path.
+    paths: list[str] = []
+    entries = iter((text or "").split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in "RC":
+            next(entries, None)
+    return paths
 
 
 def remote_id(repo: Path) -> str | None:
