@@ -464,6 +464,21 @@ def test_record_accepted_never_lowers(tmp_path: Path) -> None:
                                  "q": AcceptedRelease(1, "c" * 64)}
 
 
+def test_record_accepted_loses_nothing_between_processes(tmp_path: Path) -> None:
+    """Two clients sharing a state file: every repository either one records survives."""
+    state = tmp_path / "s.json"
+    code = ("import sys; from pathlib import Path; "
+            "from repo_tools.release.verify import AcceptedRelease, record_accepted\n"
+            "for i in range(60):\n"
+            "    record_accepted(Path(sys.argv[1]), f'{sys.argv[2]}-{i}', "
+            "AcceptedRelease(i, 'a' * 64))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(state), name])
+             for name in ("one", "two")]
+    assert [proc.wait(timeout=120) for proc in procs] == [0, 0]
+    assert set(load_state(state)) == {f"{name}-{i}" for name in ("one", "two")
+                                      for i in range(60)}
+
+
 # --- secrets -------------------------------------------------------------------------------
 
 def _secret_forms(key: Ed25519PrivateKey, key_path: Path) -> list[bytes]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from repo_tools.atomic import write_atomic
+from repo_tools.locks import exclusive
 from repo_tools.release import sshsig
 from repo_tools.release.bundle import collision_key, path_problem, read_members
 from repo_tools.release.errors import VerificationError
@@ -245,10 +246,15 @@ def load_state(path: Path) -> dict[str, AcceptedRelease]:
 
 
 def record_accepted(path: Path, repository: str, accepted: AcceptedRelease) -> None:
-    """Store the accepted release atomically, never lowering a stored version."""
-    state = load_state(path)
-    current = state.get(repository)
-    if current is not None and current.bundle_version > accepted.bundle_version:
-        return
-    state[repository] = accepted
-    write_atomic(path, state_bytes(state))
+    """Store the accepted release atomically, never lowering a stored version.
+
+    Clients sharing the file are serialised: an unlocked read-modify-write could lose
+    another repository's entry or lower a version, weakening rollback protection.
+    """
+    with exclusive(path.with_name(path.name + ".lock")):
+        state = load_state(path)
+        current = state.get(repository)
+        if current is not None and current.bundle_version > accepted.bundle_version:
+            return
+        state[repository] = accepted
+        write_atomic(path, state_bytes(state))
