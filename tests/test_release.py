@@ -255,6 +255,11 @@ def test_oversize_bundle_over_http_is_cut_off(setup: dict[str, Path], http_serve
     bundle.write_bytes(bundle.read_bytes() + bytes(10 * 1024 * 1024))
     run = verify(setup, http_server, "--format", "json")
     assert run.exit_code == 1 and rules_of(run) == {"R001"}
+    assert findings_json(run)[0]["path"] == http_server + "bundle-1.tar"  # one slash
+    # A URL naming the manifest file is its folder and that manifest, as for the client.
+    named = verify(setup, http_server + "manifest.json", "--format", "json")
+    assert named.exit_code == 1 and findings_json(named)[0]["path"] == \
+        http_server + "bundle-1.tar"
 
 
 # --- the diff and removals -----------------------------------------------------------------
@@ -413,6 +418,7 @@ def test_verify_usage_errors(setup: dict[str, Path]) -> None:
     corrupt = verify(setup, None, "--state", str(setup["tmp"] / "state.json"), "--format",
                      "json")
     assert corrupt.exit_code == 1 and rules_of(corrupt) == {"R023"}
+    assert findings_json(corrupt)[0]["path"] == str(setup["tmp"] / "state.json")
 
 
 def test_unusable_urls_and_ids_are_usage_errors(setup: dict[str, Path]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,14 +194,11 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     from repo_tools.release import sshsig
     from repo_tools.release import verify as verifier
     from repo_tools.release.errors import VerificationError
-    from repo_tools.release.fetch import FetchError, open_source
-    from repo_tools.release.manifest import signature_name
+    from repo_tools.release.fetch import FetchError, locate
 
     limits = verifier.VerifyLimits()
     if max_bundle_bytes is not None:
         limits = dataclasses.replace(limits, max_bundle_bytes=max_bundle_bytes)
-    if not source.startswith(("http://", "https://")) and Path(source).is_file():
-        source, manifest_name = str(Path(source).parent), Path(source).name
     try:
         signers_text = allowed_signers.read_text("utf-8")
         signers = sshsig.parse_allowed_signers(signers_text)
@@ -208,34 +206,32 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
         raise IOFailure(f"cannot read {allowed_signers}: {exc}") from None
     except sshsig.AllowedSignersError as exc:
         raise IOFailure(f"{allowed_signers}: {exc}") from None
-    fetcher = open_source(source)
-    shown = fetcher.describe()
     try:
         state = verifier.load_state(state_path) if state_path is not None else {}
-        manifest_bytes = fetcher.read(manifest_name, limits.max_manifest_bytes)
-        signature = fetcher.read(signature_name(manifest_name), limits.max_signature_bytes)
-        now = _now()
-        checked = verifier.verify_manifest(manifest_bytes, signature, signers, now=now,
-                                           state=state, repository=repository, limits=limits)
-        bundle = fetcher.read(checked.manifest.bundle.name, checked.manifest.bundle.size)
-        files = verifier.verify_bundle(checked.manifest, bundle, limits=limits)
-    except VerificationError as exc:
-        return emit([_located(exc, shown, manifest_name)], 1, fmt=fmt, strict=strict,
+    except VerificationError as exc:  # R023 at the state file itself, not in the release
+        return emit([finding(exc.rule, exc.path, exc.message)], 1, fmt=fmt, strict=strict,
                     output=output)
+    fetcher, manifest_name = locate(source, manifest_name=manifest_name)
+    try:
+        verified = verifier.verify_published(fetcher, manifest_name, signers, now=_now(),
+                                             state=state, repository=repository,
+                                             limits=limits)
+    except VerificationError as exc:
+        return emit([_located(exc, fetcher.describe(), manifest_name)], 1, fmt=fmt,
+                    strict=strict, output=output)
     except FetchError as exc:
         raise IOFailure(str(exc)) from None
-    m = checked.manifest
+    files = verified.files
+    m = verified.manifest
     if state_path is not None:
         try:
-            verifier.record_accepted(state_path, m.repository,
-                                     verifier.AcceptedRelease(m.bundle_version,
-                                                              checked.manifest_sha256))
+            verifier.record_accepted(state_path, m.repository, verified.accepted)
         except OSError as exc:
             raise IOFailure(f"cannot write {state_path}: {exc.strerror}") from None
     if extract_to is not None:
         _extract(files, extract_to)
     _say(fmt, [f"verified {m.repository} bundle_version {m.bundle_version}: {len(files)} "
-               f"files, signed by {checked.signer}, created "
+               f"files, signed by {verified.signer}, created "
                f"{m.created:%Y-%m-%dT%H:%M:%SZ}, expires {m.expires:%Y-%m-%dT%H:%M:%SZ}"])
     return emit([], len(files), fmt=fmt, strict=strict, output=output)
 
@@ -250,7 +246,7 @@ def _located(exc: VerificationError, shown: str, manifest_name: str) -> Finding:
     return finding(exc.rule, f"{shown}/{path}" if path else shown, exc.message)
 
 
-def _extract(files: dict[str, bytes], target: Path) -> None:
+def _extract(files: Mapping[str, bytes], target: Path) -> None:
     """Write verified files into a new folder (names were checked safe and relative)."""
     try:
         target.mkdir(parents=True, exist_ok=False)

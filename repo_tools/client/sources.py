@@ -39,9 +39,9 @@ from repo_tools.client.options import ClientConfig
 from repo_tools.findings import Rule
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
-from repo_tools.release.fetch import DirectorySource, FetchError, HttpSource, Source
-from repo_tools.release.manifest import MANIFEST_NAME, signature_name
-from repo_tools.release.verify import AcceptedRelease, verify_bundle, verify_manifest
+from repo_tools.release.fetch import DirectorySource, FetchError, Source, locate
+from repo_tools.release.manifest import MANIFEST_NAME
+from repo_tools.release.verify import AcceptedRelease, verify_published
 from repo_tools.rules import client as rules
 
 
@@ -105,44 +105,23 @@ class RemoteSource(Protocol):
 
 def verify_release_folder(source: Source, context: FetchContext, *, kind: str,
                           manifest_name: str = MANIFEST_NAME) -> FetchedRemote:
-    """Fetch and verify a published release folder, as `repo-tools verify` does: the
-    signature before parsing, then rollback and expiry, then the bundle (its size capped
-    at the manifest's) and every member."""
-    limits = context.config.verify_limits
+    """Fetch and verify a published release folder, as `repo-tools verify` does."""
     shown = source.describe()
     try:
-        manifest_bytes = source.read(manifest_name, limits.max_manifest_bytes)
-        signature = source.read(signature_name(manifest_name), limits.max_signature_bytes)
-        checked = verify_manifest(manifest_bytes, signature, context.allowed_signers,
-                                  now=context.now, state=context.state,
-                                  repository=context.config.repository, limits=limits)
-        bundle = source.read(checked.manifest.bundle.name, checked.manifest.bundle.size)
-        files = verify_bundle(checked.manifest, bundle, limits=limits)
+        verified = verify_published(source, manifest_name, context.allowed_signers,
+                                    now=context.now, state=context.state,
+                                    repository=context.config.repository,
+                                    limits=context.config.verify_limits)
     except FetchError as exc:
         raise RemoteFailure(rules.REMOTE_UNREACHABLE, str(exc)) from None
     except VerificationError as exc:
-        where = f"{shown.rstrip('/')}/{exc.path}" if exc.path else shown
+        where = f"{shown}/{exc.path}" if exc.path else shown
         raise RemoteFailure(rules.REMOTE_REJECTED,
                             f"{exc.code} {exc.rule.name}: {exc.message} ({where})") from None
-    manifest = checked.manifest
+    manifest = verified.manifest
     origin = Origin(kind, shown, True, manifest.repository, manifest.bundle_version,
-                    checked.manifest_sha256)
-    return FetchedRemote(files, origin)
-
-
-def _split_location(location: str) -> tuple[str, str]:
-    """A release folder URL or path, and the manifest name: a URL or path that names the
-    manifest file itself is split into its folder and file name."""
-    if location.startswith(("http://", "https://")):
-        path = urlsplit(location).path
-        if path.endswith(".json"):
-            base, _, name = location.rpartition("/")
-            return base + "/", name
-        return location, MANIFEST_NAME
-    candidate = Path(location)
-    if candidate.suffix == ".json" and not candidate.is_dir():
-        return str(candidate.parent), candidate.name
-    return location, MANIFEST_NAME
+                    verified.manifest_sha256)
+    return FetchedRemote(verified.files, origin)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -153,10 +132,7 @@ class BundleSource:
     location: str
 
     def _source(self, config: ClientConfig) -> tuple[Source, str]:
-        base, name = _split_location(self.location)
-        if base.startswith(("http://", "https://")):
-            return HttpSource(base, timeout=config.read_timeout), name
-        return DirectorySource(Path(base)), name
+        return locate(self.location, timeout=config.read_timeout)
 
     def describe(self) -> str:
         return self._source(ClientConfig())[0].describe()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from repo_tools.release.errors import VerificationError
+from repo_tools.release.manifest import MANIFEST_NAME
 from repo_tools.rules import release as rules
 
 _CHUNK = 64 * 1024
@@ -62,7 +63,8 @@ class HttpSource:
     def describe(self) -> str:
         from repo_tools.probe.targets import redact_url
 
-        return redact_url(self.base_url)
+        # Without the slash, so `f"{describe()}/{name}"` reads right for every source.
+        return redact_url(self.base_url).rstrip("/")
 
     def read(self, name: str, max_bytes: int) -> bytes:
         import requests  # only the network path pays for it
@@ -91,7 +93,18 @@ class HttpSource:
         return b"".join(chunks)
 
 
-def open_source(location: str) -> Source:
+def locate(location: str, *, manifest_name: str = MANIFEST_NAME,
+           timeout: float = 30.0) -> tuple[Source, str]:
+    """The release folder (an http(s) URL or a directory) and its manifest's name: a URL
+    or path that names the manifest file itself (e.g. `7.manifest.json`) is split into
+    its folder and file name; a folder has `manifest_name`."""
     if location.startswith(("http://", "https://")):
-        return HttpSource(location)
-    return DirectorySource(Path(location))
+        # Plain string work: a malformed URL must fail when fetched, as a FetchError.
+        if location.split("#", 1)[0].split("?", 1)[0].endswith(".json"):
+            base, _, name = location.rpartition("/")
+            return HttpSource(base, timeout=timeout), name
+        return HttpSource(location, timeout=timeout), manifest_name
+    path = Path(location)
+    if path.is_file() or (path.suffix == ".json" and not path.is_dir()):
+        return DirectorySource(path.parent), path.name
+    return DirectorySource(path), manifest_name

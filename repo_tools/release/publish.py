@@ -23,7 +23,7 @@ from repo_tools.release import git, sshsig
 from repo_tools.release.bundle import build_bundle, bundle_name, collect_files
 from repo_tools.release.diff import ReleaseDiff, diff_releases
 from repo_tools.release.errors import ReleaseRefused, VerificationError
-from repo_tools.release.fetch import DirectorySource, Source, open_source
+from repo_tools.release.fetch import DirectorySource, Source, locate
 from repo_tools.release.manifest import (
     MANIFEST_NAME,
     BundleRef,
@@ -96,10 +96,7 @@ def _locate_previous(request: ReleaseRequest) -> tuple[Source, str] | None:
         if not (request.out / MANIFEST_NAME).exists():
             return None
         return DirectorySource(request.out), MANIFEST_NAME
-    location = request.previous
-    if not location.startswith(("http://", "https://")) and Path(location).is_file():
-        return DirectorySource(Path(location).parent), Path(location).name
-    return open_source(location), MANIFEST_NAME
+    return locate(request.previous)
 
 
 def load_previous(request: ReleaseRequest, limits: VerifyLimits) -> PreviousRelease | None:

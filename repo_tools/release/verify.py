@@ -14,15 +14,24 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repo_tools.atomic import write_atomic
 from repo_tools.locks import exclusive
 from repo_tools.release import sshsig
 from repo_tools.release.bundle import collision_key, path_problem, read_members
 from repo_tools.release.errors import VerificationError
-from repo_tools.release.manifest import MANIFEST_NAME, Manifest, canonical_json, parse_manifest
+from repo_tools.release.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    canonical_json,
+    parse_manifest,
+    signature_name,
+)
 from repo_tools.rules import release as rules
+
+if TYPE_CHECKING:
+    from repo_tools.release.fetch import Source
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -197,6 +206,23 @@ def verify_release(manifest_bytes: bytes, signature_bytes: bytes, bundle_bytes: 
                               state=state, repository=repository, limits=limits,
                               namespace=namespace)
     files = verify_bundle(checked.manifest, bundle_bytes, limits=limits)
+    return VerifiedRelease(checked.manifest, checked.manifest_sha256, checked.signer, files)
+
+
+def verify_published(source: Source, manifest_name: str,
+                     allowed_signers: str | Sequence[sshsig.AllowedSigner], *,
+                     now: dt.datetime, state: Mapping[str, AcceptedRelease] | None = None,
+                     repository: str | None = None,
+                     limits: VerifyLimits = DEFAULT_LIMITS) -> VerifiedRelease:
+    """`verify_release` on a published release folder: the manifest and signature are read
+    and checked first, so the bundle download is capped at the size the signed manifest
+    states. Raises VerificationError, or FetchError when a file cannot be read at all."""
+    manifest_bytes = source.read(manifest_name, limits.max_manifest_bytes)
+    signature = source.read(signature_name(manifest_name), limits.max_signature_bytes)
+    checked = verify_manifest(manifest_bytes, signature, allowed_signers, now=now, state=state,
+                              repository=repository, limits=limits)
+    bundle = source.read(checked.manifest.bundle.name, checked.manifest.bundle.size)
+    files = verify_bundle(checked.manifest, bundle, limits=limits)
     return VerifiedRelease(checked.manifest, checked.manifest_sha256, checked.signer, files)
 
 
