@@ -342,6 +342,14 @@ def model_supports_platform(model: Mapping[str, Any], platform: str | None) -> b
     return isinstance(platforms, list) and platform in platforms
 
 
+ModelKey = tuple[str, str]  # (provider, model)
+
+
+def model_key(model: Mapping[str, Any]) -> ModelKey:
+    """What identifies a model across files, versions and merges."""
+    return (str(model.get("provider", "")), str(model.get("model", "")))
+
+
 def ranking(model: Mapping[str, Any]) -> int:
     """The model's ranking; 0 when absent (the schema's default) or not an integer."""
     value = model.get("ranking", 0)
@@ -380,7 +388,7 @@ def select_models(models: Sequence[Mapping[str, Any]], client_version: str,
             kept.append(dict(model))
     # Two stable sorts: the secondary (version, descending) first, then the primary.
     kept.sort(key=_model_version_key, reverse=True)
-    kept.sort(key=lambda m: (-ranking(m), str(m.get("provider", "")), str(m.get("model", ""))))
+    kept.sort(key=lambda m: (-ranking(m), *model_key(m)))
     return kept
 
 

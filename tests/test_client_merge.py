@@ -17,7 +17,8 @@ from repo_tools.client.catalog import (
     parse_model_file,
     parse_remote_files,
 )
-from repo_tools.client.merge import drop_conflicts, dropped_fraction, merge_models, model_key
+from repo_tools.client.merge import drop_conflicts, dropped_fraction, merge_models
+from repo_tools.compat import model_key
 from tests.client_helpers import entry, fake_sha
 
 

@@ -149,6 +149,8 @@ def _refuse_publishing_the_key(prepared: PreparedRelease, key_path: Path) -> Non
 
 
 def _summary(prepared: PreparedRelease, out: Path, dry_run: bool) -> list[str]:
+    from repo_tools.release.manifest import format_time
+
     m = prepared.manifest
     lines = []
     if prepared.previous is None:
@@ -161,7 +163,7 @@ def _summary(prepared: PreparedRelease, out: Path, dry_run: bool) -> list[str]:
     verb = "would publish" if dry_run else "published"
     lines.append(f"{verb} {m.repository} bundle_version {m.bundle_version} to {out}: "
                  f"{m.bundle.name} ({m.bundle.size} bytes, sha256 {m.bundle.sha256}), "
-                 f"{len(m.files)} files, expires {m.expires:%Y-%m-%dT%H:%M:%SZ}")
+                 f"{len(m.files)} files, expires {format_time(m.expires)}")
     return lines
 
 
@@ -195,6 +197,7 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     from repo_tools.release import verify as verifier
     from repo_tools.release.errors import VerificationError
     from repo_tools.release.fetch import FetchError, locate
+    from repo_tools.release.manifest import format_time
 
     limits = verifier.VerifyLimits()
     if max_bundle_bytes is not None:
@@ -232,7 +235,7 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
         _extract(files, extract_to)
     _say(fmt, [f"verified {m.repository} bundle_version {m.bundle_version}: {len(files)} "
                f"files, signed by {verified.signer}, created "
-               f"{m.created:%Y-%m-%dT%H:%M:%SZ}, expires {m.expires:%Y-%m-%dT%H:%M:%SZ}"])
+               f"{format_time(m.created)}, expires {format_time(m.expires)}"])
     return emit([], len(files), fmt=fmt, strict=strict, output=output)
 
 

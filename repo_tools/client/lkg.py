@@ -10,7 +10,6 @@ the fallback selects for the new version with the same rule as a fresh load. The
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -94,7 +93,3 @@ def read_lkg(path: Path) -> tuple[LastKnownGood | None, str | None]:
 def write_lkg(path: Path, lkg: LastKnownGood) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lkg_bytes(lkg))
-
-
-def now_text(now: dt.datetime) -> str:
-    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

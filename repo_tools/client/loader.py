@@ -28,13 +28,14 @@ from typing import Any
 from repo_tools import compat
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
 from repo_tools.client.catalog import InvalidRemote, RemoteConfig, load_defaults, parse_remote_files
-from repo_tools.client.lkg import FILE_NAME, LastKnownGood, now_text, read_lkg, write_lkg
+from repo_tools.client.lkg import FILE_NAME, LastKnownGood, read_lkg, write_lkg
 from repo_tools.client.merge import drop_conflicts, dropped_fraction, merge_models
 from repo_tools.client.options import ClientConfig
 from repo_tools.client.sources import FetchContext, Origin, RemoteFailure, RemoteSource
 from repo_tools.findings import Finding, finding
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
+from repo_tools.release.manifest import format_time
 from repo_tools.release.verify import load_state, record_accepted
 from repo_tools.rules import client as rules
 
@@ -202,7 +203,7 @@ class ConfigClient:
     def _store(self, remote: RemoteConfig, origin: Origin, result: LoadResult,
                now: dt.datetime) -> None:
         lkg = LastKnownGood(
-            RemoteConfig(remote.index, remote.versions), origin, now_text(now),
+            RemoteConfig(remote.index, remote.versions), origin, format_time(now),
             {"client_version": self.client_version, "platform": self.platform,
              "config_version": result.config_version, "models": result.models})
         try:

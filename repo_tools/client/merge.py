@@ -12,14 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from repo_tools.compat import model_key
 from repo_tools.findings import Finding, finding
 from repo_tools.rules import client as rules
-
-ModelKey = tuple[str, str]
-
-
-def model_key(model: Mapping[str, Any]) -> ModelKey:
-    return (str(model.get("provider", "")), str(model.get("model", "")))
 
 
 def merge_models(defaults: Iterable[Mapping[str, Any]],

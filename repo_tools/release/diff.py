@@ -13,9 +13,8 @@ from typing import Any
 
 from repo_tools import compat
 from repo_tools import repo as repo_layout
+from repo_tools.compat import ModelKey, model_key
 from repo_tools.versions import version_key
-
-ModelKey = tuple[str, str]  # (provider, model)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -118,10 +117,6 @@ def _catalog(files: Mapping[str, bytes]) -> _Catalog:
     return _Catalog(index, models)
 
 
-def _key(model: Mapping[str, Any]) -> ModelKey:
-    return (str(model.get("provider", "")), str(model.get("model", "")))
-
-
 def _download(model: Mapping[str, Any], field: str) -> Any:
     download = model.get("download")
     return download.get(field) if isinstance(download, Mapping) else None
@@ -162,8 +157,8 @@ def _model_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str,
 def _model_changes(old: _Catalog, new: _Catalog) -> list[ModelChange]:
     changes: list[ModelChange] = []
     for config in sorted(old.models.keys() | new.models.keys()):
-        before = {_key(m): m for m in old.models_of(config)}
-        after = {_key(m): m for m in new.models_of(config)}
+        before = {model_key(m): m for m in old.models_of(config)}
+        after = {model_key(m): m for m in new.models_of(config)}
         for key in sorted(before.keys() | after.keys()):
             if key not in after:
                 changes.append(ModelChange(config, *key, "removed"))
@@ -213,7 +208,7 @@ def _ranges_by_key(models: Sequence[Mapping[str, Any]]) -> dict[ModelKey, list[c
             admitted = compat.model_client_range(model)
         except ValueError:
             continue
-        entry = ranges.setdefault(_key(model), [])
+        entry = ranges.setdefault(model_key(model), [])
         if admitted is not None:
             entry.append(admitted)
     return ranges

@@ -29,6 +29,7 @@ from repo_tools.release.manifest import (
     BundleRef,
     Manifest,
     file_entries,
+    format_time,
     parse_manifest,
     repository_problem,
     signature_name,
@@ -175,11 +176,11 @@ def prepare_release(request: ReleaseRequest, *, now: dt.datetime,
     created = created_time(request, now, env)
     expires = created + dt.timedelta(days=request.expires_days)
     if created > now + limits.clock_skew:
-        raise ReleaseUsageError(f"the created time {created:%Y-%m-%dT%H:%M:%SZ} is in the "
+        raise ReleaseUsageError(f"the created time {format_time(created)} is in the "
                                 "future; clients would reject the release")
     if expires <= now:
         raise ReleaseUsageError(
-            f"the release would expire at {expires:%Y-%m-%dT%H:%M:%SZ}, which has passed "
+            f"the release would expire at {format_time(expires)}, which has passed "
             "(the created time comes from the commit or SOURCE_DATE_EPOCH); use "
             "--created now or a larger --expires-days")
     files = collect_files(request.repo, use_git=commit is not None)

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import fnmatch
 import hashlib
-import os
 import shutil
 import struct
 import subprocess
@@ -442,7 +441,3 @@ def key_fingerprint(blob: bytes) -> str:
     """SHA256:... as `ssh-keygen -l` prints it."""
     digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     return f"SHA256:{digest}"
-
-
-def passphrase_from_env() -> str | None:
-    return os.environ.get("REPO_TOOLS_KEY_PASSPHRASE")

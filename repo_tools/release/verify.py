@@ -25,6 +25,7 @@ from repo_tools.release.manifest import (
     MANIFEST_NAME,
     Manifest,
     canonical_json,
+    format_time,
     parse_manifest,
     signature_name,
 )
@@ -138,11 +139,11 @@ def check_rollback(version: int, manifest_sha256: str, accepted: AcceptedRelease
 def check_freshness(manifest: Manifest, now: dt.datetime, skew: dt.timedelta) -> None:
     if now >= manifest.expires:
         raise VerificationError(rules.EXPIRED,
-                                f"the release expired at {manifest.expires:%Y-%m-%dT%H:%M:%SZ}",
+                                f"the release expired at {format_time(manifest.expires)}",
                                 MANIFEST_NAME)
     if manifest.created > now + skew:
         raise VerificationError(rules.FUTURE_DATED,
-                                f"the release is created at {manifest.created:%Y-%m-%dT%H:%M:%SZ}"
+                                f"the release is created at {format_time(manifest.created)}"
                                 f", beyond the allowed clock skew of {skew}", MANIFEST_NAME)
 
 
