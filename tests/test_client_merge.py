@@ -17,8 +17,8 @@ from repo_tools.client.catalog import (
     parse_model_file,
     parse_remote_files,
 )
-from repo_tools.client.merge import drop_conflicts, dropped_fraction, merge_models
-from repo_tools.compat import model_key
+from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
+from repo_tools.compat import model_key, select_models
 from tests.client_helpers import entry, fake_sha
 
 
@@ -122,9 +122,35 @@ def test_merge_is_remote_over_defaults_by_provider_and_model(
 
 
 @given(before=models, after=models)
-def test_dropped_fraction(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
-    share = dropped_fraction(before, after)
-    assert 0.0 <= share <= 1.0
-    assert dropped_fraction(before, [*after, *before]) == 0.0
-    if before and not {model_key(m) for m in before} & {model_key(m) for m in after}:
-        assert share == 1.0
+def test_dropped_models_counts_distinct_keys(before: list[dict[str, Any]],
+                                             after: list[dict[str, Any]]) -> None:
+    gone, total = dropped_models(before, after)
+    assert total == len({model_key(m) for m in before})
+    assert 0 <= gone <= total
+    assert dropped_models(before, [*after, *before]) == (0, total)
+    if not {model_key(m) for m in before} & {model_key(m) for m in after}:
+        assert gone == total
+
+
+compatible = st.builds(
+    lambda n, p, r, v, low, plats: {
+        "model": n, "provider": p, "ranking": r, "version": v,
+        "compatibility": {"min_client_version": low,
+                          **({"supported_platforms": plats} if plats else {})}},
+    names, providers, st.integers(0, 2), st.sampled_from(["1.0.0", "1.1.0", "2.0.0"]),
+    st.sampled_from(["0.1.0", "1.0.0", "3.0.0"]),
+    st.lists(st.sampled_from(["linux", "macos"]), max_size=2, unique=True))
+
+
+@given(defaults=st.lists(compatible, max_size=8), remote=st.lists(compatible, max_size=8),
+       client=st.sampled_from(["0.5.0", "1.0.0", "4.0.0"]),
+       platform=st.sampled_from([None, "linux", "macos"]))
+def test_selecting_defaults_before_the_merge_changes_nothing(
+        defaults: list[dict[str, Any]], remote: list[dict[str, Any]], client: str,
+        platform: str | None) -> None:
+    """The loader selects once, after merging: the same list, order included, as selecting
+    the defaults first."""
+    once = select_models(merge_models(defaults, remote), client, platform)
+    twice = select_models(merge_models(select_models(defaults, client, platform), remote),
+                          client, platform)
+    assert once == twice

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repo_tools.client.cache import PARTIAL_SUFFIX
 from repo_tools.client.options import ClientConfig
 from repo_tools.findings import Rule
 from repo_tools.rules import client as rules
@@ -94,7 +95,7 @@ def download_file(ref: DownloadRef, target: Path, config: ClientConfig, *,
     from repo_tools.probe.targets import redact_url
 
     shown = redact_url(ref.url)
-    partial = target.with_name(target.name + ".partial")
+    partial = target.with_name(target.name + PARTIAL_SUFFIX)  # what `prune` looks for
     target.parent.mkdir(parents=True, exist_ok=True)
     attempt = 0
     restarted = False

@@ -29,7 +29,7 @@ from repo_tools import compat
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
 from repo_tools.client.catalog import InvalidRemote, RemoteConfig, load_defaults, parse_remote_files
 from repo_tools.client.lkg import FILE_NAME, LastKnownGood, read_lkg, write_lkg
-from repo_tools.client.merge import drop_conflicts, dropped_fraction, merge_models
+from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
 from repo_tools.client.options import ClientConfig
 from repo_tools.client.sources import FetchContext, Origin, RemoteFailure, RemoteSource
 from repo_tools.findings import Finding, finding
@@ -177,9 +177,10 @@ class ConfigClient:
     def _assemble(self, defaults: Sequence[Mapping[str, Any]],
                   remote_models: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]],
                                                                         list[Finding]]:
-        chosen = compat.select_models(defaults, self.client_version, self.platform)
-        merged = compat.select_models(merge_models(chosen, remote_models), self.client_version,
-                                      self.platform)
+        # One selection after the merge: filtering the defaults first changes nothing, as
+        # merging drops replaced entries either way and the sorts are stable.
+        merged = compat.select_models(merge_models(defaults, remote_models),
+                                      self.client_version, self.platform)
         models, conflicts = drop_conflicts(merged)
         for problem in conflicts:
             log.warning("%s %s", problem.rule, problem.message)
@@ -190,13 +191,12 @@ class ConfigClient:
         if lkg is None or self.config.max_drop_fraction >= 1.0:
             return None
         before = self.select(lkg.remote).models
-        share = dropped_fraction(before, resolution.models)
+        gone, total = dropped_models(before, resolution.models)
+        share = gone / total if total else 0.0
         if share <= self.config.max_drop_fraction:
             return None
-        kept = {(m.get("provider"), m.get("model")) for m in resolution.models}
-        gone = sum(1 for m in before if (m.get("provider"), m.get("model")) not in kept)
         return finding(rules.SUSPECT_REMOTE, self.source.describe(),
-                       f"{origin.describe()} would drop {gone} of the {len(before)} models the "
+                       f"{origin.describe()} would drop {gone} of the {total} models the "
                        f"last known good config gives this client ({share:.0%}, more than "
                        f"the allowed {self.config.max_drop_fraction:.0%}); not applied")
 

@@ -64,11 +64,9 @@ def drop_conflicts(models: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any
     return kept, skipped
 
 
-def dropped_fraction(before: Sequence[Mapping[str, Any]],
-                     after: Sequence[Mapping[str, Any]]) -> float:
-    """The share of `before`'s (provider, model) keys that `after` no longer has (0 when
-    `before` is empty)."""
+def dropped_models(before: Sequence[Mapping[str, Any]],
+                   after: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    """How many of `before`'s (provider, model) keys `after` no longer has, and of how
+    many: a model listed in several versions counts once."""
     old = {model_key(m) for m in before}
-    if not old:
-        return 0.0
-    return len(old - {model_key(m) for m in after}) / len(old)
+    return len(old - {model_key(m) for m in after}), len(old)
