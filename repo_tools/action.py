@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from repo_tools.findings import Finding, Severity, count_by_severity
+from repo_tools.findings import Finding, Severity, count_by_severity, exit_code
 from repo_tools.settings import split_checks
 
 FAIL_LEVELS = ("error", "warning", "none")
@@ -63,12 +63,8 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
 
 
 def exit_code_for(findings: Sequence[Finding], fail_level: str) -> int:
-    counts = count_by_severity(findings)
-    if fail_level == "none":
-        return 0
-    if counts[Severity.ERROR] or (fail_level == "warning" and counts[Severity.WARNING]):
-        return 1
-    return 0
+    """fail-level `warning` is the CLI's --strict; `none` never fails the step."""
+    return 0 if fail_level == "none" else exit_code(findings, strict=fail_level == "warning")
 
 
 # -- the job summary ------------------------------------------------------------------------

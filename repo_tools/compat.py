@@ -75,10 +75,6 @@ def predecessor(version: str) -> str | None:
     return None
 
 
-def _key(version: str | None) -> VersionKey | None:
-    return None if version is None else version_key(version)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Interval:
     """The client versions c with ``low <= c < high``; ``high`` None means no upper bound.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 MODEL_CONFIG = "model_config.schema.json"
@@ -15,7 +15,10 @@ REMOTE_SOURCE = "remote_source.schema.json"
 
 @functools.cache
 def load_schema(name: str) -> dict[str, Any]:
-    text = resources.files("repo_tools").joinpath("schemas", name).read_text("utf-8")
+    # Read beside this module, not through importlib.resources: that import (tempfile,
+    # zipfile, ...) would cost every validate hook run several ms. The package is always
+    # installed as files (the template is used from disk the same way).
+    text = (Path(__file__).parent / "schemas" / name).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
