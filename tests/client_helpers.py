@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from tests.helpers import cli, make_repo, write_json
-from tests.httpserver import Body, LoopbackServer, _Handler, _send_head
+from tests.httpserver import Body, LoopbackServer, _Handler, send_start
+from tests.httpserver import sha256_hex as sha
 from tests.release_helpers import allowed_line, write_ssh_key
 
 REPO_ID = "example.org/models"
@@ -39,10 +40,6 @@ def blob(name: str, size: int = 40_000) -> bytes:
         out += hashlib.sha256(f"{name}:{counter}".encode()).digest()
         counter += 1
     return bytes(out[:size])
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def entry(name: str, url: str, digest: str, *, ranking: int = 0, provider: str = "acme",
@@ -164,10 +161,7 @@ class IgnoreRange:
     data: bytes
 
     def serve(self, handler: _Handler) -> None:
-        _send_head(handler, 200, {"Content-Length": str(len(self.data)),
-                                  "Content-Type": "application/octet-stream"})
-        if handler.command != "HEAD":
-            handler.wfile.write(self.data)
+        send_start(handler, self.data, len(self.data))
 
 
 def client_log(caplog: pytest.LogCaptureFixture) -> str:

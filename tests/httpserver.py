@@ -54,6 +54,18 @@ def _send_head(handler: _Handler, status: int, headers: Mapping[str, str]) -> No
     handler.end_headers()
 
 
+def send_start(handler: _Handler, data: bytes, sent: int) -> bool:
+    """A 200 head announcing all of `data`, then its first `sent` bytes, flushed; False
+    (nothing sent after the head) when the request is a HEAD."""
+    _send_head(handler, 200, {"Content-Length": str(len(data)),
+                              "Content-Type": "application/octet-stream"})
+    if handler.command == "HEAD":
+        return False
+    handler.wfile.write(data[:sent])
+    handler.wfile.flush()
+    return True
+
+
 @dataclasses.dataclass
 class Body:
     """200 with a body; honours HEAD and single `Range: bytes=a-b` requests."""
@@ -131,13 +143,8 @@ class Reset:
     sent: int
 
     def serve(self, handler: _Handler) -> None:
-        _send_head(handler, 200, {"Content-Length": str(len(self.data)),
-                                  "Content-Type": "application/octet-stream"})
-        if handler.command == "HEAD":
-            return
-        handler.wfile.write(self.data[:self.sent])
-        handler.wfile.flush()
-        handler.abort()
+        if send_start(handler, self.data, self.sent):
+            handler.abort()
 
 
 @dataclasses.dataclass
@@ -165,14 +172,9 @@ class Stall:
     seconds: float
 
     def serve(self, handler: _Handler) -> None:
-        _send_head(handler, 200, {"Content-Length": str(len(self.data)),
-                                  "Content-Type": "application/octet-stream"})
-        if handler.command == "HEAD":
-            return
-        handler.wfile.write(self.data[:self.sent])
-        handler.wfile.flush()
-        handler.server.stopping.wait(self.seconds)
-        handler.close_connection = True
+        if send_start(handler, self.data, self.sent):
+            handler.server.stopping.wait(self.seconds)
+            handler.close_connection = True
 
 
 @dataclasses.dataclass

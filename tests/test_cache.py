@@ -3,6 +3,7 @@ crash-safe index, two processes at once, and `repo-tools cache`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repo_tools.client import BundleSource, ClientConfig, ConfigClient, DownloadError
+from repo_tools.client import BundleSource, ConfigClient, DownloadError
 from repo_tools.client import cache as cache_module
 from repo_tools.client.cache import ModelCache, parse_index
 from tests.client_helpers import (
@@ -41,15 +42,9 @@ def server() -> Iterator[LoopbackServer]:
 
 
 def make_client(root: Path, budget: int | None = None, **options: Any) -> ConfigClient:
-    config = ClientConfig(**{**_fast(), "cache_budget_bytes": budget, **options})
+    config = dataclasses.replace(FAST, cache_budget_bytes=budget, **options)
     return ConfigClient("1.0.0", source=BundleSource("unused"), cache_dir=root / "cache",
                         config=config)
-
-
-def _fast() -> dict[str, Any]:
-    return {"retries": FAST.retries, "backoff_base": FAST.backoff_base,
-            "backoff_cap": FAST.backoff_cap, "retry_after_cap": FAST.retry_after_cap,
-            "connect_timeout": 5, "read_timeout": 5, "chunk_size": 4096}
 
 
 def served(server: LoopbackServer, name: str, *behaviours: Any,

@@ -103,9 +103,11 @@ def test_rewriting_a_file_in_its_own_style_is_byte_identical(data: Any,
 def test_new_data_takes_the_style_of_the_old_text(old: Any, new: Any,
                                                   style: JsonStyle) -> None:
     style = _consistent(style)
-    old_text = dumps_styled({"k": [old, {"x": [1]}], "j": 1}, style)  # shows every trait
+    # Shows every trait, ensure_ascii included (through the non-ASCII string).
+    old_text = dumps_styled({"k": [old, {"x": [1]}], "j": 1, "e": "é"}, style)
     written = dumps_like(new, old_text)
     assert json.loads(written) == new
+    assert written == dumps_styled(new, style)
     detected = detect_style(old_text)
     assert (detected.indent, detected.item_separator, detected.key_separator,
             detected.leading, detected.trailing) == (
