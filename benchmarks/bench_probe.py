@@ -17,6 +17,7 @@ are timed as whole commands (start-up included), interleaved, median of --reps.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -27,17 +28,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from _common import print_rows, repo_tools_cmd  # a sibling module: run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 DELAY = 0.2
 DELAYED_URLS = 200
-
-
-def repo_tools_cmd() -> list[str]:
-    beside = Path(sys.executable).parent / "repo-tools"
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "repo_tools"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -83,12 +82,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def serve(big: Path) -> ThreadingHTTPServer:
+@contextlib.contextmanager
+def served(big: Path) -> Iterator[str]:
+    """A loopback server of `big` (and of /slow/ paths) for the block; yields its root URL."""
     handler = type("Handler", (_Handler,), {"big": big})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def make_big_file(path: Path, mib: int) -> str:
@@ -135,33 +140,10 @@ def bench_hash(work: Path, mib: int, reps: int) -> list[dict[str, object]]:
     big = work / "big.bin"
     print(f"writing a {mib} MiB file ...", file=sys.stderr, flush=True)
     digest = make_big_file(big, mib)
-    server = serve(big)
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/big.bin"
-        model_file = write_repo(work / "hash-repo", [(url, digest)])
-        ours = [*repo_tools_cmd(), "probe", "--hash=full", "--no-cache", "--format", "json",
-                str(model_file)]
-        base = ["sh", "-c", f"curl -s {url} | openssl dgst -sha256"]
-        for cmd in (ours, base):  # warm-up: page cache, imports
-            _, proc = timed(cmd)
-        if digest not in proc.stdout:
-            raise SystemExit(f"curl | openssl gave an unexpected digest: {proc.stdout}")
-        a: list[float] = []
-        b: list[float] = []
-        for i in range(reps):
-            order = ((ours, a), (base, b)) if i % 2 == 0 else ((base, b), (ours, a))
-            for cmd, times in order:
-                elapsed, proc = timed(cmd)
-                if cmd is ours and (proc.returncode != 0 or
-                                    json.loads(proc.stdout)["findings"]):
-                    raise SystemExit(f"probe failed: {proc.stdout} {proc.stderr}")
-                times.append(elapsed)
-            print(f"  run {i + 1}: probe {a[-1]:.2f} s, curl|openssl {b[-1]:.2f} s",
-                  file=sys.stderr, flush=True)
-        rss = peak_rss_mib(ours)
+        with served(big) as root:
+            rss, a, b = _time_hash(work, f"{root}/big.bin", digest, reps)
     finally:
-        server.shutdown()
-        server.server_close()
         big.unlink()
     fixed_ours, fixed_base = fixed_costs(work, reps)
     ours_s, base_s = statistics.median(a), statistics.median(b)
@@ -188,22 +170,48 @@ def bench_hash(work: Path, mib: int, reps: int) -> list[dict[str, object]]:
     ]
 
 
+def _time_hash(work: Path, url: str, digest: str,
+               reps: int) -> tuple[float, list[float], list[float]]:
+    """Peak memory of probe, and the interleaved times of probe and curl | openssl."""
+    ours, base = _hash_commands(work / "hash-repo", url, digest)
+    for cmd in (ours, base):  # warm-up: page cache, imports
+        _, proc = timed(cmd)
+    if digest not in proc.stdout:
+        raise SystemExit(f"curl | openssl gave an unexpected digest: {proc.stdout}")
+    a: list[float] = []
+    b: list[float] = []
+    for i in range(reps):
+        order = ((ours, a), (base, b)) if i % 2 == 0 else ((base, b), (ours, a))
+        for cmd, times in order:
+            elapsed, proc = timed(cmd)
+            if cmd is ours and (proc.returncode != 0 or
+                                json.loads(proc.stdout)["findings"]):
+                raise SystemExit(f"probe failed: {proc.stdout} {proc.stderr}")
+            times.append(elapsed)
+        print(f"  run {i + 1}: probe {a[-1]:.2f} s, curl|openssl {b[-1]:.2f} s",
+              file=sys.stderr, flush=True)
+    rss = peak_rss_mib(ours)
+    return rss, a, b
+
+
+def _hash_commands(repo: Path, url: str, digest: str) -> tuple[list[str], list[str]]:
+    """probe --hash=full of a one-model repo for url, and `curl | openssl` of the same."""
+    model_file = write_repo(repo, [(url, digest)])
+    ours = [*repo_tools_cmd(), "probe", "--hash=full", "--no-cache", "--format", "json",
+            str(model_file)]
+    return ours, ["sh", "-c", f"curl -s {url} | openssl dgst -sha256"]
+
+
 def fixed_costs(work: Path, reps: int) -> tuple[float, float]:
     """Median wall time of both commands on a 1 KiB file: what does not scale with size."""
     small = work / "small.bin"
     digest = _write_small(small)
-    server = serve(small)
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/small.bin"
-        model_file = write_repo(work / "small-repo", [(url, digest)])
-        ours = [*repo_tools_cmd(), "probe", "--hash=full", "--no-cache", "--format", "json",
-                str(model_file)]
-        base = ["sh", "-c", f"curl -s {url} | openssl dgst -sha256"]
-        a = [timed(ours)[0] for _ in range(reps)]
-        b = [timed(base)[0] for _ in range(reps)]
+        with served(small) as root:
+            ours, base = _hash_commands(work / "small-repo", f"{root}/small.bin", digest)
+            a = [timed(ours)[0] for _ in range(reps)]
+            b = [timed(base)[0] for _ in range(reps)]
     finally:
-        server.shutdown()
-        server.server_close()
         small.unlink()
     return statistics.median(a), statistics.median(b)
 
@@ -215,19 +223,14 @@ def _write_small(path: Path) -> str:
 
 
 def bench_concurrency(work: Path, count: int) -> list[dict[str, object]]:
-    server = serve(work / "unused")
-    try:
-        port = server.server_address[1]
-        urls = [(f"http://127.0.0.1:{port}/slow/{i}", "0" * 64) for i in range(count)]
+    with served(work / "unused") as root:
+        urls = [(f"{root}/slow/{i}", "0" * 64) for i in range(count)]
         model_file = write_repo(work / "slow-repo", urls)
         cmd = [*repo_tools_cmd(), "probe", "--no-cache", "--format", "json", str(model_file)]
         elapsed, proc = timed(cmd)
-        doc = json.loads(proc.stdout)
-        if doc["findings"]:
-            raise SystemExit(f"probe reported findings: {doc['findings'][:3]}")
-    finally:
-        server.shutdown()
-        server.server_close()
+    doc = json.loads(proc.stdout)
+    if doc["findings"]:
+        raise SystemExit(f"probe reported findings: {doc['findings'][:3]}")
     serial = count * DELAY
     return [{
         "benchmark": f"probe {count} URLs, server delays each answer {DELAY * 1000:.0f} ms "
@@ -258,16 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = bench_hash(work, mib, reps) + bench_concurrency(work, DELAYED_URLS)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    else:
-        print("| benchmark | repo-tools | baseline | ratio | target | met? |")
-        print("|---|---|---|---|---|---|")
-        for row in rows:
-            ratio = "—" if row["ratio"] is None else f"{row['ratio']:.2f}x"
-            met = "—" if row["met"] is None else "yes" if row["met"] else "**no**"
-            print(f"| {row['benchmark']} | {row['repo_tools']} | {row['baseline']} | {ratio} "
-                  f"| {row['target']} | {met} |")
+    print_rows(rows, as_json=args.json)
     return 0
 
 

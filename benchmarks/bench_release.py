@@ -17,7 +17,6 @@ subprocesses, median of --reps runs:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -27,13 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import print_rows, repo_tools_cmd  # a sibling module: run as a script
+
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 3.0  # release's own work (without the checks) vs `tar czf`, as issue 9 sets
-
-
-def repo_tools_cmd() -> list[str]:
-    beside = Path(sys.executable).parent / "repo-tools"
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "repo_tools"]
 
 
 def run(args: list[str], *, cwd: Path | None = None, shell: bool = False) -> float:
@@ -125,16 +121,7 @@ def main(argv: list[str] | None = None) -> int:
          "baseline": f"tar xf + sha256sum {med['untar_hash']:.2f} s",
          "ratio": med["verify"] / med["untar_hash"]},
     ]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        print("| benchmark | repo-tools | baseline | ratio | target | met |")
-        print("|---|---|---|---|---|---|")
-        for r in rows:
-            ratio = f"{r['ratio']:.2f}x" if "ratio" in r else "—"
-            met = {True: "yes", False: "**no**"}.get(r.get("met"), "—")  # type: ignore[arg-type]
-            print(f"| {r['benchmark']} | {r['repo_tools']} | {r.get('baseline', '—')} | "
-                  f"{ratio} | {r.get('target', '—')} | {met} |")
+    print_rows(rows, as_json=args.json)
     return 0
 
 
