@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+from repo_tools.report import encodable
+
 # A JSON string token. Strings never contain raw newlines, so removing them leaves a
 # skeleton of brackets, separators and whitespace that is safe to inspect line by line.
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -108,10 +110,9 @@ def dumps_styled(data: Any, style: JsonStyle) -> str:
         ensure_ascii=style.ensure_ascii,
         allow_nan=False,
     )
-    if not text.isascii():
-        # A lone surrogate (read from a `\\ud800` escape) has no UTF-8 form: write it
-        # back as the escape it was, so the text can be saved and parses to the same data.
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    # A lone surrogate (read from a `\\ud800` escape) has no UTF-8 form: write it back
+    # as the escape it was, so the text can be saved and parses to the same data.
+    text = encodable(text)
     if style.newline != "\n":
         text = text.replace("\n", style.newline)
     return style.leading + text + style.trailing

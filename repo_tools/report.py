@@ -25,9 +25,9 @@ def encodable(text: str) -> str:
     """Text that can always be written as UTF-8.
 
     A file can hold a lone surrogate (a JSON `\\ud800` escape) or have an undecodable
-    name, and either can reach a pointer, path or message; UTF-8 cannot encode it, so
-    every renderer writes it as its `\\uXXXX` escape (in the JSON formats, the same
-    string).
+    name, and either can reach a value, pointer, path or message; UTF-8 cannot encode it,
+    so every renderer (and jsonformat, rewriting a file) writes it as its `\\uXXXX`
+    escape: inside a JSON string, the same string.
     """
     if text.isascii():
         return text
@@ -55,7 +55,9 @@ def location(f: Finding) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
+    """Text fit for a terminal: C0 and C1 controls become their Python escapes (`\\n`,
+    `\\x1b`), so a reader sees them instead of the terminal obeying them."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
@@ -66,7 +68,7 @@ def render_text(findings: Sequence[Finding], files: int, *, color: bool = False)
         if color:
             code = f"{_COLORS[f.severity]}{_BOLD}{code}{_RESET}"
         tag = "" if f.severity is Severity.ERROR else " (warning)"
-        lines.append(f"{_visible(location(f))}: {code}{tag} {_visible(f.message)}")
+        lines.append(f"{visible(location(f))}: {code}{tag} {visible(f.message)}")
     s = summary(findings, files)
     noun = "file" if files == 1 else "files"
     if findings:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import cli, make_repo, model, run_tool, write_json
+from tests.helpers import cli, config, make_repo, model, run_tool, write_json
 
 DESIGN_DOC_INDEX = {"versions": {
     "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "1.2.0"},
@@ -157,3 +157,53 @@ def test_real_process_on_the_example_repo(tmp_path: Path) -> None:
     write_json(tmp_path / "index.json", DESIGN_DOC_INDEX)
     run = run_tool("resolve", "--table", "--repo", tmp_path)
     assert run.exit_code == 0 and "c >= 1.1.0          v1.1.0" in run.stdout
+
+
+@pytest.fixture
+def surrogate_repo(tmp_path: Path) -> Path:
+    # json.dumps writes "star\ud800" as the escape, as a maintainer's file would hold it.
+    doc = config(model(model="star\ud800", provider="p\udcff",
+                       compatibility={"supported_platforms": ["linux\ud800"]}))
+    return make_repo(tmp_path, {"v1.0.0/p": json.dumps(doc).encode("ascii")},
+                     {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
+
+
+def test_lone_surrogates_are_shown_escaped_in_text(surrogate_repo: Path) -> None:
+    run = cli("resolve", "--client-version", "1.5.0", "--repo", surrogate_repo)
+    assert run.exit_code == 0
+    lines = run.stdout.splitlines()
+    assert lines[0] == "client 1.5.0 -> v1.0.0 (1 model)"
+    assert lines[3].split() == ["1", "10", "p\\udcff", "star\\ud800", "1.0.0", "linux\\ud800"]
+    # escaped cell by cell, so the columns still line up
+    assert lines[2].index("model") == lines[3].index("star")
+
+
+def test_lone_surrogates_are_json_escapes_in_json(surrogate_repo: Path) -> None:
+    run = cli("resolve", "--client-version", "1.5.0", "--repo", surrogate_repo,
+              "--format", "json")
+    assert run.exit_code == 0
+    assert '"model": "star\\ud800"' in run.stdout
+    [entry] = json.loads(run.stdout)["models"]
+    assert entry["model"] == "star\ud800"  # the same string as in the file
+    assert entry["compatibility"]["supported_platforms"] == ["linux\ud800"]
+
+
+@pytest.mark.parametrize("args", [["--client-version", "1.5.0"],
+                                  ["--client-version", "1.5.0", "--format", "json"],
+                                  ["--table"], ["--table", "--format", "json"]])
+def test_lone_surrogates_in_a_real_process(surrogate_repo: Path, args: list[str]) -> None:
+    run = run_tool("resolve", "--repo", surrogate_repo, *args)
+    assert run.exit_code == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    if "--table" in args:
+        assert "v1.0.0" in run.stdout
+    else:
+        assert "star\\ud800" in run.stdout
+
+
+def test_platform_argument_is_shown_escaped(surrogate_repo: Path) -> None:
+    # An argument that is not UTF-8 reaches Python as a lone surrogate (surrogateescape).
+    run = cli("resolve", "--client-version", "1.5.0", "--platform", "li\udcffnux\x1b[2J",
+              "--repo", surrogate_repo)
+    assert run.exit_code == 0
+    assert run.stdout == "client 1.5.0 on li\\udcffnux\\x1b[2J -> v1.0.0 (0 models)\n"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from repo_tools.cli.common import (
 from repo_tools.compat import IndexEntry, Resolution, Segment
 from repo_tools.findings import Finding, Severity, sort_findings
 from repo_tools.jsonfile import load_json_file
-from repo_tools.report import render_text
+from repo_tools.report import encodable, render_text, visible
 from repo_tools.versions import explain_semver, is_semver
 
 
@@ -124,13 +123,11 @@ def bundle_snapshot(location: str, allowed_signers: Path) -> ConfigSnapshot:
 
 # -- rendering ------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def _cell(value: Any) -> str:
-    """Text for a table cell; control characters are escaped so they cannot drive the
-    terminal (resolve reads files that may not have been validated)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    """Text for a table cell. resolve reads files that may not have been validated, so
+    controls are escaped (they must not drive the terminal) and so are lone surrogates,
+    cell by cell, so that the column widths are those of the text printed."""
+    return encodable(visible(str(value)))
 
 
 def _columns(rows: Sequence[Sequence[str]]) -> str:
@@ -144,16 +141,16 @@ def render_resolution(result: Resolution, fmt: str) -> str:
     if fmt == "json":
         doc = {"client_version": result.client_version, "platform": result.platform,
                "config_version": result.config_version, "models": result.models}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        return encodable(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     who = f"client {result.client_version}"
     if result.platform is not None:
         who += f" on {_cell(result.platform)}"
     if result.config_version is None:
-        return f"{who}: no config version admits this client\n"
+        return encodable(f"{who}: no config version admits this client\n")
     count = len(result.models)
     head = f"{who} -> {result.config_version} ({count} model{'' if count == 1 else 's'})\n"
     if not result.models:
-        return head
+        return encodable(head)
     rows = [["#", "ranking", "provider", "model", "version", "platforms"]]
     for position, model in enumerate(result.models, 1):
         compat_info = model.get("compatibility")
@@ -163,7 +160,7 @@ def render_resolution(result: Resolution, fmt: str) -> str:
                      _cell(model.get("model", "")), _cell(model.get("version", "")),
                      ",".join(_cell(p) for p in platforms) if isinstance(platforms, list)
                      else "any"])
-    return head + "\n" + _columns(rows)
+    return encodable(head + "\n" + _columns(rows))
 
 
 def render_table(table: Sequence[Segment], fmt: str) -> str:
@@ -172,10 +169,10 @@ def render_table(table: Sequence[Segment], fmt: str) -> str:
                  "low": None if s.clients.low == compat.MIN_VERSION else s.clients.low,
                  "high": s.clients.high, "config_version": s.config_version}
                 for s in table]
-        return json.dumps({"table": rows}, indent=2) + "\n"
+        return encodable(json.dumps({"table": rows}, indent=2) + "\n")
     lines = [["client versions", "config version"]]
     lines += [[s.clients.describe(), s.config_version or "(none)"] for s in table]
-    return _columns(lines)
+    return encodable(_columns(lines))
 
 
 # -- resolve --------------------------------------------------------------------------------
