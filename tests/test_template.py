@@ -9,6 +9,7 @@ maintainer would; then it plants a v1 file and a broken index and watches the ho
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -169,6 +170,17 @@ def test_zizmor_policy_is_what_allows_the_tag_pin(tmp_path: Path) -> None:
     ("toolkit_repo", "https://gitlab.com/x/y", "https://github.com/OWNER/NAME"),
     ("signing_key_secret", "my-key", "a secret name"),
     ("example_url", "http://example.com/x", "an https:// URL"),
+    # as strict as lint: I003/V001 (strict SemVer) and V010 (the schema's `name`)
+    ("initial_version", "1.0.0-01", "initial_version = '1.0.0-01' is not SemVer"),
+    ("initial_version", "01.0.0", "initial_version = '01.0.0' is not SemVer"),
+    ("min_client_version", "1.0.0-rc.01", "min_client_version = '1.0.0-rc.01' is not SemVer"),
+    ("example_model", "ab\x85c", "example_model = 'ab\\x85c' must be a name that is not "
+                                 "blank and has no control characters"),
+    ("example_model", "ab\x7fc", "example_model = 'ab\\x7fc' must be a name"),
+    ("example_model", "   ", "example_model = '   ' must be a name that is not blank"),
+    # an argument that is not UTF-8: no file can hold it, so cookiecutter would stop half-way
+    ("example_model", "a\udcffb", "example_model = 'a\\udcffb' contains U+DCFF"),
+    ("repo_name", "a\udcffb", "repo_name = 'a\\udcffb' contains U+DCFF"),
 ])
 def test_bad_values_are_refused_and_nothing_is_left(tmp_path: Path, key: str, value: str,
                                                    message: str,
@@ -176,7 +188,28 @@ def test_bad_values_are_refused_and_nothing_is_left(tmp_path: Path, key: str, va
     with pytest.raises(FailedHookException):
         render(tmp_path, **{key: value})
     assert list(tmp_path.iterdir()) == []
-    assert message in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_hook_semver_is_the_project_semver() -> None:
+    # The hook cannot import repo_tools (plain cookiecutter runs it), so it holds a copy.
+    from repo_tools.versions import SEMVER_RE
+
+    tree = ast.parse((TEMPLATE / "hooks/pre_gen_project.py").read_text("utf-8"))
+    [pattern] = [node.value.args[0] for node in tree.body if isinstance(node, ast.Assign)
+                 and ast.unparse(node.targets[0]) == "SEMVER"
+                 and isinstance(node.value, ast.Call)]
+    assert ast.literal_eval(pattern) == SEMVER_RE.pattern
+
+
+def test_strict_values_that_lint_accepts_are_accepted(tmp_path: Path) -> None:
+    repo = render(tmp_path, initial_version="1.0.0-rc.1+build.5",
+                  min_client_version="0.9.0-0", example_model="модель β\u2028q4")
+    assert (repo / "versions/v1.0.0-rc.1+build.5/models/huggingface.json").is_file()
+    lint = cli("lint", "--repo", repo)
+    assert lint.exit_code == 0, lint.stdout
 
 
 def test_quotes_in_values_cannot_break_the_hook_or_the_json(tmp_path: Path) -> None:
@@ -233,6 +266,19 @@ def test_init_bad_value_is_a_clean_error(tmp_path: Path) -> None:
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert "initial_version = '1.0' is not SemVer" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_refuses_what_lint_would_refuse(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "repo_tools", "init", "x",
+                          "--set", "initial_version=1.0.0-01",
+                          "--set", "example_model=ab\u0085c"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "initial_version = '1.0.0-01' is not SemVer" in run.stderr
+    assert "example_model = 'ab\\x85c' must be a name" in run.stderr
+    assert "\x85" not in run.stderr  # quoted as an escape, not written raw
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "x").exists()
 
