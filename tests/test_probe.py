@@ -188,6 +188,17 @@ def test_too_many_redirects_are_reported(tmp_path: Path, server: LoopbackServer)
     assert f["rule"] == "P003" and "more than 10 redirects" in f["message"]
 
 
+def test_a_3xx_that_is_not_a_redirect_is_an_error_status(tmp_path: Path,
+                                                         server: LoopbackServer) -> None:
+    # Only 301/302/303/307/308 are followed; a 300 is an answer, Location or not.
+    repo_with(tmp_path, entry(server.route("/choices.bin",
+                                           Status(300, headers={"Location": "/a.bin"}))))
+    f = only(probe(tmp_path))
+    assert f["rule"] == "P001"
+    assert f["message"] == "the server answers 300 Multiple Choices"
+    assert server.count("/a.bin") == 0
+
+
 def test_https_redirect_to_http_is_flagged(tmp_path: Path, server: LoopbackServer) -> None:
     cert = make_certificate(tmp_path / "tls")
     target = server.route("/plain.bin", Body(DATA))
@@ -710,6 +721,29 @@ def test_chunked_and_compressed_bodies_are_hashed_as_the_file(tmp_path: Path,
                                                       headers={"Content-Encoding": "deflate"}))))
     run = probe(tmp_path, "--hash=full")
     assert run.exit_code == 0, run.stdout
+
+
+@pytest.mark.parametrize("compressible", [True, False])
+def test_content_length_of_a_compressed_body_is_not_the_file_size(
+        tmp_path: Path, server: LoopbackServer, compressible: bool) -> None:
+    # We ask for `Accept-Encoding: identity`; a server that compresses anyway announces the
+    # compressed length, which is neither what download.size records nor what we hash.
+    import gzip
+    import random
+
+    data = DATA if compressible else random.Random(7).randbytes(len(DATA))
+    body = gzip.compress(data)
+    assert (len(body) < len(data)) is compressible
+    repo_with(tmp_path, entry(server.route("/z.bin", Body(body,
+                                                          headers={"Content-Encoding": "gzip"})),
+                              sha=sha256_hex(data), size=len(data)))
+    run = probe(tmp_path)
+    assert run.exit_code == 0, run.stdout
+    assert findings_json(run) == []
+    run = probe(tmp_path, "--hash=full")
+    assert run.exit_code == 0, run.stdout
+    assert findings_json(run) == []
+    assert server.body_requests("/z.bin") == 1  # hashed once, never retried as short
 
 
 def test_plain_http_goes_through_the_environment_proxy(

@@ -595,7 +595,7 @@ class Fetcher:
             except TRANSPORT_ERRORS as exc:
                 rule, message = describe_error(exc, self.limits)
                 if rule is not rules.CONNECTION_FAILED or attempt >= self.limits.retries:
-                    raise ProbeFailure(rule, _after(message, attempt)) from None
+                    raise ProbeFailure(rule, after_attempts(message, attempt)) from None
                 self.pause(attempt)
                 attempt += 1
                 continue
@@ -652,7 +652,7 @@ class Fetcher:
         return answer
 
 
-def _after(message: str, attempt: int) -> str:
+def after_attempts(message: str, attempt: int) -> str:
     return message if attempt == 0 else f"{message} (after {attempt + 1} attempts)"
 
 
@@ -660,8 +660,7 @@ def discard(response: Response) -> None:
     """Finish with a response so its connection can be reused when the body is small."""
     length = response.headers.get("Content-Length")
     try:
-        if response.method == "HEAD" or (
-                length is not None and length.isdigit() and int(length) <= _DISCARD_LIMIT):
+        if length is not None and length.isdigit() and int(length) <= _DISCARD_LIMIT:
             response.raw.read()
     except TRANSPORT_ERRORS:
         pass

@@ -52,8 +52,6 @@ def _edit_for(text: str, positions: Positions, pointer: str, digest: str) -> tup
     colon = _skip_ws(text, key_end)
     value_start = _skip_ws(text, colon + 1)
     value_end = _token_end(text, value_start)
-    if text[value_start] in "{[":
-        value_end = _container_end(text, value_start)
     indent = text[open_brace + 1:first_key]
     separator = text[key_end:value_start]
     joiner = "," + (indent if indent else " ")

@@ -28,6 +28,7 @@ from repo_tools.probe.http import (
     Fetcher,
     NetworkLimits,
     ProbeFailure,
+    after_attempts,
     deadline_failure,
     describe_error,
     read_chunks,
@@ -41,7 +42,7 @@ from repo_tools.probe.targets import (
     targets_of,
     url_problem,
 )
-from repo_tools.rules import core
+from repo_tools.rules import ALL_RULES, core
 from repo_tools.rules import probe as rules
 
 DEFAULT_JOBS = 8
@@ -145,7 +146,11 @@ def check_url(url: str, fetcher: Fetcher, cache: HashCache, options: ProbeOption
 def _describe_answer(outcome: UrlOutcome, answer: Answer) -> None:
     outcome.status = answer.status
     outcome.insecure_redirect = outcome.insecure_redirect or answer.insecure_redirect
-    outcome.content_length = parse_size(answer.headers.get("Content-Length"))
+    encoding = (answer.headers.get("Content-Encoding") or "").strip().lower()
+    # A server that compresses although we ask for identity announces the compressed
+    # length: neither the file's size nor the count of the decoded bytes that are hashed.
+    length = answer.headers.get("Content-Length") if encoding in ("", "identity") else None
+    outcome.content_length = parse_size(length)
     outcome.linked_size = parse_size(answer.linked_size)
     content_type = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
     outcome.html = answer.status < 300 and content_type in ("text/html",
@@ -160,8 +165,6 @@ def _status_message(answer: Answer, fetcher: Fetcher) -> str:
         message += f" {reason}"
     if status in (401, 403):
         message += f"; if the file is private, {fetcher.credentials_hint(answer.url)}"
-    elif 300 <= status < 400:
-        message = f"redirect ({status}) without a Location header"
     return message
 
 
@@ -225,8 +228,7 @@ def _of(expected: int | None) -> str:
 
 def _retry_or_raise(fetcher: Fetcher, attempt: int, failure: ProbeFailure) -> None:
     if attempt >= fetcher.limits.retries:
-        if attempt:
-            failure.message += f" (after {attempt + 1} attempts)"
+        failure.message = after_attempts(failure.message, attempt)
         raise failure
     fetcher.pause(attempt)
 
@@ -242,7 +244,7 @@ def findings_for(target: Target, outcome: UrlOutcome, *, written: bool = False) 
         found.append(finding(rules.INSECURE_REDIRECT, path, outcome.insecure_redirect, where))
     if outcome.failure is not None:
         code, message = outcome.failure
-        found.append(finding(rules.ALL[code], path, message, where))
+        found.append(finding(ALL_RULES[code], path, message, where))
     if outcome.html:
         found.append(finding(rules.HTML_RESPONSE, path,
                              "the URL answers with an HTML page, not the file "
@@ -313,7 +315,7 @@ def _load(paths: Sequence[Path], base: Path) -> _Loaded:
             continue
         loaded.docs[shown] = doc
         loaded.real_paths[shown] = path
-        if doc.positions.duplicates:
+        if any(p.rule == core.DUPLICATE_KEY.code for p in problems):
             loaded.unwritable.add(shown)
         loaded.targets.extend(targets_of(doc))
     return loaded

@@ -72,5 +72,3 @@ RULES: tuple[Rule, ...] = (
     CHECKSUM_MISMATCH, HF_BLOB_URL, HTML_RESPONSE, INCOMPLETE_BODY, TOO_LARGE, MISSING_SHA256,
     DEADLINE, UNPROBEABLE_URL,
 )
-
-ALL: dict[str, Rule] = {rule.code: rule for rule in RULES}
