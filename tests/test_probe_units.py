@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repo_tools.cli.probe import ProgressBar, format_progress, parse_byte_size
+from repo_tools.cli.common import parse_byte_size
+from repo_tools.cli.probe import ProgressBar, format_progress
 from repo_tools.probe import hashing
 from repo_tools.probe.auth import Credentials, env_var_for_host, scrub
 from repo_tools.probe.cache import HashCache, cache_key
@@ -354,6 +355,9 @@ def test_rewrite_refuses_a_text_it_cannot_check() -> None:
 @pytest.mark.parametrize(("text", "size"), [
     ("1048576", 1 << 20), ("512M", 512 << 20), ("2G", 2 << 30), ("1.5GiB", 3 << 29),
     ("10k", 10240), ("3 MB", 3 << 20),
+    # What `cache --max-bytes` took before it shared this parser: whole numbers exactly,
+    # and the unit letters in their Unicode case forms.
+    ("9007199254740993", (1 << 53) + 1), ("3\u212a", 3 << 10), ("2 \u0131B", 2),
 ])
 def test_byte_sizes(text: str, size: int) -> None:
     assert parse_byte_size(text) == size

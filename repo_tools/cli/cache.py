@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options
-
-_SIZE = re.compile(r"(\d+)\s*([KMGT]?)(i?B)?", re.I)
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-def parse_size(text: str) -> int:
-    """`500M`, `10G`, `1024` (bytes); units are powers of 1024."""
-    match = _SIZE.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a size such as 1048576, 500M or 10G")
-    return int(match.group(1)) * _UNITS[match.group(2).upper()]
-
-
-def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+from repo_tools.cli.common import ByteSize, IOFailure, command_with_exit, emit, output_options
 
 
 def human(size: int) -> str:
@@ -111,7 +90,7 @@ def verify(cache_dir: Path, fmt: str, strict: bool, output: Path | None) -> int:
 
 @cache.command()
 @cache_dir_option
-@click.option("--max-bytes", callback=_size_option, default=None, metavar="SIZE",
+@click.option("--max-bytes", type=ByteSize(), default=None, metavar="SIZE",
               help="Evict least recently used files (never ones in use) until the cache "
                    "holds at most SIZE (e.g. 20G, 500M, or bytes).")
 def prune(cache_dir: Path, max_bytes: int | None) -> None:

@@ -4,22 +4,53 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from repo_tools import repo as repo_layout
 from repo_tools.findings import Finding, exit_code
 from repo_tools.report import FORMATS, render
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Case-insensitive matching rather than lower(): it also takes the Unicode forms of the
+# unit letters (the Kelvin sign, dotless i) that `cache --max-bytes` has always accepted.
+_BYTE_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+_BYTE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 class IOFailure(click.ClickException):
     """An I/O or environment problem (not a finding): exit code 2."""
 
     exit_code = 2
+
+
+def parse_byte_size(text: str) -> int:
+    """`1048576`, `512M`, `2G`, `1.5GiB` -> bytes (binary units)."""
+    match = _BYTE_SIZE.fullmatch(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size like 500M or 2G")
+    number, scale = match.group(1), _BYTE_UNITS[match.group(2).lower()]
+    if "." not in number:
+        return int(number) * scale  # exactly: a float would round sizes past 2**53 bytes
+    return int(float(number) * scale)
+
+
+class ByteSize(click.ParamType):  # type: ignore[type-arg]
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_byte_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class FiniteFloat(click.FloatRange):
@@ -98,6 +129,16 @@ def existing_files(paths: Sequence[Path]) -> list[Path]:
     if missing:
         raise IOFailure(f"no such file: {', '.join(missing)}")
     return list(paths)
+
+
+def files_to_check(files: Sequence[Path], repo: Path) -> list[Path]:
+    """The named files, or when none are named every model file under repo."""
+    if files:
+        return existing_files(files)
+    paths = repo_layout.model_files(repo)
+    if not paths:
+        raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
+    return paths
 
 
 def command_with_exit(func: Callable[..., int]) -> Callable[..., None]:

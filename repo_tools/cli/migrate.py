@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from repo_tools import repo as repo_layout
 from repo_tools.cli.common import (
     IOFailure,
     command_with_exit,
     emit,
-    existing_files,
+    files_to_check,
     output_options,
     repo_option,
 )
@@ -34,12 +33,7 @@ def migrate(files: tuple[Path, ...], repo: Path, check: bool, fmt: str, strict: 
     byte-for-byte alone. Exit 1 when a file was (with --check: would be) changed or cannot
     be converted, so the commit stops for review; 0 when nothing needed changing.
     """
-    if files:
-        paths = existing_files(files)
-    else:
-        paths = repo_layout.model_files(repo)
-        if not paths:
-            raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
+    paths = files_to_check(files, repo)
     try:
         result = migrate_paths(paths, Path.cwd(), write=not check)
     except OSError as exc:

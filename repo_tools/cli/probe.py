@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import time
@@ -11,41 +10,18 @@ from typing import IO, Any
 
 import click
 
-from repo_tools import repo as repo_layout
 from repo_tools.cli.common import (
+    ByteSize,
     FiniteFloat,
     IOFailure,
     command_with_exit,
     emit,
-    existing_files,
+    files_to_check,
     output_options,
     repo_option,
     with_repo_settings,
 )
 from repo_tools.settings import MAX_PROBE_JOBS
-
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_byte_size(text: str) -> int:
-    """`1048576`, `512M`, `2G`, `1.5GiB` -> bytes (binary units)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
-    if not match:
-        raise ValueError(f"{text!r} is not a size like 500M or 2G")
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
-
-
-class ByteSize(click.ParamType):  # type: ignore[type-arg]
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_byte_size(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
 
 
 def format_bytes(size: float) -> str:
@@ -172,12 +148,7 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     from repo_tools.probe.cache import default_cache_dir
     from repo_tools.probe.rewrite import RewriteError
 
-    if files:
-        paths = existing_files(files)
-    else:
-        paths = repo_layout.model_files(repo)
-        if not paths:
-            raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
+    paths = files_to_check(files, repo)
     if write and hash_mode is None:
         hash_mode = "auto"
     limits = NetworkLimits(connect_timeout=connect_timeout, read_timeout=read_timeout,

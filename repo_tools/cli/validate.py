@@ -6,13 +6,11 @@ from pathlib import Path
 
 import click
 
-from repo_tools import repo as repo_layout
 from repo_tools.checks.validate import validate_paths
 from repo_tools.cli.common import (
-    IOFailure,
     command_with_exit,
     emit,
-    existing_files,
+    files_to_check,
     output_options,
     repo_option,
     with_repo_settings,
@@ -33,12 +31,7 @@ def validate(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output
     FILES default to every versions/*/models/*.json under --repo. Files of the same
     config version that are not named are read too, for the rules that span files.
     """
-    if files:
-        paths = existing_files(files)
-    else:
-        paths = repo_layout.model_files(repo)
-        if not paths:
-            raise IOFailure(f"no model files found under {repo}/versions/*/models/*.json")
+    paths = files_to_check(files, repo)
     result = validate_paths(paths, Path.cwd(), jobs=jobs)
     findings = with_repo_settings(result.findings, repo)
     return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
