@@ -4,7 +4,10 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.helpers import snapshot_of_work_tree
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -17,3 +20,14 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 _bin = str(Path(sys.executable).parent)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+
+@pytest.fixture(scope="session")
+def tool_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This project as `pre-commit try-repo` must see it: a one-commit snapshot of the work
+    tree, new files included (try-repo on the checkout runs HEAD plus tracked changes
+    only); in CI, a clean clone, it equals HEAD. REPO_TOOLS_TRY_REPO names another."""
+    override = os.environ.get("REPO_TOOLS_TRY_REPO")
+    if override:
+        return Path(override)
+    return snapshot_of_work_tree(tmp_path_factory.mktemp("tool-repo"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -108,3 +110,44 @@ def findings_json(run: Run) -> list[dict[str, Any]]:
 
 def rules_of(run: Run) -> set[str]:
     return {f["rule"] for f in findings_json(run)}
+
+
+# --- git --------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+GIT_ENV = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.org",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+
+
+def git_env(**extra: str) -> dict[str, str]:
+    """The environment for a test's git: a surrounding hook or CI job may set GIT_DIR and
+    friends, which would send every call into the wrong repository; the user's own git
+    config (signing, hooks, default branch) stays out too."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return {**clean, **GIT_ENV, **extra}
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env=git_env(), timeout=120)
+    return proc.stdout.strip()
+
+
+def snapshot_of_work_tree(dest: Path) -> Path:
+    """This checkout as a git repo of one commit, uncommitted and untracked (not ignored)
+    files included: try-repo on the checkout itself would miss new files."""
+    listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for name in filter(None, listed.split("\0")):
+        source, target = ROOT / name, dest / name
+        if source.is_dir() and not source.is_symlink():
+            continue  # a nested repository, not part of this one
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        elif source.is_file():
+            shutil.copy2(source, target)
+    git(dest.parent, "init", "-q", str(dest))
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "snapshot")
+    return dest

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 import tarfile
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from repo_tools.release import sshsig
 from repo_tools.release.bundle import BundleFile, build_bundle, bundle_name
 from repo_tools.release.manifest import BundleRef, FileEntry, Manifest
-from tests.helpers import config, make_repo, model
+from tests.helpers import config, git, git_env, make_repo, model
 
 SSH_KEYGEN = shutil.which("ssh-keygen")
 needs_ssh_keygen = pytest.mark.skipif(SSH_KEYGEN is None,
@@ -31,11 +30,6 @@ NOW = CREATED + dt.timedelta(days=1)
 EXPIRES = CREATED + dt.timedelta(days=30)
 REPO_ID = "example.org/models"
 PRINCIPAL = "release@example.org"
-GIT_ENV = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.org",
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-
-
 def allowed_line(key: Ed25519PrivateKey, principal: str = PRINCIPAL,
                  options: str = f'namespaces="{sshsig.NAMESPACE}"') -> str:
     opts = f"{options} " if options else ""
@@ -64,17 +58,10 @@ def two_model_config() -> dict[str, Any]:
     )
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, **GIT_ENV}
-    proc = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True, env=env)
-    return proc.stdout.strip()
-
-
 def commit_all(repo: Path, message: str = "update", when: int = 1_767_225_600) -> str:
     git(repo, "add", "-A")
     env_date = f"{when} +0000"
-    env = {**os.environ, **GIT_ENV, "GIT_AUTHOR_DATE": env_date, "GIT_COMMITTER_DATE": env_date}
+    env = git_env(GIT_AUTHOR_DATE=env_date, GIT_COMMITTER_DATE=env_date)
     subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", message], check=True,
                    capture_output=True, env=env)
     return git(repo, "rev-parse", "HEAD")

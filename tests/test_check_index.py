@@ -23,7 +23,7 @@ from repo_tools.checks.index import analyse, check_index, plainly_valid
 from repo_tools.checks.validate import schema_findings
 from repo_tools.compat import IndexEntry
 from repo_tools.lint import lint_repo
-from tests.helpers import cli, findings_json, make_repo, model, rules_of, write_json
+from tests.helpers import cli, findings_json, git, make_repo, model, rules_of, write_json
 from tests.test_compat import CLIENTS, NEWEST_CLIENT, by_precedence, cmp, indexes, oracle_admits
 from tests.test_compat import oracle_select as select
 
@@ -235,50 +235,23 @@ def test_hook_manifest_entry() -> None:
     assert not pattern.search("README.md")
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org",
-                    "-c", "commit.gpgsign=false", *args], cwd=cwd, check=True,
-                   capture_output=True)
-
-
-def _snapshot_of_work_tree(dest: Path) -> Path:
-    """This checkout as a git repo of one commit, uncommitted and untracked files included
-    (try-repo would otherwise run the last commit's code)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                             "-z"], cwd=ROOT, check=True, capture_output=True).stdout
-    for raw in filter(None, listed.split(b"\0")):
-        source, target = ROOT / raw.decode(), dest / raw.decode()
-        if source.is_dir() and not source.is_symlink():
-            continue  # a nested repository, not part of this one
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(os.readlink(source))
-        elif source.is_file():
-            shutil.copy2(source, target)
-    _git(dest, "init", "-q")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-q", "-m", "snapshot")
-    return dest
-
-
-def test_hook_through_pre_commit_try_repo(tmp_path: Path) -> None:
-    tool = _snapshot_of_work_tree(tmp_path / "tool")
+def test_hook_through_pre_commit_try_repo(tmp_path: Path, tool_repo: Path) -> None:
     target = tmp_path / "target"
     shutil.copytree(FIXTURES / "I005-non-monotonic" / "fail", target)
-    _git(target, "init", "-q")
-    _git(target, "add", "-A")
+    git(target, "init", "-q")
+    git(target, "add", "-A")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
 
     def try_repo() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pre_commit", "try-repo", str(tool), "check-index",
+            [sys.executable, "-m", "pre_commit", "try-repo", str(tool_repo), "check-index",
              "--all-files"], cwd=target, env=env, capture_output=True, text=True, timeout=600)
 
     failed = try_repo()
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "index.json:5:29: I005 client 1.5.1 gets v1.0.0" in failed.stdout
     shutil.copy(FIXTURES / "I005-non-monotonic" / "pass" / "index.json", target / "index.json")
-    _git(target, "add", "-A")
+    git(target, "add", "-A")
     passed = try_repo()
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert re.search(r"check index\.json\.+Passed", passed.stdout)

@@ -22,8 +22,9 @@ from tests.client_helpers import (
     client_log,
     names,
 )
+from tests.helpers import GIT_ENV, git
 from tests.httpserver import LoopbackServer
-from tests.release_helpers import GIT_ENV, commit_all, git
+from tests.release_helpers import commit_all
 
 TOKEN = f"ghp_PLANTED{secrets.token_hex(8)}"
 REAL_GIT = shutil.which("git")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import git
+
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
@@ -41,14 +43,10 @@ def test_probe_hook_is_manual_and_check_index_sees_the_whole_repo() -> None:
     assert HOOKS["check-index"]["pass_filenames"] is False
 
 
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
 def init_repo(path: Path, source: Path) -> Path:
     shutil.copytree(source, path)
     git(path, "init", "-q")
-    git(path, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A")
+    git(path, "add", "-A")
     return path
 
 
@@ -60,22 +58,23 @@ def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def try_repo(cwd: Path, hook: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def try_repo(tool: Path, cwd: Path, hook: str,
+             env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["pre-commit", "try-repo", str(ROOT), hook, "--all-files", "--verbose"],
+        ["pre-commit", "try-repo", str(tool), hook, "--all-files", "--verbose"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
     )
 
 
-def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path,
+def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path, tool_repo: Path,
                                                      pre_commit_env: dict[str, str]) -> None:
     clean = init_repo(tmp_path / "clean", ROOT / "examples" / "clean-repo")
-    run = try_repo(clean, "validate-model-configs", pre_commit_env)
+    run = try_repo(tool_repo, clean, "validate-model-configs", pre_commit_env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Passed" in run.stdout
 
     broken = init_repo(tmp_path / "broken", ROOT / "examples" / "broken-repo")
-    run = try_repo(broken, "validate-model-configs", pre_commit_env)
+    run = try_repo(tool_repo, broken, "validate-model-configs", pre_commit_env)
     assert run.returncode == 1
     assert "Failed" in run.stdout
     for code in ("J004", "S003", "V005", "V006", "V007"):

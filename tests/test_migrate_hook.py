@@ -7,8 +7,6 @@ PyPI (for the build backend and the dependencies). It takes tens of seconds.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,24 +15,9 @@ import pytest
 
 from repo_tools.checks.validate import validate_paths
 from repo_tools.findings import Severity
-from tests.helpers import SHA_A, write_json
+from tests.helpers import SHA_A, git, git_env, write_json
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
-
-
-def _git(*args: str, cwd: Path) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=repo-tools tests", "-c", "user.email=tests@example.invalid",
-         "-c", "commit.gpgsign=false", *args],
-        cwd=cwd, env=_clean_env(), capture_output=True, text=True, check=True, timeout=120)
-    return proc.stdout
-
-
-def _clean_env() -> dict[str, str]:
-    # A surrounding git hook or CI job may set GIT_DIR and friends; they would redirect
-    # every git call of the test into the wrong repository.
-    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
 
 
 @pytest.fixture(scope="session")
@@ -42,31 +25,8 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-@pytest.fixture(scope="session")
-def tool_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project as it is on disk, committed to a throwaway repository.
-
-    try-repo on a working tree picks up uncommitted changes to tracked files but not new
-    untracked ones; a snapshot of every file git would track makes the test see exactly
-    the code under test, committed or not (in CI, a clean clone, it equals HEAD).
-    """
-    snapshot = tmp_path_factory.mktemp("tool-repo")
-    listed = _git("ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                  cwd=PROJECT_ROOT)
-    for name in filter(None, listed.split("\0")):
-        source = PROJECT_ROOT / name
-        if source.is_file():
-            target = snapshot / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    _git("init", "-q", cwd=snapshot)
-    _git("add", "-A", cwd=snapshot)
-    _git("commit", "-q", "-m", "snapshot", cwd=snapshot)
-    return snapshot
-
-
 def _try_repo(tool_repo: Path, config_repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = _clean_env() | {"PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+    env = git_env(PRE_COMMIT_HOME=str(home), PRE_COMMIT_COLOR="never")
     return subprocess.run(
         [str(PRE_COMMIT), "try-repo", str(tool_repo), "migrate-v1-configs", "--all-files",
          "--verbose"],
@@ -93,8 +53,8 @@ def test_hook_converts_v1_files_fails_then_passes(tmp_path: Path, tool_repo: Pat
         "model": "m", "provider": "other", "version": "1.0.0",
         "download": {"url": "https://e.org/m", "sha256": SHA_A}}]}, indent=3)
     (models / "other.json").write_text(v2_text)
-    _git("init", "-q", cwd=config_repo)
-    _git("add", "-A", cwd=config_repo)
+    git(config_repo, "init", "-q")
+    git(config_repo, "add", "-A")
 
     first = _try_repo(tool_repo, config_repo, pre_commit_home)
     output = first.stdout + first.stderr

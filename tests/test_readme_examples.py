@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.release_helpers import GIT_ENV, needs_ssh_keygen
+from tests.helpers import GIT_ENV
+from tests.release_helpers import needs_ssh_keygen
 from tests.test_readme import README, ROOT, section
 
 MASKS = [

@@ -27,13 +27,12 @@ from repo_tools.release import sshsig
 from repo_tools.release.bundle import BundleFile, build_bundle, read_members
 from repo_tools.release.publish import ReleaseRequest, prepare_release
 from repo_tools.release.verify import AcceptedRelease, load_state, record_accepted
-from tests.helpers import Run, cli, findings_json, model, rules_of, run_tool, write_json
+from tests.helpers import Run, cli, findings_json, git, model, rules_of, run_tool, write_json
 from tests.release_helpers import (
     PRINCIPAL,
     SSH_KEYGEN,
     allowed_line,
     commit_all,
-    git,
     git_config_repo,
     needs_ssh_keygen,
     two_model_config,

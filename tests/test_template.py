@@ -3,8 +3,8 @@
 The end-to-end test renders the template, `git init`s the result, runs `repo-tools lint`
 and then `pre-commit try-repo <this project> --all-files` inside it, exactly as a new
 maintainer would; then it plants a v1 file and a broken index and watches the hooks fail.
-`try-repo` installs this project from its git HEAD plus uncommitted tracked changes
-(set REPO_TOOLS_TRY_REPO to try another checkout, e.g. a committed snapshot).
+`try-repo` installs this project from the `tool_repo` snapshot of the work tree (set
+REPO_TOOLS_TRY_REPO to try another checkout).
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from cookiecutter.main import cookiecutter
 
 from repo_tools import __version__
 from repo_tools.scaffold import template_dir, template_variables
-from tests.helpers import cli
+from tests.helpers import cli, git
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template-repo"
-TOOLKIT = Path(os.environ.get("REPO_TOOLS_TRY_REPO", ROOT))
 MANIFEST = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))
 WORKFLOWS = (".github/workflows/lint.yml", ".github/workflows/release.yml")
@@ -38,12 +37,6 @@ WORKFLOWS = (".github/workflows/lint.yml", ".github/workflows/release.yml")
 def render(out: Path, **context: Any) -> Path:
     return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=context,
                              output_dir=str(out)))
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t",
-                           "-c", "init.defaultBranch=main", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout
 
 
 def files_of(root: Path) -> dict[str, bytes]:
@@ -312,8 +305,8 @@ def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def try_repo(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pre-commit", "try-repo", str(TOOLKIT), "--all-files"],
+def try_repo(tool: Path, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pre-commit", "try-repo", str(tool), "--all-files"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -325,7 +318,7 @@ def hook_results(output: str) -> dict[str, str]:
 
 
 def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
-        tmp_path: Path, pre_commit_env: dict[str, str]) -> None:
+        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
     repo = render(tmp_path)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
@@ -334,7 +327,7 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     lint = cli("lint", "--repo", repo)
     assert lint.exit_code == 0 and lint.stdout.startswith("All checks passed"), lint.stdout
 
-    clean = try_repo(repo, pre_commit_env)
+    clean = try_repo(tool_repo, repo, pre_commit_env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     results = hook_results(clean.stdout)
     manifest_names = {h["name"] for h in MANIFEST.values() if h.get("stages") != ["manual"]}
@@ -354,7 +347,7 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     (repo / "index.json").write_text(json.dumps(index, indent=2))
     git(repo, "add", "-A")
 
-    broken = try_repo(repo, pre_commit_env)
+    broken = try_repo(tool_repo, repo, pre_commit_env)
     assert broken.returncode == 1
     output = broken.stdout
     assert "Traceback" not in output + broken.stderr
