@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.client_helpers import Lab
 from tests.helpers import snapshot_of_work_tree
+from tests.httpserver import LoopbackServer
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -31,3 +34,15 @@ def tool_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if override:
         return Path(override)
     return snapshot_of_work_tree(tmp_path_factory.mktemp("tool-repo"))
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    """A loopback HTTP server of its own for each test (tests count its requests)."""
+    with LoopbackServer() as running:
+        yield running
+
+
+@pytest.fixture
+def lab(tmp_path: Path, server: LoopbackServer) -> Lab:
+    return Lab(tmp_path, server)

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,6 @@ from tests.helpers import cli, run_tool
 from tests.httpserver import Body, LoopbackServer, Reset, Short, Status
 
 SIZE = 20_000
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
 
 
 def make_client(root: Path, budget: int | None = None, **options: Any) -> ConfigClient:

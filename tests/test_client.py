@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,18 +19,6 @@ from tests.client_helpers import (
     names,
     sha,
 )
-from tests.httpserver import LoopbackServer
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
-
-
-@pytest.fixture
-def lab(tmp_path: Path, server: LoopbackServer) -> Lab:
-    return Lab(tmp_path, server)
 
 
 def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:

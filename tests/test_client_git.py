@@ -8,8 +8,6 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,23 +21,11 @@ from tests.client_helpers import (
     names,
 )
 from tests.helpers import GIT_ENV, git
-from tests.httpserver import LoopbackServer
 from tests.release_helpers import commit_all
 
 TOKEN = f"ghp_PLANTED{secrets.token_hex(8)}"
 REAL_GIT = shutil.which("git")
 pytestmark = pytest.mark.skipif(REAL_GIT is None, reason="git is not installed")
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
-
-
-@pytest.fixture
-def lab(tmp_path: Path, server: LoopbackServer) -> Lab:
-    return Lab(tmp_path, server)
 
 
 @pytest.fixture

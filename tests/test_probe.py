@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,6 @@ DATA = bytes(range(256)) * 4096  # 1 MiB
 DATA_SHA = sha256_hex(DATA)
 FAST = ("--retries", "2", "--max-backoff", "0.02", "--max-retry-after", "0.2",
         "--connect-timeout", "2", "--read-timeout", "0.5")
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)
