@@ -355,7 +355,8 @@ def test_rewrite_refuses_a_text_it_cannot_check() -> None:
 
 @pytest.mark.parametrize(("text", "size"), [
     ("1048576", 1 << 20), ("512M", 512 << 20), ("2G", 2 << 30), ("1.5GiB", 3 << 29),
-    ("10k", 10240), ("3 MB", 3 << 20),
+    ("10k", 10240), ("3 MB", 3 << 20), ("1.0", 1), ("0.1K", 102),
+    ("9" * 400 + ".5G", int("9" * 400 + "5") * (1 << 30) // 10),  # no float: no overflow
     # What `cache --max-bytes` took before it shared this parser: whole numbers exactly,
     # and the unit letters in their Unicode case forms.
     ("9007199254740993", (1 << 53) + 1), ("3\u212a", 3 << 10), ("2 \u0131B", 2),
@@ -364,9 +365,11 @@ def test_byte_sizes(text: str, size: int) -> None:
     assert parse_byte_size(text) == size
 
 
-def test_bad_byte_size() -> None:
+@pytest.mark.parametrize("text", ["lots", "0.5", "1.9", "-1G", "9" * 5000])
+def test_bad_byte_size(text: str) -> None:
+    # A fraction of a byte, or a number past int()'s digit limit: an error, not a traceback.
     with pytest.raises(ValueError):
-        parse_byte_size("lots")
+        parse_byte_size(text)
 
 
 def test_progress_line() -> None:

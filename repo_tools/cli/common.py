@@ -34,10 +34,15 @@ def parse_byte_size(text: str) -> int:
     match = _BYTE_SIZE.fullmatch(text)
     if not match:
         raise ValueError(f"{text!r} is not a size like 500M or 2G")
-    number, scale = match.group(1), _BYTE_UNITS[match.group(2).lower()]
-    if "." not in number:
-        return int(number) * scale  # exactly: a float would round sizes past 2**53 bytes
-    return int(float(number) * scale)
+    unit = match.group(2).lower()
+    # Integer arithmetic throughout: a float rounds sizes past 2**53 and overflows on
+    # long numbers. A fraction is rounded down to whole bytes, so it needs a unit.
+    whole, _, part = match.group(1).partition(".")
+    numerator = int(whole + part) * _BYTE_UNITS[unit]
+    denominator: int = 10 ** len(part)  # typeshed: int ** int may be a float
+    if not unit and numerator % denominator:
+        raise ValueError(f"{text!r} is not a whole number of bytes")
+    return numerator // denominator
 
 
 class ByteSize(click.ParamType):  # type: ignore[type-arg]
