@@ -20,7 +20,10 @@ def console_script(name: str) -> list[str] | None:
 
 
 def repo_tools_cmd() -> list[str]:
-    return console_script("repo-tools") or [sys.executable, "-m", "repo_tools"]
+    """The build this interpreter imports: its venv's script, else `python -m`; never
+    another repo-tools on the PATH (a pipx install of some other version)."""
+    beside = Path(sys.executable).parent / "repo-tools"
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "repo_tools"]
 
 
 def print_rows(rows: Sequence[Mapping[str, Any]], *, as_json: bool) -> None:
