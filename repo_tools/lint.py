@@ -117,8 +117,8 @@ class LintError(Exception):
 
 def _probe_findings(repo: Path, paths: Sequence[Path], base: Path,
                     settings: Settings) -> list[Finding]:
+    from repo_tools.net import Credentials, CredentialsError
     from repo_tools.probe import probe_paths
-    from repo_tools.probe.auth import Credentials, CredentialsError
 
     try:
         credentials = Credentials()

@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
+from repo_tools.net.limits import NetworkLimits
 from tests.helpers import cli, make_repo, write_json
 from tests.httpserver import Body, LoopbackServer, _Handler, send_start
 from tests.httpserver import sha256_hex as sha
@@ -22,8 +23,9 @@ from tests.release_helpers import allowed_line, write_ssh_key
 REPO_ID = "example.org/models"
 KEY = Ed25519PrivateKey.generate()
 # Downloads in tests back off for at most a few milliseconds.
-FAST = ClientConfig(retries=3, backoff_base=0.001, backoff_cap=0.005, retry_after_cap=0.01,
-                    connect_timeout=5, read_timeout=5, chunk_size=4096)
+FAST_NETWORK = NetworkLimits(retries=3, backoff_base=0.001, backoff_cap=0.005,
+                             retry_after_cap=0.01, connect_timeout=5, read_timeout=5)
+FAST = ClientConfig(network=FAST_NETWORK, chunk_size=4096)
 
 INDEX = {"versions": {
     "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "1.4.0"},

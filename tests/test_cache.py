@@ -151,7 +151,7 @@ def test_server_errors_are_retried_with_backoff_but_404_is_not(tmp_path: Path,
 def test_retries_give_up(tmp_path: Path, server: LoopbackServer) -> None:
     model = served(server, "down", Status(500))
     with pytest.raises(DownloadError) as raised:
-        make_client(tmp_path, retries=2).ensure(model)
+        make_client(tmp_path, network=dataclasses.replace(FAST.network, retries=2)).ensure(model)
     assert "after 3 attempts" in raised.value.message
     assert server.count("/down.bin") == 3
 
@@ -278,12 +278,13 @@ WORKER = """
 import hashlib, json, random, sys
 from pathlib import Path
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
+from repo_tools.net.limits import NetworkLimits
 
 cache_dir, models_path, seed, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 models = json.loads(Path(models_path).read_text())
 client = ConfigClient("1.0.0", source=BundleSource("unused"), cache_dir=Path(cache_dir),
-                      config=ClientConfig(cache_budget_bytes=budget, retries=5,
-                                          backoff_base=0.001, backoff_cap=0.005))
+                      config=ClientConfig(cache_budget_bytes=budget, network=NetworkLimits(
+                          retries=5, backoff_base=0.001, backoff_cap=0.005)))
 rng = random.Random(seed)
 for _ in range(25):
     model = rng.choice(models)

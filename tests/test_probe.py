@@ -39,7 +39,7 @@ FAST = ("--retries", "2", "--max-backoff", "0.02", "--max-retry-after", "0.2",
 def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep the developer's ~/.netrc, tokens and proxies out of these tests."""
     for name in list(os.environ):
-        if name.startswith("REPO_TOOLS_TOKEN_") or name.lower().endswith("_proxy"):
+        if name.startswith("REPO_TOOLS_TOKEN") or name.lower().endswith("_proxy"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
 
@@ -130,24 +130,24 @@ def test_429_with_retry_after_is_honoured(tmp_path: Path, server: LoopbackServer
 
 def test_retry_after_caps_and_dates(server: LoopbackServer) -> None:
     """The waits asked for by Retry-After, as the fetcher would sleep them (recorded)."""
-    from repo_tools.probe.auth import Credentials
-    from repo_tools.probe.http import Deadline, Fetcher, NetworkLimits
+    from repo_tools.net import Deadline, NetworkLimits
+    from repo_tools.net.transport import Transport
 
     slept: list[float] = []
     limits = NetworkLimits(retries=3, retry_after_cap=30.0, backoff_base=1.0, backoff_cap=8.0)
-    fetcher = Fetcher(limits, Credentials(env={}), Deadline(None), sleep=slept.append,
-                      rng=lambda: 1.0)
+    fetcher = Transport(limits, sleep=slept.append, rng=lambda: 1.0)
+    unbounded = Deadline(None)
     url = server.route("/ra", Status(429, headers={"Retry-After": "7"}),
                        Status(503, headers={"Retry-After": "1000"}),
                        Status(503, headers={"Retry-After": http_date(60)}), Body(b"x"))
-    response = fetcher.send("GET", url)
-    assert response.status_code == 200
+    response = fetcher.send("GET", url, unbounded)
+    assert response.status == 200
     assert slept[0] == 7.0
     assert slept[1] == 30.0  # capped
     assert 29.0 <= slept[2] <= 30.0  # an HTTP-date a minute away, capped
     slept.clear()
     url = server.route("/backoff", Status(500), Status(500), Status(500), Body(b"x"))
-    assert fetcher.send("GET", url).status_code == 200
+    assert fetcher.send("GET", url, unbounded).status == 200
     assert slept == [1.0, 2.0, 4.0]  # exponential (jitter pinned to its top)
     fetcher.close()
 
@@ -211,10 +211,11 @@ def test_https_redirect_to_http_is_flagged(tmp_path: Path, server: LoopbackServe
 def test_credentials_never_follow_a_redirect_down_to_plain_http(
         tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
     # Same host name (127.0.0.1) on both hops: only the scheme drops, and with it the token.
-    monkeypatch.setenv("REPO_TOOLS_TOKEN_127_0_0_1", "downgrade-PLANTED-77f1")
     cert = make_certificate(tmp_path / "tls")
     target = server.route("/plain.bin", Body(DATA))
     with LoopbackServer(cert.server_context()) as tls:
+        monkeypatch.setenv("REPO_TOOLS_TOKENS", f"127.0.0.1:{tls.port}=downgrade-PLANTED-77f1 "
+                           f"http://127.0.0.1:{server.port}=downgrade-PLANTED-77f1")
         repo_with(tmp_path, entry(tls.route("/secure.bin", Redirect(target))))
         run = probe(tmp_path, "--hash", "--ca-bundle", cert.cert)
         assert only(run)["rule"] == "P004"
@@ -506,7 +507,7 @@ def test_planted_credentials_appear_nowhere(tmp_path: Path, server: LoopbackServ
 
     basic = base64.b64encode(f"maintainer:{NETRC_PASSWORD}".encode()).decode()
     planted = [TOKEN, NETRC_PASSWORD, basic, QUERY_TOKEN, USERINFO_PASSWORD, SIGNATURE]
-    monkeypatch.setenv("REPO_TOOLS_TOKEN_127_0_0_1", TOKEN)
+    monkeypatch.setenv("REPO_TOOLS_TOKENS", f"http://127.0.0.1:{server.port}={TOKEN}")
     netrc = tmp_path / "netrc"
     netrc.write_text(f"machine localhost login maintainer password {NETRC_PASSWORD}\n")
     netrc.chmod(0o600)

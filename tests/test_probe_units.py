@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import multiprocessing
@@ -15,23 +14,20 @@ from hypothesis import strategies as st
 
 from repo_tools.cli.common import parse_byte_size
 from repo_tools.cli.probe import ProgressBar, format_progress
-from repo_tools.probe import hashing
-from repo_tools.probe.auth import Credentials, env_var_for_host, scrub
-from repo_tools.probe.cache import HashCache, cache_key
-from repo_tools.probe.http import (
-    NetworkLimits,
+from repo_tools.net.transport import (
     backoff_delay,
-    describe_error,
     is_retryable_status,
     parse_retry_after,
+    redact_url,
 )
+from repo_tools.probe import hashing
+from repo_tools.probe.cache import HashCache, cache_key
 from repo_tools.probe.rewrite import RewriteError, set_sha256_values
 from repo_tools.probe.run import UrlOutcome, findings_for, needs_write
 from repo_tools.probe.targets import (
     Target,
     host_declared_sha256,
     huggingface_resolve_url,
-    redact_url,
     url_problem,
 )
 from repo_tools.rules import ALL_RULES
@@ -127,47 +123,6 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("Tue, 14 Nov 2023 22:00:00 GMT", now) == 0.0  # in the past
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
-
-
-def test_error_messages_never_quote_the_url() -> None:
-    # What http.client and socket raise (probe no longer goes through requests).
-    url = "https://host.example/file?token=SECRET-TOKEN-123"
-    exc = OSError(f"cannot reach {url}")
-    exc.__context__ = ConnectionRefusedError(111, "Connection refused")
-    rule, message = describe_error(exc, NetworkLimits())
-    assert rule is rules.CONNECTION_FAILED and message == "the connection was refused"
-    for raw in (OSError(url), http.client.HTTPException(url), http.client.InvalidURL(url)):
-        rule, message = describe_error(raw, NetworkLimits())
-        assert "SECRET" not in message and "host.example" not in message
-
-
-# -- credentials -----------------------------------------------------------------------------------
-
-
-def test_credentials_by_host(tmp_path: Path) -> None:
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine files.example.com login me password s3cret-pass\n")
-    netrc.chmod(0o600)
-    creds = Credentials(env={env_var_for_host("models.example.com"): "tok-123456"},
-                        netrc_path=netrc)
-    assert env_var_for_host("models.example.com") == "REPO_TOOLS_TOKEN_MODELS_EXAMPLE_COM"
-    assert creds.headers_for("models.example.com") == {"Authorization": "Bearer tok-123456"}
-    assert creds.headers_for("files.example.com")["Authorization"].startswith("Basic ")
-    assert creds.headers_for("cdn.example.com") == {}
-    secrets = creds.secrets()
-    assert {"tok-123456", "s3cret-pass"} <= secrets
-    assert scrub("a tok-123456 b s3cret-pass", secrets) == "a *** b ***"
-
-
-def test_broken_netrc_is_reported_without_its_content(tmp_path: Path) -> None:
-    from repo_tools.probe.auth import CredentialsError
-
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine a login b password c\nbogus-token-XYZ\n")
-    netrc.chmod(0o600)
-    with pytest.raises(CredentialsError) as info:
-        Credentials(env={}, netrc_path=netrc)
-    assert "bogus-token-XYZ" not in str(info.value) and "line" in str(info.value)
 
 
 # -- the cache -------------------------------------------------------------------------------------

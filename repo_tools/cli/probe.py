@@ -140,11 +140,12 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     """Check that every download URL answers, and with --hash that it matches its sha256.
 
     FILES default to every versions/*/models/*.json under --repo. Each distinct URL is
-    probed once. Private hosts: set REPO_TOOLS_TOKEN_<HOST> (a bearer token; the host in
-    upper case, other characters as _) or add the host to ~/.netrc.
+    probed once. Private hosts: set REPO_TOOLS_TOKENS='host=TOKEN ...' (a bearer token
+    for exactly that host; host:port or http://host for others), or name a file of such
+    lines in REPO_TOOLS_TOKENS_FILE, or add the host to ~/.netrc.
     """
+    from repo_tools.net import Credentials, CredentialsError
     from repo_tools.probe import NetworkLimits, ProbeOptions, probe_paths
-    from repo_tools.probe.auth import Credentials, CredentialsError
     from repo_tools.probe.cache import default_cache_dir
     from repo_tools.probe.rewrite import RewriteError
 
@@ -163,6 +164,9 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
         credentials = Credentials()
     except CredentialsError as exc:
         raise IOFailure(str(exc)) from exc
+    for name in credentials.ignored_variables():
+        click.echo(f"warning: {name} is no longer read (host names map to such variables "
+                   "ambiguously); set REPO_TOOLS_TOKENS='HOST=TOKEN' instead", err=True)
     talk = fmt == "text"
     bar = ProgressBar(sys.stderr) if talk and sys.stderr.isatty() else None
     try:

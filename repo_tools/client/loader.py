@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repo_tools import compat
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
@@ -31,13 +31,23 @@ from repo_tools.client.catalog import InvalidRemote, RemoteConfig, load_defaults
 from repo_tools.client.lkg import FILE_NAME, LastKnownGood, read_lkg, write_lkg
 from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
 from repo_tools.client.options import ClientConfig
-from repo_tools.client.sources import FetchContext, Origin, RemoteFailure, RemoteSource
+from repo_tools.client.sources import (
+    FetchContext,
+    Origin,
+    RemoteFailure,
+    RemoteSource,
+    client_transport,
+    load_deadline,
+)
 from repo_tools.findings import Finding, finding
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import format_time
 from repo_tools.release.verify import load_state, record_accepted
 from repo_tools.rules import client as rules
+
+if TYPE_CHECKING:
+    from repo_tools.net.transport import Transport
 
 log = logging.getLogger("repo_tools.client")
 
@@ -107,6 +117,14 @@ class ConfigClient:
         self.config = config or ClientConfig()
         self.clock = clock
         self.cache = ModelCache(self.cache_dir, self.config.cache_budget_bytes)
+        self._transport: Transport | None = None
+
+    def transport(self) -> Transport:
+        """The client's one transport (pooled connections), made on first use; raises
+        RemoteFailure when the environment's credentials cannot be read."""
+        if self._transport is None:
+            self._transport = client_transport(self.config)
+        return self._transport
 
     @property
     def state_dir(self) -> Path:
@@ -135,7 +153,8 @@ class ConfigClient:
         try:
             state = load_state(self.state_dir / STATE_FILE)
             fetched = self.source.fetch(FetchContext(self.allowed_signers, state, now,
-                                                     self.config))
+                                                     self.config, self.transport(),
+                                                     load_deadline(self.config)))
             remote = parse_remote_files(fetched.files)
         except RemoteFailure as failure:
             return fallback.use(finding(failure.rule, where, failure.message))
@@ -234,7 +253,12 @@ class ConfigClient:
                 if budget is not None and ref.size is not None:
                     self.cache.evict(max(budget - ref.size, 0), protect={ref.cache_path})
                 try:
-                    download_file(ref, self.cache.file_path(ref.cache_path), self.config)
+                    try:
+                        transport = self.transport()
+                    except RemoteFailure as exc:
+                        raise DownloadError(rules.DOWNLOAD_FAILED, exc.message) from None
+                    download_file(ref, self.cache.file_path(ref.cache_path), self.config,
+                                  transport)
                 except DownloadError as exc:
                     log.error("%s %s: %s", exc.rule.code, ref.cache_path, exc.message)
                     raise

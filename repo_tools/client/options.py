@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from repo_tools.net.credentials import Credentials
+from repo_tools.net.limits import NetworkLimits
 from repo_tools.release.verify import DEFAULT_LIMITS, VerifyLimits
+
+GIB = 1 << 30
+# A desktop app's downloads: patient reads (a CDN may pause), more retries than probe.
+CLIENT_NETWORK = NetworkLimits(connect_timeout=10.0, read_timeout=60.0, retries=4,
+                               backoff_base=0.5, backoff_cap=30.0, retry_after_cap=60.0)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -21,22 +28,33 @@ class ClientConfig:
         anyone who can push to the branch controls the client's models.
     cache_budget_bytes: the model cache's size budget (None: unbounded); least recently
         used files are evicted to stay under it, never one in use or being downloaded.
-    retries, backoff_base, backoff_cap, retry_after_cap: model downloads are retried
-        `retries` times after the first attempt, waiting
-        min(cap, base * 2**attempt) seconds, half of it random (jitter); a server's
-        Retry-After is honoured up to retry_after_cap.
+    network: timeouts, retries (with backoff and Retry-After), redirects and CAs for every
+        request the client makes (`repo_tools.net.NetworkLimits`; default
+        `CLIENT_NETWORK`: connect 10 s, read 60 s, 4 retries).
+    load_timeout: seconds the remote part of one `load()` may take in all (fetching and
+        verifying the release, or cloning); past it, `load()` falls back to the last known
+        good config (C001).
+    fetch_timeout: seconds one release file (manifest, signature, bundle) may take in all,
+        inside load_timeout.
+    download_timeout: seconds one model download in `ensure()` may take in all (None: no
+        limit; the read timeout still bounds every wait for data).
+    max_undeclared_size: the most bytes `ensure()` downloads for an entry without
+        `download.size` (64 GiB; with a cache budget, the budget when smaller): a server
+        sending endless data is cut off there, and nothing is kept.
+    credentials: who gets an Authorization header (None: from the environment,
+        `REPO_TOOLS_TOKENS`/`REPO_TOOLS_TOKENS_FILE` and ~/.netrc, each by exact host).
     """
 
     repository: str | None = None
     max_drop_fraction: float = 0.5
     allow_unsigned_git: bool = False
     cache_budget_bytes: int | None = None
-    retries: int = 4
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    retry_after_cap: float = 60.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    network: NetworkLimits = CLIENT_NETWORK
+    load_timeout: float = 60.0
+    fetch_timeout: float = 30.0
+    download_timeout: float | None = None
+    max_undeclared_size: int = 64 * GIB
+    credentials: Credentials | None = dataclasses.field(default=None, repr=False)
     git_timeout: float = 300.0
     chunk_size: int = 1 << 20
     verify_limits: VerifyLimits = DEFAULT_LIMITS
@@ -46,5 +64,18 @@ class ClientConfig:
             raise ValueError("max_drop_fraction must be between 0 and 1")
         if self.cache_budget_bytes is not None and self.cache_budget_bytes < 0:
             raise ValueError("cache_budget_bytes must not be negative")
-        if self.retries < 0:
-            raise ValueError("retries must not be negative")
+        if self.network.retries < 0:
+            raise ValueError("network.retries must not be negative")
+        for name in ("load_timeout", "fetch_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        if self.download_timeout is not None and not self.download_timeout > 0:
+            raise ValueError("download_timeout must be positive or None")
+        if self.max_undeclared_size < 0:
+            raise ValueError("max_undeclared_size must not be negative")
+
+    def undeclared_cap(self) -> int:
+        """The most bytes to accept for a file whose size the config does not give."""
+        if self.cache_budget_bytes is not None:
+            return min(self.max_undeclared_size, self.cache_budget_bytes)
+        return self.max_undeclared_size

@@ -30,19 +30,23 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.client.options import ClientConfig
 from repo_tools.findings import Rule
+from repo_tools.net.deadline import Deadline
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.fetch import DirectorySource, FetchError, Source, locate
 from repo_tools.release.manifest import MANIFEST_NAME
 from repo_tools.release.verify import AcceptedRelease, verify_published
 from repo_tools.rules import client as rules
+
+if TYPE_CHECKING:
+    from repo_tools.net.transport import Transport
 
 
 class RemoteFailure(Exception):
@@ -87,12 +91,16 @@ class FetchedRemote:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FetchContext:
-    """What verification needs: the trusted keys, the rollback state, a fixed `now`."""
+    """What verification needs: the trusted keys, the rollback state, a fixed `now`; and
+    what fetching needs: the transport and the deadline of the whole load (None: a
+    transport from the config, and the config's load_timeout from now)."""
 
     allowed_signers: Sequence[sshsig.AllowedSigner]
     state: Mapping[str, AcceptedRelease]
     now: dt.datetime
     config: ClientConfig
+    transport: Transport | None = None
+    deadline: Deadline | None = None
 
 
 class RemoteSource(Protocol):
@@ -131,15 +139,35 @@ class BundleSource:
 
     location: str
 
-    def _source(self, config: ClientConfig) -> tuple[Source, str]:
-        return locate(self.location, timeout=config.read_timeout)
-
     def describe(self) -> str:
-        return self._source(ClientConfig())[0].describe()
+        return locate(self.location)[0].describe()
 
     def fetch(self, context: FetchContext) -> FetchedRemote:
-        source, name = self._source(context.config)
+        config = context.config
+        transport = context.transport or client_transport(config)
+        deadline = context.deadline or load_deadline(config)
+        source, name = locate(self.location, transport=transport, deadline=deadline,
+                              fetch_timeout=config.fetch_timeout)
         return verify_release_folder(source, context, kind="bundle", manifest_name=name)
+
+
+def client_transport(config: ClientConfig) -> Transport:
+    """The transport for a client's requests; RemoteFailure when the environment's
+    credentials cannot be read."""
+    from repo_tools.net.credentials import Credentials, CredentialsError
+    from repo_tools.net.transport import Transport
+
+    credentials = config.credentials
+    if credentials is None:
+        try:
+            credentials = Credentials()
+        except CredentialsError as exc:
+            raise RemoteFailure(rules.REMOTE_UNREACHABLE, str(exc)) from None
+    return Transport(config.network, credentials, user_agent="repo-tools-client")
+
+
+def load_deadline(config: ClientConfig) -> Deadline:
+    return Deadline(config.load_timeout, name="the load time limit (ClientConfig.load_timeout)")
 
 
 def _relative_problem(value: str) -> str | None:

@@ -82,7 +82,14 @@ def hash_stream(read: Callable[[int], bytes], *, max_size: int | None = None,
     head = b""
     try:
         while True:
-            item = chunks.get()
+            try:
+                item = chunks.get(timeout=0.25)
+            except queue.Empty:
+                # A reader stuck on a silent socket must not hold the caller past its stop
+                # condition (the run's deadline).
+                if should_stop is not None and should_stop():
+                    raise Stopped(size) from None
+                continue
             if item is _END:
                 break
             if isinstance(item, BaseException):

@@ -17,22 +17,13 @@ from typing import Protocol
 
 from repo_tools import repo as repo_layout
 from repo_tools.atomic import write_atomic
-from repo_tools.findings import Finding, finding, sort_findings
+from repo_tools.findings import Finding, Rule, finding, sort_findings
 from repo_tools.jsonfile import UTF8_BOM, JsonDocument, load_json_file
+from repo_tools.net import Credentials, Deadline, NetworkLimits, scrub
+from repo_tools.net import transport as net
+from repo_tools.net.transport import NetworkError, Transport
 from repo_tools.probe import hashing
-from repo_tools.probe.auth import Credentials, scrub
 from repo_tools.probe.cache import HashCache, cache_key
-from repo_tools.probe.http import (
-    Answer,
-    Deadline,
-    Fetcher,
-    NetworkLimits,
-    ProbeFailure,
-    after_attempts,
-    deadline_failure,
-    describe_error,
-    read_chunks,
-)
 from repo_tools.probe.rewrite import RewriteError, set_sha256_values
 from repo_tools.probe.targets import (
     Target,
@@ -46,6 +37,7 @@ from repo_tools.rules import ALL_RULES, core
 from repo_tools.rules import probe as rules
 
 DEFAULT_JOBS = 8
+USER_AGENT = "repo-tools-probe"
 SOURCE_DOWNLOAD = "downloaded"
 SOURCE_HOST = "host"  # X-Linked-Etag
 SOURCE_CACHE = "cache"
@@ -109,17 +101,50 @@ class ProbeResult:
 # -- one URL --------------------------------------------------------------------------------
 
 
-def check_url(url: str, fetcher: Fetcher, cache: HashCache, options: ProbeOptions,
-              progress: Progress | None = None) -> UrlOutcome:
+class ProbeFailure(Exception):
+    """A URL could not be checked; carries the rule and a message safe to show."""
+
+    def __init__(self, rule: Rule, message: str):
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+_RULE_OF_KIND = {
+    net.INVALID_URL: rules.UNPROBEABLE_URL,
+    net.REDIRECTS: rules.BAD_REDIRECT,
+    net.DEADLINE: rules.DEADLINE,
+}
+
+
+def failure_of(error: NetworkError) -> ProbeFailure:
+    """The finding's rule and message for a failed request (no URL: the finding has it)."""
+    message = error.message
+    if error.attempts > 1:
+        message += f" (after {error.attempts} attempts)"
+    return ProbeFailure(_RULE_OF_KIND.get(error.kind, rules.CONNECTION_FAILED), message)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Run:
+    transport: Transport
+    deadline: Deadline
+    cache: HashCache
+    options: ProbeOptions
+    progress: Progress | None
+
+
+def check_url(url: str, run: _Run) -> UrlOutcome:
     outcome = UrlOutcome()
     try:
-        if fetcher.deadline.expired():
-            raise deadline_failure("before this URL was checked")
-        answer = fetcher.head(url)
+        if run.deadline.expired():
+            raise net.deadline_error(run.deadline, "before this URL was checked")
+        answer = run.transport.head(url, run.deadline, allow_downgrade=True)
         _describe_answer(outcome, answer)
         if outcome.status is not None and outcome.status >= 300:
-            outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, fetcher))
+            outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, run.transport))
             return outcome
+        options = run.options
         if options.hash_mode is None or outcome.html:
             return outcome
         linked = host_declared_sha256(answer.linked_etag)
@@ -128,7 +153,7 @@ def check_url(url: str, fetcher: Fetcher, cache: HashCache, options: ProbeOption
             return outcome
         key = cache_key(url, answer.headers.get("ETag"), answer.headers.get("Last-Modified"),
                         answer.headers.get("Content-Length"))
-        cached = cache.lookup(key) if options.hash_mode == "auto" else None
+        cached = run.cache.lookup(key) if options.hash_mode == "auto" else None
         if cached is not None:
             outcome.sha256, outcome.sha256_source = cached.sha256, SOURCE_CACHE
             outcome.received = cached.size
@@ -137,13 +162,16 @@ def check_url(url: str, fetcher: Fetcher, cache: HashCache, options: ProbeOption
         if options.max_size is not None and known is not None and known > options.max_size:
             outcome.too_large = known
             return outcome
-        _download(url, outcome, fetcher, cache, options, progress)
+        _download(url, outcome, run)
+    except NetworkError as exc:
+        failure = failure_of(exc)
+        outcome.failure = (failure.rule.code, failure.message)
     except ProbeFailure as exc:
         outcome.failure = (exc.rule.code, exc.message)
     return outcome
 
 
-def _describe_answer(outcome: UrlOutcome, answer: Answer) -> None:
+def _describe_answer(outcome: UrlOutcome, answer: net.Answer) -> None:
     outcome.status = answer.status
     outcome.insecure_redirect = outcome.insecure_redirect or answer.insecure_redirect
     encoding = (answer.headers.get("Content-Encoding") or "").strip().lower()
@@ -157,50 +185,54 @@ def _describe_answer(outcome: UrlOutcome, answer: Answer) -> None:
                                                             "application/xhtml+xml")
 
 
-def _status_message(answer: Answer, fetcher: Fetcher) -> str:
+def _status_message(answer: net.Answer, transport: Transport) -> str:
     status = answer.status
     message = f"the server answers {status}"
     reason = answer.response.reason
     if reason:
         message += f" {reason}"
     if status in (401, 403):
-        message += f"; if the file is private, {fetcher.credentials_hint(answer.url)}"
+        message += f"; if the file is private, {transport.credentials.hint(answer.url)}"
     return message
 
 
-def _download(url: str, outcome: UrlOutcome, fetcher: Fetcher, cache: HashCache,
-              options: ProbeOptions, progress: Progress | None) -> None:
-    limits = fetcher.limits
+def _download(url: str, outcome: UrlOutcome, run: _Run) -> None:
+    transport, deadline, options, progress = (run.transport, run.deadline, run.options,
+                                              run.progress)
     attempt = 0
     while True:
-        answer = fetcher.follow("GET", url)
+        answer = transport.follow("GET", url, deadline, allow_downgrade=True)
         try:
             _describe_answer(outcome, answer)
             if answer.status >= 300:
-                outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, fetcher))
+                outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, transport))
                 return
             expected = outcome.content_length
             if progress is not None and expected:
                 progress.expect(expected)
             try:
                 digest = hashing.hash_stream(
-                    read_chunks(answer), max_size=options.max_size,
+                    answer.response.read, max_size=options.max_size,
                     on_bytes=progress.advance if progress is not None else None,
-                    should_stop=fetcher.deadline.expired, abort=answer.close)
+                    should_stop=deadline.expired, abort=answer.response.abort)
             except hashing.TooLarge as exc:
                 outcome.too_large = exc.received
                 return
-            except hashing.Stopped as exc:
-                raise deadline_failure(
-                    f"while downloading (after {exc.received} bytes)") from None
-            except hashing.BodyError as exc:
-                rule, message = describe_error(exc.__cause__ or exc, limits)
+            except (hashing.Stopped, hashing.BodyError) as exc:
+                cause = exc.__cause__
+                error = cause if isinstance(cause, NetworkError) else None
+                if error is None or deadline.expired():
+                    error = net.deadline_error(deadline, "while downloading")
+                if error.kind == net.DEADLINE:
+                    raise ProbeFailure(rules.DEADLINE, f"{deadline.name} ran out while "
+                                       f"downloading (after {exc.received} bytes)") from None
                 failure = ProbeFailure(rules.INCOMPLETE_BODY,
-                                       f"{message} after {exc.received} of "
+                                       f"{error.message} after {exc.received} of "
                                        f"{_of(expected)} bytes")
-                if rule is rules.CONNECTION_FAILED and "timeout" in message:
-                    failure = ProbeFailure(rule, f"{message} after {exc.received} bytes")
-                _retry_or_raise(fetcher, attempt, failure)
+                if error.kind == net.READ_TIMEOUT:
+                    failure = ProbeFailure(rules.CONNECTION_FAILED,
+                                           f"{error.message} after {exc.received} bytes")
+                _retry_or_raise(run, attempt, failure)
                 attempt += 1
                 continue
         finally:
@@ -209,7 +241,7 @@ def _download(url: str, outcome: UrlOutcome, fetcher: Fetcher, cache: HashCache,
             failure = ProbeFailure(rules.INCOMPLETE_BODY,
                                    f"the server closed the connection after {digest.size} of "
                                    f"{expected} bytes")
-            _retry_or_raise(fetcher, attempt, failure)
+            _retry_or_raise(run, attempt, failure)
             attempt += 1
             continue
         break
@@ -218,19 +250,21 @@ def _download(url: str, outcome: UrlOutcome, fetcher: Fetcher, cache: HashCache,
         outcome.html = True
         return
     outcome.sha256, outcome.sha256_source = digest.sha256, SOURCE_DOWNLOAD
-    cache.store(cache_key(url, answer.headers.get("ETag"), answer.headers.get("Last-Modified"),
-                          answer.headers.get("Content-Length")), digest.sha256, digest.size)
+    run.cache.store(cache_key(url, answer.headers.get("ETag"),
+                              answer.headers.get("Last-Modified"),
+                              answer.headers.get("Content-Length")), digest.sha256, digest.size)
 
 
 def _of(expected: int | None) -> str:
     return "an unknown number of" if expected is None else str(expected)
 
 
-def _retry_or_raise(fetcher: Fetcher, attempt: int, failure: ProbeFailure) -> None:
-    if attempt >= fetcher.limits.retries:
-        failure.message = after_attempts(failure.message, attempt)
+def _retry_or_raise(run: _Run, attempt: int, failure: ProbeFailure) -> None:
+    if attempt >= run.transport.limits.retries:
+        if attempt:
+            failure.message += f" (after {attempt + 1} attempts)"
         raise failure
-    fetcher.pause(attempt)
+    run.transport.pause(attempt, run.deadline)
 
 
 # -- outcome -> findings ----------------------------------------------------------------------
@@ -357,11 +391,12 @@ def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
         else:
             by_url[target.url].append(target)
 
-    deadline = Deadline(options.deadline)
-    cache = HashCache(options.cache_dir)
-    fetcher = Fetcher(options.limits, credentials, deadline)
-    outcomes = _check_all(list(by_url), fetcher, cache, options, progress)
-    fetcher.close()
+    transport = Transport(options.limits, credentials, user_agent=USER_AGENT,
+                          pool_size=max(1, options.jobs))
+    run = _Run(transport, Deadline(options.deadline, name="the run's --deadline"),
+               HashCache(options.cache_dir), options, progress)
+    with transport:
+        outcomes = _check_all(list(by_url), run)
 
     updates: dict[str, dict[str, str]] = defaultdict(dict)
     if options.write:
@@ -383,13 +418,12 @@ def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
     for f in findings:
         doc = loaded.docs.get(f.path)
         located.extend(doc.locate([f]) if doc is not None and f.line == 0 else [f])
-    stats = _stats(outcomes, fetcher, cache)
+    stats = _stats(outcomes, transport, run.cache)
     return ProbeResult(sort_findings(located), len(paths), sorted(changed), stats,
                        _notes(by_url, outcomes))
 
 
-def _check_all(urls: list[str], fetcher: Fetcher, cache: HashCache, options: ProbeOptions,
-               progress: Progress | None) -> dict[str, UrlOutcome]:
+def _check_all(urls: list[str], run: _Run) -> dict[str, UrlOutcome]:
     outcomes: dict[str, UrlOutcome] = {}
     if not urls:
         return outcomes
@@ -397,14 +431,14 @@ def _check_all(urls: list[str], fetcher: Fetcher, cache: HashCache, options: Pro
 
     def work(url: str) -> None:
         try:
-            outcome = check_url(url, fetcher, cache, options, progress)
+            outcome = check_url(url, run)
         except Exception as exc:  # a bug or an unexpected library error: still a finding
-            rule, message = describe_error(exc, options.limits)
-            outcome = UrlOutcome(failure=(rule.code, message))
+            _kind, message = net.classify(exc, run.options.limits)
+            outcome = UrlOutcome(failure=(rules.CONNECTION_FAILED.code, message))
         with lock:
             outcomes[url] = outcome
 
-    workers = max(1, min(options.jobs, len(urls)))
+    workers = max(1, min(run.options.jobs, len(urls)))
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:
         list(pool.map(work, urls))
     return outcomes
@@ -429,8 +463,9 @@ def _write(loaded: _Loaded, updates: dict[str, dict[str, str]]) -> set[str]:
     return changed
 
 
-def _stats(outcomes: dict[str, UrlOutcome], fetcher: Fetcher, cache: HashCache) -> ProbeStats:
-    stats = ProbeStats(urls=len(outcomes), requests=fetcher.requests_sent,
+def _stats(outcomes: dict[str, UrlOutcome], transport: Transport,
+           cache: HashCache) -> ProbeStats:
+    stats = ProbeStats(urls=len(outcomes), requests=transport.requests_sent,
                        cache_problem=cache.problem)
     for outcome in outcomes.values():
         if outcome.sha256_source == SOURCE_DOWNLOAD:

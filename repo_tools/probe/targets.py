@@ -89,21 +89,6 @@ def huggingface_resolve_url(url: str) -> str | None:
     return urlunsplit(parts._replace(path=f"{match.group(1)}/resolve/{match.group(2)}"))
 
 
-def redact_url(url: str) -> str:
-    """The URL as it may be shown: no user info, and no query or fragment (they often carry
-    signed tokens, e.g. a CDN redirect's X-Amz-Signature)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<unparseable URL>"
-    if ":" in host:
-        host = f"[{host}]"
-    shown = urlunsplit((parts.scheme, host + port, parts.path, "", ""))
-    return shown + ("?…" if parts.query else "")
-
-
 def host_declared_sha256(value: str | None) -> str | None:
     """A sha256 from an ETag-like header (`"abc…"`, `W/"…"`), or None when it is not one."""
     if not value:

@@ -6,13 +6,15 @@ Kept apart from verification: `verify.py` decides on bytes, this only gets them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import MANIFEST_NAME
 from repo_tools.rules import release as rules
 
-_CHUNK = 64 * 1024
+if TYPE_CHECKING:
+    from repo_tools.net.deadline import Deadline
+    from repo_tools.net.transport import Transport
 
 
 class FetchError(Exception):
@@ -54,47 +56,55 @@ class DirectorySource:
 
 
 class HttpSource:
-    """Files under a base URL; a body is streamed and cut off past its cap (endless data)."""
+    """Files under a base URL, through the network layer: redirects checked hop by hop (no
+    https -> http), retries, a total time limit per file (`fetch_timeout`, inside the
+    caller's `deadline`), and a body cut off past its cap (endless data)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, *, transport: Transport | None = None,
+                 deadline: Deadline | None = None, fetch_timeout: float = 30.0) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout = timeout
+        self._transport = transport
+        self.deadline = deadline
+        self.fetch_timeout = fetch_timeout
 
     def describe(self) -> str:
-        from repo_tools.probe.targets import redact_url
+        from repo_tools.net.transport import redact_url
 
         # Without the slash, so `f"{describe()}/{name}"` reads right for every source.
         return redact_url(self.base_url).rstrip("/")
 
-    def read(self, name: str, max_bytes: int) -> bytes:
-        import requests  # only the network path pays for it
+    def transport(self) -> Transport:
+        if self._transport is None:
+            from repo_tools.net.credentials import Credentials, CredentialsError
+            from repo_tools.net.transport import Transport
 
-        from repo_tools.probe.targets import redact_url
+            try:
+                credentials = Credentials()
+            except CredentialsError as exc:
+                raise FetchError(str(exc)) from None
+            self._transport = Transport(credentials=credentials, user_agent="repo-tools")
+        return self._transport
+
+    def read(self, name: str, max_bytes: int) -> bytes:
+        from repo_tools.net.deadline import Deadline
+        from repo_tools.net.transport import TOO_LARGE, NetworkError, redact_url
 
         url = self.base_url + name
-        shown = redact_url(url)
+        deadline = Deadline(self.fetch_timeout, parent=self.deadline)
         try:
-            with requests.get(url, stream=True, timeout=self.timeout,
-                              headers={"Accept-Encoding": "identity"}) as response:
-                if response.status_code != 200:
-                    raise FetchError(f"{shown}: HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise _oversize(name, max_bytes)
-                chunks: list[bytes] = []
-                total = 0
-                for chunk in response.iter_content(_CHUNK):
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise _oversize(name, max_bytes)
-                    chunks.append(chunk)
-        except requests.RequestException as exc:
-            raise FetchError(f"{shown}: {type(exc).__name__}") from None
-        return b"".join(chunks)
+            status, data = self.transport().get_bytes(url, max_bytes, deadline)
+        except NetworkError as exc:
+            if exc.kind == TOO_LARGE:
+                raise _oversize(name, max_bytes) from None
+            raise FetchError(str(exc)) from None
+        if status != 200:
+            raise FetchError(f"{redact_url(url)}: HTTP {status}")
+        return data
 
 
 def locate(location: str, *, manifest_name: str = MANIFEST_NAME,
-           timeout: float = 30.0) -> tuple[Source, str]:
+           transport: Transport | None = None, deadline: Deadline | None = None,
+           fetch_timeout: float = 30.0) -> tuple[Source, str]:
     """The release folder (an http(s) URL or a directory) and its manifest's name: a URL
     or path that names the manifest file itself (e.g. `7.manifest.json`) is split into
     its folder and file name; a folder has `manifest_name`."""
@@ -102,8 +112,10 @@ def locate(location: str, *, manifest_name: str = MANIFEST_NAME,
         # Plain string work: a malformed URL must fail when fetched, as a FetchError.
         if location.split("#", 1)[0].split("?", 1)[0].endswith(".json"):
             base, _, name = location.rpartition("/")
-            return HttpSource(base, timeout=timeout), name
-        return HttpSource(location, timeout=timeout), manifest_name
+            return HttpSource(base, transport=transport, deadline=deadline,
+                              fetch_timeout=fetch_timeout), name
+        return HttpSource(location, transport=transport, deadline=deadline,
+                          fetch_timeout=fetch_timeout), manifest_name
     path = Path(location)
     if path.is_file() or (path.suffix == ".json" and not path.is_dir()):
         return DirectorySource(path.parent), path.name
