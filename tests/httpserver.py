@@ -191,6 +191,54 @@ class Delay:
 
 
 @dataclasses.dataclass
+class Trickle:
+    """Send the head, then the body, a few bytes at a time: each wait is short (no read
+    timeout fires), the whole answer endless in practice. `in_head` trickles the status
+    line and headers instead. Stops when the client hangs up or the server closes."""
+
+    rate: int = 4  # bytes per second
+    in_head: bool = False
+
+    def serve(self, handler: _Handler) -> None:
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                b"Content-Length: 1000000\r\n\r\n")
+        if not self.in_head:
+            handler.wfile.write(head)
+            handler.wfile.flush()
+            if handler.command == "HEAD":
+                return
+        stream = head if self.in_head else b"x" * 1_000_000
+        step = max(1, self.rate // 4)
+        for start in range(0, len(stream), step):
+            if handler.server.stopping.wait(0.25):
+                break
+            handler.wfile.write(stream[start:start + step])
+            handler.wfile.flush()
+        handler.close_connection = True
+
+
+@dataclasses.dataclass
+class Endless:
+    """200 without Content-Length, then data until the client hangs up (or `limit`)."""
+
+    chunk: bytes = b"\0" * 65536
+    limit: int = 1 << 30
+
+    def serve(self, handler: _Handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        if handler.command == "HEAD":
+            return
+        sent = 0
+        while sent < self.limit and not handler.server.stopping.is_set():
+            handler.wfile.write(self.chunk)
+            sent += len(self.chunk)
+
+
+@dataclasses.dataclass
 class RequireHeader:
     """401 unless the request carries header `name` with exactly `value`."""
 
