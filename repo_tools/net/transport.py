@@ -564,10 +564,15 @@ class Transport:
         shown = redact_url(url)
         if deadline.expired():
             raise deadline_error(deadline, "before the request", url)
-        bare, userinfo_auth = _without_userinfo(url)
-        scheme = urlsplit(bare).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise NetworkError(INVALID_URL, "not an http(s) URL with a host", shown)
+        try:
+            bare, userinfo_auth = _without_userinfo(url)
+            parts = urlsplit(bare)
+            valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+            _ = parts.port  # a bad port raises only when read
+        except ValueError:
+            valid = False
+        if not valid:
+            raise NetworkError(INVALID_URL, "not a valid http(s) URL with a host", shown)
         sent = {"User-Agent": self.user_agent, "Accept-Encoding": "identity", "Accept": "*/*"}
         if authenticate:
             sent.update(self.credentials.headers_for(bare))
