@@ -14,9 +14,12 @@ cloned with git itself (`--depth 1`). git gives no signature of its own, so:
   accepted only when the application opts in (`ClientConfig.allow_unsigned_git`), with
   validation only; without the opt-in it is rejected (C002).
 
-The token goes to git through the environment (`GIT_CONFIG_*`: an `http.<url>.extraHeader`
-scoped to the repository URL), never on the command line or in the URL, and is scrubbed
-from any git output that is logged.
+The token goes to git through the environment, never on the command line or in the URL:
+`GIT_CONFIG_*` entries give git a credential helper for the repository's origin only
+(scheme, host and port), which prints the token from a variable that only the git
+subprocess gets. git asks for it after that origin answers 401, so the token is sent as
+HTTP basic authentication to that origin and never to another host, even when git follows
+a redirect there. It is scrubbed from any git output that is logged.
 """
 
 from __future__ import annotations
@@ -183,8 +186,9 @@ class GitSource:
     """The design doc's remote configuration source, fetched with git.
 
     `auth_token` is sent as HTTP basic authentication (user `x-access-token`, the token as
-    password: what GitHub, GitLab and Gitea accept for tokens) through git's environment;
-    it is excluded from `repr` and never logged.
+    password: what GitHub, GitLab and Gitea accept for tokens) to the origin of an http(s)
+    `repo_url` only, when it asks (see `git_environment`); it is excluded from `repr` and
+    never logged.
     """
 
     repo_url: str
@@ -208,6 +212,9 @@ class GitSource:
             raise ValueError(f"config_path {problem}")
         if not self.branch or self.branch.startswith("-"):
             raise ValueError("branch must be a branch name")
+        if self.auth_token is not None and not self.auth_token.isprintable():
+            # A line break would add lines of its own to the credential helper's answer.
+            raise ValueError("auth_token must be one line of printable characters")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GitSource:
@@ -290,20 +297,51 @@ def basic_credentials(token: str) -> str:
 _TRACE_VARIABLES = ("GIT_TRACE", "GIT_TRACE_CURL", "GIT_TRACE_PACKET", "GIT_CURL_VERBOSE",
                     "GIT_TRACE2", "GIT_TRACE2_EVENT", "GIT_TRACE2_PERF")
 
+TOKEN_VARIABLE = "REPO_TOOLS_GIT_TOKEN"
+
+# git runs this as `sh -c '<helper> "$@"' <helper> get|store|erase`: the token is read from
+# the environment, so no argv (what `ps` shows) ever holds it. printf, not echo: dash's
+# echo would rewrite backslashes in a token.
+_CREDENTIAL_HELPER = (
+    "!f() { if test \"$1\" = get; then "
+    f"printf 'username=x-access-token\\npassword=%s\\n' \"${TOKEN_VARIABLE}\"; fi; }}; f")
+
+
+def _credential_origin(repo_url: str) -> str | None:
+    """scheme://host[:port] of an http(s) repo_url (what the token is scoped to), or None
+    for other URLs (ssh, file, scp-like), where a token has no use."""
+    parts = urlsplit(repo_url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{scheme}://{parts.netloc}"
+
 
 def git_environment(base: Mapping[str, str], repo_url: str,
                     token: str | None) -> dict[str, str]:
-    """The environment for git: no prompts, no tracing (traces can print headers), and
-    the token as an extra header for this repository's URL, appended to any GIT_CONFIG_*
-    entries the caller's environment already has."""
-    env = {k: v for k, v in base.items() if k not in _TRACE_VARIABLES}
+    """The environment for git: no prompts, no tracing (traces can print headers), and for
+    an http(s) repo_url with a token, a credential helper scoped to the repository's
+    origin, appended to any GIT_CONFIG_* entries the caller's environment already has.
+
+    git asks the helper only after a 401 from a host matching the origin (scheme, host and
+    port), so a redirect to another origin never gets the token; a pre-emptive header
+    (`http.<url>.extraHeader`) would follow git's redirect to the new base URL. The
+    helpers from the user's own config are reset first, so none of them is asked for, or
+    told (store/erase), this token; the token itself is only in TOKEN_VARIABLE.
+    """
+    env = {k: v for k, v in base.items() if k not in _TRACE_VARIABLES and k != TOKEN_VARIABLE}
     env["GIT_TERMINAL_PROMPT"] = "0"
-    if token:
+    origin = _credential_origin(repo_url)
+    if token and origin is not None:
         count_text = env.get("GIT_CONFIG_COUNT", "0")
         count = int(count_text) if count_text.isdigit() else 0
-        env[f"GIT_CONFIG_KEY_{count}"] = f"http.{repo_url}.extraHeader"
-        env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {basic_credentials(token)}"
-        env["GIT_CONFIG_COUNT"] = str(count + 1)
+        entries = [("credential.helper", ""),  # an empty value clears the list so far
+                   (f"credential.{origin}.helper", _CREDENTIAL_HELPER)]
+        for offset, (key, value) in enumerate(entries):
+            env[f"GIT_CONFIG_KEY_{count + offset}"] = key
+            env[f"GIT_CONFIG_VALUE_{count + offset}"] = value
+        env["GIT_CONFIG_COUNT"] = str(count + len(entries))
+        env[TOKEN_VARIABLE] = token
     return env
 
 
