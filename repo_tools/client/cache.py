@@ -36,6 +36,7 @@ from repo_tools.checks.validate import cache_path_problem
 from repo_tools.findings import Finding, finding
 from repo_tools.locks import exclusive
 from repo_tools.rules import client as rules
+from repo_tools.statefile import parse_state_json
 
 log = logging.getLogger("repo_tools.client")
 
@@ -126,8 +127,8 @@ def _entry(path: str, raw: Any) -> CacheEntry | None:
 def parse_index(data: bytes) -> CacheIndex | None:
     """The index, or None when it is not a cache index at all (damaged entries are dropped)."""
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        doc = parse_state_json(data)
+    except ValueError:
         return None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(
             doc.get("entries"), dict) or type(doc.get("clock")) is not int:
