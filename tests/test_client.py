@@ -317,3 +317,30 @@ def test_deeply_nested_state_files_are_damaged_files(lab: Lab,
     found = json.loads(verified.stdout)["findings"]
     assert [(f["rule"], f["path"]) for f in found] == [("R023", str(state))]
     assert "nested too deeply" in found[0]["message"]
+
+
+def test_a_hung_holder_of_the_state_lock_is_a_clear_error(
+        lab: Lab, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from repo_tools import locks
+    from tests.helpers import cli
+    from tests.test_cache import Holder
+
+    capture(caplog)
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    client = lab.client("1.7.0")
+    state = client.state_dir / STATE_FILE
+    lock = state.with_name(state.name + ".lock")
+    monkeypatch.setattr(locks, "DEFAULT_TIMEOUT", 0.3)
+    holder = Holder(lab.root, "path", lab.root, lock)
+    try:
+        result = client.load()  # never raises: the state is just not recorded this time
+        assert result.source == "remote"
+        assert f"another repo-tools process holds the lock {lock}" in client_log(caplog)
+        assert not state.exists()
+        run = cli("verify", lab.out, "--allowed-signers", lab.allowed, "--state", state)
+        assert run.exit_code == 2 and f"holds the lock {lock}" in run.stderr, run.stderr
+    finally:
+        holder.kill()
+    assert cli("verify", lab.out, "--allowed-signers", lab.allowed, "--state",
+               state).exit_code == 0
