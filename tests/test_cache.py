@@ -437,3 +437,175 @@ def test_something_in_the_way_at_the_cache_path_is_a_download_error(
         client.ensure(model)
     assert raised.value.rule.code == "C010"
     assert (in_the_way / "other.gguf").read_bytes() == b"another model's file"
+
+
+# --- links inside the cache ---------------------------------------------------------------
+
+def test_links_inside_the_cache_are_never_written_or_deleted_through(
+        tmp_path: Path, server: LoopbackServer) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.bin"
+    victim.write_bytes(b"not the cache's")
+    cache_dir = tmp_path / "cache"
+    client = make_client(tmp_path)
+    (cache_dir / "p").mkdir(parents=True)
+    plants = {"folder/a.bin": (cache_dir / "folder", outside),    # a linked sub-folder
+              "p/b.bin": (cache_dir / "p" / "b.bin", victim),      # a linked file
+              "p/c.bin": (cache_dir / "p" / "c.bin.partial", victim)}  # a linked partial
+    for cache_path, (link, target) in plants.items():
+        link.symlink_to(target)
+        model = served(server, cache_path.replace("/", "-"))
+        model["download"]["cachePath"] = cache_path
+        with pytest.raises(DownloadError) as raised:
+            client.ensure(model)
+        assert raised.value.rule.code == "C010" and "symbolic link" in raised.value.message
+    assert server.count() == 0
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.bin"]
+    assert victim.read_bytes() == b"not the cache's"
+
+    # Links planted after files were cached: eviction and verify delete nothing outside.
+    kept = outside / "kept"
+    for name in ("e", "v"):
+        client.ensure(served(server, name, data=blob(name, SIZE))).release()
+    (cache_dir / "acme").rename(kept)
+    (cache_dir / "acme").symlink_to(kept)
+    (kept / "v.bin").write_bytes(b"\0" * SIZE)  # a mismatch verify would delete
+    run = cli("cache", "verify", "--cache-dir", cache_dir, "--format", "json")
+    assert "Traceback" not in run.stderr
+    found = sorted((f["rule"], f["path"]) for f in json.loads(run.stdout)["findings"])
+    assert found == [("C012", "acme/e.bin"), ("C012", "acme/v.bin")]
+    assert "symbolic link" in run.stdout
+    assert sorted(p.name for p in kept.iterdir()) == ["e.bin", "v.bin"]
+    assert client.cache.read().entries == {}
+
+    # The same through eviction: the entries are dropped, the files stay.
+    (cache_dir / "acme").unlink()
+    kept.rename(cache_dir / "acme")
+    client.ensure(served(server, "e", data=blob("e", SIZE))).release()
+    (cache_dir / "acme").rename(kept)
+    (cache_dir / "acme").symlink_to(kept)
+    assert client.cache.evict(0) == []
+    assert client.cache.read().entries == {}
+    assert (kept / "e.bin").read_bytes() == blob("e", SIZE)
+
+
+def test_cache_dir_itself_may_be_a_link(tmp_path: Path, server: LoopbackServer) -> None:
+    other_disk = tmp_path / "other-disk"
+    other_disk.mkdir()
+    (tmp_path / "cache").symlink_to(other_disk)
+    a, b = served(server, "a"), served(server, "b")
+    client = make_client(tmp_path, budget=SIZE)
+    client.ensure(a).release()
+    client.ensure(b).release()  # evicts a
+    assert sorted(p.name for p in (other_disk / "acme").iterdir()) == ["b.bin"]
+    assert cli("cache", "verify", "--cache-dir", tmp_path / "cache").exit_code == 0
+
+
+# --- partial downloads and hung lock holders ----------------------------------------------
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from repo_tools.client.cache import ModelCache
+from repo_tools.locks import exclusive
+
+kind, root, what = sys.argv[1:4]
+lock = ModelCache(Path(root)).file_lock(what) if kind == "file" else exclusive(Path(what))
+with lock:
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+class Holder:
+    """A real second process holding a lock until it is killed (as a hung one would)."""
+
+    def __init__(self, tmp: Path, kind: str, root: Path, what: str | Path) -> None:
+        script = tmp / "holder.py"
+        script.write_text(HOLDER)
+        self.proc = subprocess.Popen([sys.executable, str(script), kind, str(root), str(what)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == "held\n"
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def test_partial_downloads_are_listed_counted_and_pruned(tmp_path: Path,
+                                                         server: LoopbackServer) -> None:
+    cache_dir = tmp_path / "cache"
+    (cache_dir / "acme").mkdir(parents=True)
+    abandoned = cache_dir / "acme" / "c.bin.partial"
+    abandoned.write_bytes(b"\1" * (2 * SIZE))  # left by an interrupted download
+    run = cli("cache", "ls", "--cache-dir", cache_dir)
+    assert run.exit_code == 0 and "the cache is empty" not in run.stdout
+    assert "acme/c.bin.partial" in run.stdout and "(partial)" in run.stdout
+    assert "0 file(s), 0 B; 1 partial download(s), 39.1 KiB" in run.stdout
+
+    # Another process is downloading e right now: its partial is counted, never removed.
+    writing = cache_dir / "acme" / "e.bin.partial"
+    writing.write_bytes(b"\2" * SIZE)
+    holder = Holder(tmp_path, "file", cache_dir, "acme/e.bin")
+    try:
+        listed = json.loads(cli("cache", "ls", "--cache-dir", cache_dir, "--format",
+                                "json").stdout)
+        assert [(p["path"], p["size"], p["in_progress"]) for p in listed["partials"]] == [
+            ("acme/c.bin.partial", 2 * SIZE, False), ("acme/e.bin.partial", SIZE, True)]
+
+        # Budget 3 units, partials 3: the abandoned one goes first (for a), then LRU a (for b);
+        # the one being written stays and counts.
+        client = make_client(tmp_path, budget=3 * SIZE)
+        a, b, d = (served(server, n) for n in "abd")
+        client.ensure(a).release()
+        client.ensure(b).release()
+        client.ensure(d).release()
+        assert not abandoned.exists()
+        assert set(client.cache.read().entries) == {"acme/b.bin", "acme/d.bin"}
+        assert writing.read_bytes() == b"\2" * SIZE
+
+        run = cli("cache", "prune", "--cache-dir", cache_dir)
+        assert run.exit_code == 0 and "removed 0 partial" in run.stdout
+        assert writing.exists()
+    finally:
+        holder.kill()
+    run = cli("cache", "prune", "--cache-dir", cache_dir)  # the writer died: abandoned now
+    assert "removed partial download acme/e.bin" in run.stdout and not writing.exists()
+
+
+def test_a_hung_lock_holder_is_a_clear_error(tmp_path: Path, server: LoopbackServer,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from repo_tools import locks
+
+    model = served(server, "a")
+    client = make_client(tmp_path)
+    client.ensure(model).release()
+    cache_dir = tmp_path / "cache"
+    index_lock = cache_dir / ".repo-tools" / "cache-index.json.lock"
+    holder = Holder(tmp_path, "path", cache_dir, index_lock)
+    try:
+        started = time.monotonic()
+        with pytest.raises(locks.LockTimeout) as raised, locks.exclusive(index_lock,
+                                                                          timeout=0.3):
+            pass
+        assert 0.3 <= time.monotonic() - started < 10
+        assert isinstance(raised.value, OSError)
+        assert str(raised.value).startswith(
+            f"another repo-tools process holds the lock {index_lock}")
+
+        monkeypatch.setattr(locks, "DEFAULT_TIMEOUT", 0.3)
+        for command in ("prune", "verify"):
+            run = cli("cache", command, "--cache-dir", cache_dir)
+            assert run.exit_code == 2, (command, run.stdout, run.stderr)
+            assert f"holds the lock {index_lock}" in run.stderr
+        with pytest.raises(OSError, match="another repo-tools process holds the lock"):
+            client.ensure(model)  # as any other I/O failure of the cache
+    finally:
+        holder.kill()
+    assert cli("cache", "prune", "--cache-dir", cache_dir).exit_code == 0  # death released it
+    client.ensure(model).release()

@@ -269,3 +269,78 @@ def test_model_download_sha_is_checked_against_the_config(lab: Lab) -> None:
     client = lab.client("1.7.0")
     tiny = next(m for m in client.load().models if m["model"] == "tiny")
     assert tiny["download"]["sha256"] == sha(lab.model_bytes)
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # json.loads raises RecursionError, not ValueError
+
+
+def test_deeply_nested_state_files_are_damaged_files(lab: Lab,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    from tests.helpers import cli, run_tool
+
+    capture(caplog)
+    lab.standard_repo()
+    lab.write_defaults()
+    lab.serve(lab.release().files)
+    client = lab.client("1.7.0")
+    assert client.load().source == "remote"
+    tiny = next(m for m in client.load().models if m["model"] == "tiny")
+    client.ensure(tiny).release()
+
+    state = client.state_dir / STATE_FILE
+    state.write_bytes(DEEP)  # the rollback state: the remote cannot be checked against it
+    caplog.clear()
+    result = client.load()
+    assert result.source == "last-known-good"
+    assert [r.rule for r in result.reasons] == ["C002"]
+    assert "R023" in result.reasons[0].message and "nested too deeply" in result.reasons[0].message
+
+    client.last_known_good_path.write_bytes(DEEP)
+    caplog.clear()
+    result = client.load()
+    assert result.source == "defaults" and [r.rule for r in result.reasons] == ["C002", "C007"]
+    assert "is damaged: it is not JSON (nested too deeply)" in client_log(caplog)
+
+    client.cache.index_path.write_bytes(DEEP)
+    caplog.clear()
+    with client.ensure(tiny) as model_file:  # hashed again, found good
+        assert model_file.path.read_bytes() == lab.model_bytes
+    assert "index" in client_log(caplog) and "damaged" in client_log(caplog)
+    assert lab.server.body_requests("/files/tiny.bin") == 1
+
+    client.cache.index_path.write_bytes(DEEP)
+    listed = run_tool("cache", "ls", "--cache-dir", client.cache_dir)
+    assert listed.exit_code == 0 and "Traceback" not in listed.stderr, listed.stderr
+    verified = cli("verify", lab.out, "--allowed-signers", lab.allowed, "--state", state,
+                   "--format", "json")
+    assert verified.exit_code == 1, verified.stderr
+    found = json.loads(verified.stdout)["findings"]
+    assert [(f["rule"], f["path"]) for f in found] == [("R023", str(state))]
+    assert "nested too deeply" in found[0]["message"]
+
+
+def test_a_hung_holder_of_the_state_lock_is_a_clear_error(
+        lab: Lab, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from repo_tools import locks
+    from tests.helpers import cli
+    from tests.test_cache import Holder
+
+    capture(caplog)
+    lab.standard_repo()
+    lab.serve(lab.release().files)
+    client = lab.client("1.7.0")
+    state = client.state_dir / STATE_FILE
+    lock = state.with_name(state.name + ".lock")
+    monkeypatch.setattr(locks, "DEFAULT_TIMEOUT", 0.3)
+    holder = Holder(lab.root, "path", lab.root, lock)
+    try:
+        result = client.load()  # never raises: the state is just not recorded this time
+        assert result.source == "remote"
+        assert f"another repo-tools process holds the lock {lock}" in client_log(caplog)
+        assert not state.exists()
+        run = cli("verify", lab.out, "--allowed-signers", lab.allowed, "--state", state)
+        assert run.exit_code == 2 and f"holds the lock {lock}" in run.stderr, run.stderr
+    finally:
+        holder.kill()
+    assert cli("verify", lab.out, "--allowed-signers", lab.allowed, "--state",
+               state).exit_code == 0

@@ -48,16 +48,25 @@ def cache() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 def ls(cache_dir: Path, fmt: str) -> None:
-    """List cached model files, most recently used first."""
+    """List cached model files, most recently used first, then partial downloads."""
+    from repo_tools.client.cache import PARTIAL_SUFFIX
+
     model_cache = _open(cache_dir)
     entries = sorted(model_cache.read().entries.values(), key=lambda e: e.use, reverse=True)
+    try:
+        partials = model_cache.partials()
+    except OSError as exc:
+        raise IOFailure(f"cannot list the cache in {cache_dir}: {exc}") from None
     if fmt == "json":
         rows = [{"path": e.path, "size": e.size, "sha256": e.sha256,
                  "last_used": dt.datetime.fromtimestamp(e.used_at, dt.UTC).isoformat(),
                  "in_use": len(e.live_leases())} for e in entries]
-        click.echo(json.dumps({"entries": rows}, indent=2))
+        partial_rows = [{"path": p.cache_path + PARTIAL_SUFFIX, "size": p.size,
+                         "modified": _when(p.mtime).isoformat(),
+                         "in_progress": p.in_progress} for p in partials]
+        click.echo(json.dumps({"entries": rows, "partials": partial_rows}, indent=2))
         return
-    if not entries:
+    if not entries and not partials:
         click.echo("the cache is empty")
         return
     table = [["size", "last used (UTC)", "sha256", "in use", "path"]]
@@ -66,11 +75,23 @@ def ls(cache_dir: Path, fmt: str) -> None:
         leases = len(e.live_leases())
         table.append([human(e.size), used, e.sha256[:12], str(leases) if leases else "-",
                       e.path])
+    for p in partials:
+        table.append([human(p.size), _when(p.mtime).strftime("%Y-%m-%d %H:%M:%S"), "(partial)",
+                      "writing" if p.in_progress else "-", p.cache_path + PARTIAL_SUFFIX])
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     total = sum(e.size for e in entries)
-    click.echo(f"{len(entries)} file(s), {human(total)}")
+    summary = f"{len(entries)} file(s), {human(total)}"
+    if partials:
+        summary += (f"; {len(partials)} partial download(s), "
+                    f"{human(sum(p.size for p in partials))}")
+    click.echo(summary)
+
+
+def _when(timestamp: float) -> dt.datetime:
+    # A partial file's mtime comes from the file system: clamp what datetime cannot show.
+    return dt.datetime.fromtimestamp(min(max(timestamp, 0.0), 253402300799.0), dt.UTC)
 
 
 @cache.command()
@@ -104,6 +125,6 @@ def prune(cache_dir: Path, max_bytes: int | None) -> None:
         click.echo(f"removed partial download {path}")
     for path in report.evicted:
         click.echo(f"evicted {path}")
-    left = model_cache.read().total_bytes()
+    left = model_cache.read().total_bytes() + sum(p.size for p in model_cache.partials())
     click.echo(f"evicted {len(report.evicted)} file(s) ({human(report.freed_bytes)}), removed "
                f"{len(report.partials)} partial download(s); {human(left)} cached")

@@ -11,13 +11,24 @@ Concurrency: every read-modify-write of the index happens under one lock file an
 replaces the index atomically, so concurrent processes never lose each other's entries
 and a crash leaves the old or the new index. Each cache path also has its own lock, held
 while it is downloaded or hashed; eviction skips paths whose lock is taken and files with
-a live lease (a lease of a dead process is ignored and dropped).
+a live lease (a lease of a dead process is ignored and dropped). Waits for a lock are
+bounded (`repo_tools.locks`): a hung process holding one makes the wait end in LockTimeout.
+
+Partial downloads (`<cachePath>.partial`) count against the budget. One whose lock is free
+is abandoned (a download may still resume it later): eviction removes those before any
+verified file, and `prune` removes them all.
+
+Links: the cache never writes or deletes through a symbolic link inside cache_dir (a
+linked folder on the way to a file, a linked file or partial download), as that would
+reach outside the cache. Such a path is refused (C010 on download, C012 in `verify`).
+cache_dir itself may be a link, e.g. to another disk.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import logging
@@ -36,6 +47,7 @@ from repo_tools.checks.validate import cache_path_problem
 from repo_tools.findings import Finding, finding
 from repo_tools.locks import exclusive
 from repo_tools.rules import client as rules
+from repo_tools.statefile import parse_state_json
 
 log = logging.getLogger("repo_tools.client")
 
@@ -45,6 +57,16 @@ FORMAT = "repo-tools-model-cache/1"
 PARTIAL_SUFFIX = ".partial"
 _HEX64 = frozenset("0123456789abcdef")
 _LATEST_TIMESTAMP = 253402300800  # 10000-01-01T00:00:00Z
+# The per-file lock is held while another process downloads or hashes that file, which
+# for a large model takes minutes: a waiter allows for that; only a hung holder ends it.
+FILE_LOCK_TIMEOUT = 3600.0
+_NOFOLLOW_DIR = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_DIRECTORY", 0)
+_DIR_FD = os.open in os.supports_dir_fd and os.unlink in os.supports_dir_fd and bool(
+    getattr(os, "O_NOFOLLOW", 0))
+
+
+class LinkInCache(OSError):
+    """A cache path leads through a symbolic link inside the cache directory."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -126,8 +148,8 @@ def _entry(path: str, raw: Any) -> CacheEntry | None:
 def parse_index(data: bytes) -> CacheIndex | None:
     """The index, or None when it is not a cache index at all (damaged entries are dropped)."""
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        doc = parse_state_json(data)
+    except ValueError:
         return None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(
             doc.get("entries"), dict) or type(doc.get("clock")) is not int:
@@ -187,6 +209,16 @@ class ModelFile:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PartialFile:
+    """A partial download; in_progress: a process holds its lock (it is being written)."""
+
+    cache_path: str
+    size: int
+    mtime: float
+    in_progress: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class PruneReport:
     evicted: list[str]
     freed_bytes: int
@@ -220,11 +252,78 @@ class ModelCache:
         target = self.file_path(cache_path)
         return target.with_name(target.name + PARTIAL_SUFFIX)
 
-    def file_lock(self, cache_path: str, *,
-                  blocking: bool = True) -> contextlib.AbstractContextManager[bool]:
-        """The lock held while cache_path is downloaded or hashed."""
+    def file_lock(self, cache_path: str, *, blocking: bool = True,
+                  timeout: float | None = FILE_LOCK_TIMEOUT
+                  ) -> contextlib.AbstractContextManager[bool]:
+        """The lock held while cache_path is downloaded or hashed (LockTimeout after
+        `timeout` seconds of waiting)."""
         digest = hashlib.sha256(cache_path.encode("utf-8", "surrogatepass")).hexdigest()
-        return exclusive(self.state_dir / "locks" / f"{digest[:32]}.lock", blocking=blocking)
+        return exclusive(self.state_dir / "locks" / f"{digest[:32]}.lock", blocking=blocking,
+                         timeout=timeout)
+
+    def link_problem(self, cache_path: str) -> str | None:
+        """Which symbolic link inside the cache lies on the way to cache_path (a folder
+        below cache_dir, the file, or its partial download); None when there is none."""
+        parts = cache_path.split("/")
+        here = self.root
+        for i, part in enumerate(parts):
+            here = here / part
+            names = [part, part + PARTIAL_SUFFIX] if i == len(parts) - 1 else [part]
+            for name in names:
+                try:
+                    st = here.with_name(name).lstat()
+                except (FileNotFoundError, NotADirectoryError):
+                    if name == part and i < len(parts) - 1:
+                        return None  # nothing exists below a missing folder
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    return "/".join([*parts[:i], name])
+        return None
+
+    def _refuse_links(self, cache_path: str) -> None:
+        link = self.link_problem(cache_path)
+        if link is not None:
+            raise LinkInCache(errno.ELOOP, f"{link} in the cache {self.root} is a symbolic "
+                              "link; the cache never writes or deletes through a link inside "
+                              "it (remove the link)", cache_path)
+
+    def _unlink(self, cache_path: str, suffix: str = "") -> None:
+        """Remove cache_path (+ suffix) if present; LinkInCache instead of following a link.
+
+        Where the platform allows, the folders are opened one by one without following
+        links, so a link swapped in after a check is not followed either.
+        """
+        parts = cache_path.split("/")
+        name = parts[-1] + suffix
+        if not _DIR_FD:
+            self._refuse_links(cache_path)
+            self.root.joinpath(*parts[:-1], name).unlink(missing_ok=True)
+            return
+        fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            for part in parts[:-1]:
+                try:
+                    sub = os.open(part, os.O_RDONLY | _NOFOLLOW_DIR, dir_fd=fd)
+                except FileNotFoundError:
+                    return
+                except OSError:
+                    # A link fails with ELOOP or ENOTDIR (Linux), as a file in the way does.
+                    if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                        self._refuse_links(cache_path)
+                        raise LinkInCache(errno.ELOOP, f"{part} is a symbolic link",
+                                          cache_path) from None
+                    return
+                os.close(fd)
+                fd = sub
+            try:
+                if stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    self._refuse_links(cache_path)
+                    raise LinkInCache(errno.ELOOP, f"{name} is a symbolic link", cache_path)
+                os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+        finally:
+            os.close(fd)
 
     # -- the index -----------------------------------------------------------------------
 
@@ -265,9 +364,18 @@ class ModelCache:
         """The cached file, leased, when it has this SHA-256; None when absent. A file that
         changed since it was hashed is hashed again; on a mismatch it is removed.
 
-        The caller holds `file_lock(cache_path)`.
+        The caller holds `file_lock(cache_path)`. Raises DownloadError (C010) when a
+        symbolic link inside the cache is on the way: nothing is read, written or deleted.
         """
         path = self.file_path(cache_path)
+        link = self.link_problem(cache_path)
+        if link is not None:
+            from repo_tools.client.download import DownloadError
+
+            raise DownloadError(rules.DOWNLOAD_FAILED,
+                                f"{cache_path} cannot be stored: {link} in the cache is a "
+                                "symbolic link, and the cache never writes through a link "
+                                "inside it (remove the link)")
         with self.transaction() as index:
             entry = index.entries.get(cache_path)
             try:
@@ -291,7 +399,7 @@ class ModelCache:
             log.warning("%s cached file %s does not have the expected SHA-256; removed it, it "
                         "is downloaded again", rules.CHECKSUM_MISMATCH.code, cache_path)
             with self.transaction() as index:
-                path.unlink(missing_ok=True)
+                self._unlink(cache_path)
                 index.entries.pop(cache_path, None)
             return None
         return self.record(cache_path, sha256, st)
@@ -318,12 +426,33 @@ class ModelCache:
 
     def evict(self, budget_bytes: int, protect: Collection[str] = ()) -> list[str]:
         """Remove least recently used files until the cache holds at most budget_bytes;
-        never a protected path, a leased file or one being downloaded or hashed."""
+        never a protected path, a leased file or one being downloaded or hashed. Abandoned
+        partial downloads count, and go first."""
         with self.transaction() as index:
-            return self._evict(index, budget_bytes, protect)
+            return self._evict(index, budget_bytes, protect)[0]
 
-    def _evict(self, index: CacheIndex, budget_bytes: int, protect: Collection[str]) -> list[str]:
-        total = index.total_bytes()
+    def _evict(self, index: CacheIndex, budget_bytes: int,
+               protect: Collection[str]) -> tuple[list[str], list[str]]:
+        """(evicted cache paths, cache paths whose partial download was removed)."""
+        # A protected path's partial is the download about to finish: its size is already
+        # reserved by the caller, so it is not counted twice.
+        partials = [p for p in self.partials() if p.cache_path not in protect]
+        total = index.total_bytes() + sum(p.size for p in partials)
+        dropped: list[str] = []
+        for partial in partials:
+            if total <= budget_bytes:
+                break
+            if partial.in_progress:
+                continue
+            with self.file_lock(partial.cache_path, blocking=False) as free:
+                if not free:
+                    continue
+                try:
+                    self._unlink(partial.cache_path, PARTIAL_SUFFIX)
+                except OSError:
+                    continue
+            total -= partial.size
+            dropped.append(partial.cache_path)
         removed: list[str] = []
         for entry in sorted(index.entries.values(), key=lambda e: e.use):
             if total <= budget_bytes:
@@ -334,16 +463,25 @@ class ModelCache:
                 if not free:
                     continue
                 try:
-                    self.file_path(entry.path).unlink(missing_ok=True)
+                    self._unlink(entry.path)
+                except LinkInCache as exc:
+                    # Not a cache file any more: forget it, delete nothing.
+                    log.warning("%s; dropped it from the cache index", exc.strerror)
+                    del index.entries[entry.path]
+                    total -= entry.size
+                    continue
                 except OSError:
                     continue
             del index.entries[entry.path]
             total -= entry.size
             removed.append(entry.path)
+        if dropped:
+            log.info("removed %d abandoned partial download(s) to stay under the cache budget",
+                     len(dropped))
         if total > budget_bytes:
             log.warning("the model cache holds %d bytes, over its budget of %d: the rest is in "
                         "use", total, budget_bytes)
-        return removed
+        return removed, dropped
 
     # -- maintenance (repo-tools cache) ---------------------------------------------------
 
@@ -364,6 +502,15 @@ class ModelCache:
 
     def _verify_one(self, cache_path: str) -> list[Finding]:
         path = self.file_path(cache_path)
+        link = self.link_problem(cache_path)
+        if link is not None:
+            with self.transaction() as index:
+                if index.entries.pop(cache_path, None) is None:
+                    return []
+            return [finding(rules.CACHE_ENTRY_MISSING, cache_path,
+                            f"{link} in the cache is a symbolic link, which the cache never "
+                            "follows; dropped from the index, nothing deleted (remove the "
+                            "link)")]
         try:
             st = path.stat()
             actual = sha256_file(path)
@@ -378,29 +525,39 @@ class ModelCache:
                 return [finding(rules.CACHE_ENTRY_MISSING, cache_path,
                                 "file is gone; dropped from the index")]
             if actual != entry.sha256:
-                path.unlink(missing_ok=True)
+                self._unlink(cache_path)
                 del index.entries[cache_path]
                 return [finding(rules.CHECKSUM_MISMATCH, cache_path,
                                 f"SHA-256 is {actual}, expected {entry.sha256}; removed")]
             entry.size, entry.mtime_ns, entry.inode = st.st_size, st.st_mtime_ns, st.st_ino
         return []
 
+    def partials(self) -> list[PartialFile]:
+        """The partial downloads in the cache, by cache path (links are not followed)."""
+        found = []
+        for folder, dirs, files in os.walk(self.root):
+            rel_folder = Path(folder).relative_to(self.root).as_posix()
+            if rel_folder == ".":
+                dirs[:] = [d for d in dirs if d != STATE_DIR]
+            for name in files:
+                if not name.endswith(PARTIAL_SUFFIX):
+                    continue
+                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+                cache_path = rel[: -len(PARTIAL_SUFFIX)]
+                try:
+                    self.file_path(cache_path)
+                    st = os.lstat(os.path.join(folder, name))
+                except (ValueError, OSError):
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                with self.file_lock(cache_path, blocking=False) as free:
+                    found.append(PartialFile(cache_path, st.st_size, st.st_mtime, not free))
+        return sorted(found, key=lambda p: p.cache_path)
+
     def orphan_partials(self) -> list[str]:
         """Cache paths with a partial download whose lock is free (no process writes it)."""
-        orphans = []
-        for partial in sorted(self.root.rglob("*" + PARTIAL_SUFFIX)):
-            rel = partial.relative_to(self.root).as_posix()
-            if rel.split("/")[0] == STATE_DIR or not partial.is_file():
-                continue
-            cache_path = rel[: -len(PARTIAL_SUFFIX)]
-            try:
-                self.file_path(cache_path)
-            except ValueError:
-                continue
-            with self.file_lock(cache_path, blocking=False) as free:
-                if free:
-                    orphans.append(cache_path)
-        return orphans
+        return [p.cache_path for p in self.partials() if not p.in_progress]
 
     def prune(self, budget_bytes: int | None = None) -> PruneReport:
         """Remove orphan partial downloads and leases of dead processes; with a budget, also
@@ -409,9 +566,13 @@ class ModelCache:
         for cache_path in self.orphan_partials():
             with self.file_lock(cache_path, blocking=False) as free:
                 if free:
-                    self.partial_path(cache_path).unlink(missing_ok=True)
+                    try:
+                        self._unlink(cache_path, PARTIAL_SUFFIX)
+                    except LinkInCache:
+                        continue
                     partials.append(cache_path)
         with self.transaction() as index:
             before = {p: e.size for p, e in index.entries.items()}
-            evicted = self._evict(index, budget_bytes, ()) if budget_bytes is not None else []
+            evicted = (self._evict(index, budget_bytes, ())[0] if budget_bytes is not None
+                       else [])
         return PruneReport(evicted, sum(before[p] for p in evicted), partials)

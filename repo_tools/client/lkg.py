@@ -17,6 +17,7 @@ from typing import Any
 from repo_tools.atomic import write_atomic
 from repo_tools.client.catalog import RemoteConfig
 from repo_tools.client.sources import Origin
+from repo_tools.statefile import parse_state_json
 
 SCHEMA = "repo-tools-client-lkg/1"
 FILE_NAME = "last-known-good.json"
@@ -58,9 +59,9 @@ def _origin(raw: Any) -> Origin | None:
 def parse_lkg(data: bytes) -> LastKnownGood:
     """ValueError with a reason when the file is not a last-known-good document."""
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ValueError("it is not JSON") from None
+        doc = parse_state_json(data)
+    except ValueError as exc:
+        raise ValueError(f"it {exc}") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ValueError(f"it is not a {SCHEMA} document")
     index, versions, origin = doc.get("index"), doc.get("versions"), _origin(doc.get("origin"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from repo_tools.release.manifest import (
     signature_name,
 )
 from repo_tools.rules import release as rules
+from repo_tools.statefile import parse_state_json
 
 if TYPE_CHECKING:
     from repo_tools.release.fetch import Source
@@ -239,9 +239,9 @@ def _bad_state(why: str, path: str) -> VerificationError:
 def parse_state(data: bytes, path: str = "state") -> dict[str, AcceptedRelease]:
     """repository id -> accepted release; raises VerificationError (R023) when malformed."""
     try:
-        raw: Any = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _bad_state("the state file is not JSON", path) from None
+        raw: Any = parse_state_json(data)
+    except ValueError as exc:
+        raise _bad_state(f"the state file {exc}", path) from None
     if not isinstance(raw, dict) or raw.get("schema") != STATE_SCHEMA or not isinstance(
             raw.get("repositories"), dict):
         raise _bad_state(f"the state file is not a {STATE_SCHEMA} document", path)
