@@ -238,7 +238,12 @@ class GitSource:
     def fetch(self, context: FetchContext) -> FetchedRemote:
         with tempfile.TemporaryDirectory(prefix="repo-tools-git-") as tmp:
             checkout = Path(tmp) / "checkout"
-            self._clone(checkout, context.config.git_timeout)
+            # git runs inside the load's time limit too (a clone has no deadline of its own).
+            deadline = context.deadline or load_deadline(context.config)
+            if deadline.expired():
+                raise RemoteFailure(rules.REMOTE_UNREACHABLE,
+                                    f"{deadline.name} ran out before the clone")
+            self._clone(checkout, deadline.bound(context.config.git_timeout))
             root = checkout / self.config_path if self.config_path else checkout
             if (root / MANIFEST_NAME).is_file():
                 fetched = verify_release_folder(DirectorySource(root), context, kind="git")
