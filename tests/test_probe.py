@@ -379,10 +379,14 @@ def test_write_fixes_and_fills_in_sha256(tmp_path: Path, server: LoopbackServer)
     del doc["models"][1]["download"]["sha256"]
     path.write_text(json.dumps(doc, indent=4) + "\n")
     before = path.read_text()
-    run = probe(tmp_path, "--write")
-    assert run.exit_code == 1
-    assert {f["rule"] for f in findings_json(run)} == {"P006", "P011"}
-    assert all("written by --write" in f["message"] for f in findings_json(run))
+    run = probe(tmp_path, "--write", fmt="text")
+    # Both were fixed: nothing is left to report, and stderr says what was fixed.
+    assert run.exit_code == 0, run.stdout
+    assert "Found" not in run.stdout
+    fixed = [line for line in run.stderr.splitlines() if line.startswith("fixed ")]
+    assert len(fixed) == 2 and all("written by --write" in line for line in fixed)
+    assert {line.split(": ")[1].split()[0] for line in fixed} == {"P006", "P011"}
+    assert all(f"{path}:" in line for line in fixed)
     after = path.read_text()
     expected = json.loads(before)
     expected["models"][0]["download"]["sha256"] = DATA_SHA
@@ -416,7 +420,7 @@ def test_write_through_a_symlink_keeps_the_link(tmp_path: Path,
     link.symlink_to(real)
     run = cli("probe", "--format", "json", "--cache-dir", tmp_path / "cache", *FAST,
               "--write", link)
-    assert run.exit_code == 1 and rules_of(run) == {"P006"}
+    assert run.exit_code == 0 and rules_of(run) == set()
     assert link.is_symlink()
     assert json.loads(real.read_text())["models"][0]["download"]["sha256"] == DATA_SHA
 
@@ -535,7 +539,9 @@ def test_planted_credentials_appear_nowhere(tmp_path: Path, server: LoopbackServ
         outputs += [run.stdout, run.stderr, (tmp_path / f"report.{fmt}").read_text()]
     run = probe(tmp_path, "--write", "-v", fmt="text")
     outputs += [run.stdout, run.stderr]
-    assert "P006" in run.stdout and "P003" in run.stdout and "P011" in run.stdout
+    # P006 and P011 were fixed by --write (said on stderr); the loop is still there.
+    assert "P003" in run.stdout
+    assert "P006" in run.stderr and "P011" in run.stderr
 
     # The credentials were really used, each only on its own host.
     to_ip = [r for r in server.requests if r.headers.get("Host", "").startswith("127.0.0.1")
@@ -801,3 +807,33 @@ def test_https_tunnels_through_the_environment_proxy(
         proxy.shutdown()
         proxy.server_close()
     assert tunnels and set(tunnels) == {f"127.0.0.1:{tls.port}"}
+
+
+def test_off_a_terminal_each_hashed_url_gets_a_log_line(tmp_path: Path,
+                                                        server: LoopbackServer) -> None:
+    # CI logs: no live line to redraw, but never minutes of silence either.
+    hashed = server.route("/logged.bin", Body(DATA)) + "?sig=PLANTED-s1"
+    repo_with(tmp_path, entry(hashed), entry(server.route("/gone.bin", Status(404))))
+    run = probe(tmp_path, "--hash=full")
+    lines = [line for line in run.stderr.splitlines() if line.startswith("hashed ")]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith(f"hashed {server.url('/logged.bin')}?…: 1.0 MiB (1 so far, ")
+    assert "PLANTED" not in run.stderr
+    assert "\r" not in run.stderr and "\x1b" not in run.stderr
+
+
+def test_the_progress_log_repeats_the_progress_line_while_hashing() -> None:
+    import io
+
+    from repo_tools.cli.probe import ProgressLog
+
+    now = [0.0]
+    stream = io.StringIO()
+    log = ProgressLog(stream, every=30.0, clock=lambda: now[0])
+    log.expect(4 << 30)
+    for _ in range(10):
+        now[0] += 10.0
+        log.advance(100 << 20)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3  # at 30, 60 and 90 s of a 100 s download
+    assert lines[0].startswith("hashing 300.0 MiB / 4.0 GiB")

@@ -74,11 +74,62 @@ class ProgressBar:
             self._stream.flush()
             self._shown = True
 
+    def finished(self, url: str, outcome: Any) -> None:
+        """The live line covers every URL at once: nothing to say per URL."""
+
     def close(self) -> None:
         with self._lock:
             if self._shown:
                 self._stream.write("\r\x1b[2K")
                 self._stream.flush()
+
+
+class ProgressLog:
+    """Progress for a log (CI): no terminal redraws, but a line for every URL whose body was
+    downloaded and, during long downloads, the progress line every `every` seconds, so a
+    log is never silent for minutes."""
+
+    def __init__(self, stream: IO[str], every: float = 30.0, clock: Any = time.monotonic):
+        self._stream = stream
+        self._every = every
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._start = self._last = clock()
+        self._done = 0
+        self._total = 0
+        self._hashed_urls = 0
+
+    def expect(self, size: int) -> None:
+        with self._lock:
+            self._total += size
+
+    def advance(self, size: int) -> None:
+        with self._lock:
+            self._done += size
+            now = self._clock()
+            if now - self._last < self._every:
+                return
+            self._last = now
+            self._write(format_progress(self._done, self._total, now - self._start))
+
+    def finished(self, url: str, outcome: Any) -> None:
+        if outcome.sha256_source != "downloaded":
+            return  # no body read (cache, host-stated digest, failure): nothing slow to say
+        from repo_tools.net.transport import redact_url
+
+        with self._lock:
+            self._hashed_urls += 1
+            elapsed = self._clock() - self._start
+            self._write(f"hashed {redact_url(url)}: {format_bytes(outcome.received or 0)} "
+                        f"({self._hashed_urls} so far, {format_bytes(self._done)} in "
+                        f"{elapsed:.0f} s)")
+
+    def _write(self, line: str) -> None:
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Nothing to clear: every line stays in the log."""
 
 
 class _ProbeCommand(click.Command):
@@ -106,8 +157,9 @@ def _expand(arg: str) -> str:
               help="Check sha256 too. Bare --hash uses a host-stated digest or the cache when "
                    "it can; --hash=full always downloads and hashes.")
 @click.option("--write", is_flag=True,
-              help="Fill in or fix download.sha256 in the files (implies --hash); exit 1 "
-                   "when a file changed.")
+              help="Fill in or fix download.sha256 in the files (implies --hash); what it "
+                   "fixed is listed on stderr, and only what is left counts for the exit "
+                   "code.")
 @click.option("--jobs", type=click.IntRange(min=1, max=MAX_PROBE_JOBS), default=8,
               show_default=True, help="URLs probed at once.")
 @click.option("--connect-timeout", type=FiniteFloat(min=0, min_open=True), default=10.0,
@@ -168,7 +220,11 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
         click.echo(f"warning: {name} is no longer read (host names map to such variables "
                    "ambiguously); set REPO_TOOLS_TOKENS='HOST=TOKEN' instead", err=True)
     talk = fmt == "text"
-    bar = ProgressBar(sys.stderr) if talk and sys.stderr.isatty() else None
+    bar: ProgressBar | ProgressLog | None = None
+    if sys.stderr.isatty():
+        bar = ProgressBar(sys.stderr) if talk else None
+    elif hash_mode is not None:
+        bar = ProgressLog(sys.stderr)
     try:
         result = probe_paths(paths, Path.cwd(), options, credentials=credentials, progress=bar)
     except RewriteError as exc:
@@ -181,8 +237,8 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     if talk:
         _tell(result, verbose)
     findings = with_repo_settings(result.findings, repo)
-    code = emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
-    return 1 if result.changed_files else code
+    # After --write, only what is left counts: what was fixed was said on stderr.
+    return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
 
 
 def _tell(result: Any, verbose: bool) -> None:
@@ -203,5 +259,8 @@ def _tell(result: Any, verbose: bool) -> None:
     click.echo("; ".join(parts), err=True)
     if stats.cache_problem:
         click.echo(f"warning: {stats.cache_problem}", err=True)
+    for fixed in result.fixed:
+        click.echo(f"fixed {fixed.path}:{fixed.line}:{fixed.column}: {fixed.rule} "
+                   f"{fixed.message}", err=True)
     for path in result.changed_files:
         click.echo(f"rewrote {path}", err=True)

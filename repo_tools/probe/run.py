@@ -44,11 +44,14 @@ SOURCE_CACHE = "cache"
 
 
 class Progress(Protocol):
-    """Told about body bytes as they arrive; called from worker threads."""
+    """Told about body bytes as they arrive and about each URL when it is done; called from
+    worker threads."""
 
     def expect(self, size: int) -> None: ...
 
     def advance(self, size: int) -> None: ...
+
+    def finished(self, url: str, outcome: UrlOutcome) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class ProbeResult:
     changed_files: list[str]
     stats: ProbeStats
     notes: list[str]
+    fixed: list[Finding] = dataclasses.field(default_factory=list)  # what --write fixed
 
 
 # -- one URL --------------------------------------------------------------------------------
@@ -407,20 +411,32 @@ def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
                         and needs_write(target, outcomes[url])):
                     updates[target.path][target.pointer] = digest
     changed = _write(loaded, updates)
+    fixed: list[Finding] = []
     for url, targets in by_url.items():
         for target in targets:
             written = target.path in changed and target.pointer in updates[target.path]
-            findings.extend(findings_for(target, outcomes[url], written=written))
+            for found in findings_for(target, outcomes[url], written=written):
+                # What --write fixed is reported as fixed, not as a problem still there.
+                fixing = written and found.rule in _DIGEST_RULES
+                (fixed if fixing else findings).append(found)
 
     secrets = credentials.secrets()
-    findings = [dataclasses.replace(f, message=scrub(f.message, secrets)) for f in findings]
+    stats = _stats(outcomes, transport, run.cache)
+    return ProbeResult(_finish(findings, loaded, secrets), len(paths), sorted(changed), stats,
+                       _notes(by_url, outcomes), _finish(fixed, loaded, secrets))
+
+
+_DIGEST_RULES = frozenset({rules.MISSING_SHA256.code, rules.CHECKSUM_MISMATCH.code})
+
+
+def _finish(findings: list[Finding], loaded: _Loaded, secrets: set[str]) -> list[Finding]:
+    """Scrubbed of every credential, located in their files, sorted."""
     located: list[Finding] = []
     for f in findings:
+        f = dataclasses.replace(f, message=scrub(f.message, secrets))
         doc = loaded.docs.get(f.path)
         located.extend(doc.locate([f]) if doc is not None and f.line == 0 else [f])
-    stats = _stats(outcomes, transport, run.cache)
-    return ProbeResult(sort_findings(located), len(paths), sorted(changed), stats,
-                       _notes(by_url, outcomes))
+    return sort_findings(located)
 
 
 def _check_all(urls: list[str], run: _Run) -> dict[str, UrlOutcome]:
@@ -437,6 +453,8 @@ def _check_all(urls: list[str], run: _Run) -> dict[str, UrlOutcome]:
             outcome = UrlOutcome(failure=(rules.CONNECTION_FAILED.code, message))
         with lock:
             outcomes[url] = outcome
+        if run.progress is not None:
+            run.progress.finished(url, outcome)
 
     workers = max(1, min(run.options.jobs, len(urls)))
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:
