@@ -764,10 +764,12 @@ def test_plain_http_goes_through_the_environment_proxy(
     assert f["rule"] == "P002" and f["message"] == "the host name does not resolve"
 
 
+@pytest.mark.parametrize("proxy_scheme", ["http", "https"])
 def test_https_tunnels_through_the_environment_proxy(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proxy_scheme: str) -> None:
     import select
     import socket
+    import ssl
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -785,7 +787,11 @@ def test_https_tunnels_through_the_environment_proxy(
                 self.end_headers()
                 ends = [self.connection, upstream]
                 while True:
-                    readable, _, _ = select.select(ends, [], [], 5)
+                    # TLS to the proxy may hold decrypted bytes the socket no longer shows.
+                    buffered = isinstance(self.connection, ssl.SSLSocket) and \
+                        self.connection.pending()
+                    readable = [self.connection] if buffered else \
+                        select.select(ends, [], [], 5)[0]
                     data = readable[0].recv(65536) if readable else b""
                     if not data:
                         return
@@ -795,11 +801,14 @@ def test_https_tunnels_through_the_environment_proxy(
     cert = make_certificate(tmp_path / "tls")
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), Connect)
     proxy.daemon_threads = True
+    if proxy_scheme == "https":  # TLS to the proxy, and TLS inside the tunnel
+        proxy.socket = cert.server_context().wrap_socket(proxy.socket, server_side=True)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         with LoopbackServer(cert.server_context()) as tls:
             repo_with(tmp_path, entry(tls.route("/t.bin", Body(DATA))))
-            monkeypatch.setenv("HTTPS_PROXY", f"127.0.0.1:{proxy.server_address[1]}")
+            monkeypatch.setenv("HTTPS_PROXY",
+                               f"{proxy_scheme}://127.0.0.1:{proxy.server_address[1]}")
             run = probe(tmp_path, "--hash=full", "--ca-bundle", cert.cert)
             assert run.exit_code == 0, run.stdout
             assert tls.body_requests("/t.bin") == 1
