@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from repo_tools.findings import Finding, Severity, count_by_severity, exit_code
 from repo_tools.settings import split_checks
@@ -28,6 +29,11 @@ FAIL_LEVELS = ("error", "warning", "none")
 # GitHub refuses step summaries over 1 MiB; leave room for the parts after the table.
 SUMMARY_LIMIT = 1024 * 1024 - 64 * 1024
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$:])")
+_BACKTICKS = re.compile(r"`+")
+# What may stand in a link built from GitHub's variables; anything else gets no link.
+_SERVER = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?/?")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class InputError(Exception):
@@ -79,15 +85,68 @@ def md_cell(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()) if text else "")
 
 
+def md_message(text: str) -> str:
+    """A finding's message for a table cell: its `code spans` as inline code, the rest as
+    `md_cell` text.
+
+    A span follows CommonMark (a run of n backticks up to the next run of exactly n). Its
+    pipes are escaped, as GFM tables require even inside code; everything else in it is
+    literal there. A span holding a backslash is left as text: before a pipe, it would
+    change how the table splits the row.
+    """
+    text = " ".join(text.splitlines()) if text else ""
+    out: list[str] = []
+    done = 0  # text[:done] is rendered
+    search = 0
+    while (opening := _BACKTICKS.search(text, search)) is not None:
+        fence = opening.group()
+        closing = next((m for m in _BACKTICKS.finditer(text, opening.end())
+                        if m.group() == fence), None)
+        if closing is None:
+            search = opening.end()  # an unmatched run is literal backticks
+            continue
+        code = text[opening.end():closing.start()]
+        search = closing.end()
+        if not code.strip(" ") or "\\" in code:
+            continue
+        out += [md_cell(text[done:opening.start()]), fence, code.replace("|", "\\|"), fence]
+        done = closing.end()
+    out.append(md_cell(text[done:]))
+    return "".join(out)
+
+
+def blob_url(env: Mapping[str, str]) -> str | None:
+    """`SERVER/OWNER/REPO/blob/SHA/` from the runner's variables, or None when one is
+    missing or not what GitHub sets (no link is better than a wrong one)."""
+    server = env.get("GITHUB_SERVER_URL", "")
+    repository = env.get("GITHUB_REPOSITORY", "")
+    sha = env.get("GITHUB_SHA", "")
+    if not (_SERVER.fullmatch(server) and _REPOSITORY.fullmatch(repository)
+            and _SHA.fullmatch(sha)):
+        return None
+    return f"{server.rstrip('/')}/{repository}/blob/{sha}/"
+
+
+def _file_cell(f: Finding, blob: str | None) -> str:
+    """The file, linked to its line when the path is one inside the repository."""
+    parts = f.path.split("/")
+    if blob is None or not f.path or f.path.startswith("/") or ".." in parts or "." in parts \
+            or "" in parts or ":" in parts[0]:
+        return md_cell(f.path)
+    anchor = f"#L{f.line}" if f.line else ""
+    return f"[{md_cell(f.path)}]({blob}{quote(f.path)}{anchor})"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def summary_markdown(findings: Sequence[Finding], files: int, checks: Sequence[str], *,
                      repo_shown: str, resolve_table: str | None = None,
-                     limit: int = SUMMARY_LIMIT) -> str:
+                     blob: str | None = None, limit: int = SUMMARY_LIMIT) -> str:
     """The job summary: verdict, counts per rule, every finding (within `limit` bytes),
-    then the client -> config version map."""
+    then the client -> config version map. With `blob` (see `blob_url`), each file links
+    to its line at that commit."""
     from repo_tools.rules import ALL_RULES
 
     counts = count_by_severity(findings)
@@ -123,8 +182,8 @@ def summary_markdown(findings: Sequence[Finding], files: int, checks: Sequence[s
     for f in findings:
         icon = "❌" if f.severity is Severity.ERROR else "⚠️"
         where = f"{f.line}:{f.column}" if f.line else ""
-        row = (f"| {icon} | {md_cell(f.path)} | {where} | {md_cell(f.rule)} | "
-               f"{md_cell(f.message)} |")
+        row = (f"| {icon} | {_file_cell(f, blob)} | {where} | {md_cell(f.rule)} | "
+               f"{md_message(f.message)} |")
         budget -= len(row.encode("utf-8")) + 1
         if budget < 0:
             break
@@ -207,9 +266,12 @@ def main(env: Mapping[str, str] | None = None) -> int:
         return unusable(str(exc))
     sys.stdout.write(render_github(result.findings, result.files))
     counts = count_by_severity(result.findings)
-    print(f"repo-tools: {_plural(counts[Severity.ERROR], 'error')}, "
-          f"{_plural(counts[Severity.WARNING], 'warning')} in {_plural(result.files, 'file')}"
-          " (the job summary lists them all)")
+    if result.findings:
+        print(f"repo-tools: {_plural(counts[Severity.ERROR], 'error')}, "
+              f"{_plural(counts[Severity.WARNING], 'warning')} in "
+              f"{_plural(result.files, 'file')} (the job summary lists them all)")
+    else:
+        print(f"repo-tools: no errors or warnings in {_plural(result.files, 'file')}")
     sarif_shown = ""
     if inputs.sarif_file is not None:
         sarif_path = (inputs.sarif_file if inputs.sarif_file.is_absolute()
@@ -224,7 +286,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     _append(env.get("GITHUB_STEP_SUMMARY"), summary_markdown(
         result.findings, result.files, result.checks,
         repo_shown=repo_prefix(repo, workspace).rstrip("/") or ".",
-        resolve_table=client_table(repo)))
+        resolve_table=client_table(repo), blob=blob_url(env)))
     _append(env.get("GITHUB_OUTPUT"), github_outputs({
         "errors": str(counts[Severity.ERROR]),
         "warnings": str(counts[Severity.WARNING]),

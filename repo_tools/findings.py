@@ -61,6 +61,12 @@ def finding(
     )
 
 
+def place(path: str, line: int = 0, column: int = 0) -> str:
+    """How a message names another place: `path:line:column`, the form editors and
+    terminals turn into a link (just the path when the position is unknown)."""
+    return f"{path}:{line}:{column}" if line else path
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Deterministic order, with exact duplicates (same rule, place and message) removed."""
     unique = {(f.path, f.rule, f.pointer, f.message): f for f in findings}

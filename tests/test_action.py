@@ -10,6 +10,7 @@ temporary files. Only GitHub itself (reading those files back into the UI) is no
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import os
 import re
@@ -23,12 +24,15 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from repo_tools import action
 from repo_tools.action import (
     SUMMARY_LIMIT,
+    blob_url,
     github_outputs,
     md_cell,
+    md_message,
     parse_inputs,
     summary_markdown,
 )
@@ -297,7 +301,10 @@ def test_clean_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
                        "exit-code": "0"}
     assert summary.startswith("## repo-tools lint: ✅ all checks passed\n")
     assert "### Findings" not in summary and "Checked 2 files in . with" in summary
-    assert "::" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "::" not in out
+    # Plainly nothing, not "0 errors ... (the job summary lists them all)".
+    assert out == "repo-tools: no errors or warnings in 2 files\n"
 
 
 @pytest.mark.parametrize(("fail_level", "code"), [("error", 0), ("warning", 1), ("none", 0)])
@@ -419,3 +426,84 @@ def test_unwritable_sarif_path_is_an_input_error(tmp_path: Path,
     code, outputs, _ = entry(tmp_path, ".", sarif_file="taken")
     assert code == 2 and outputs == {"exit-code": "2"}
     assert "::error title=repo-tools::sarif-file: cannot write taken" in capsys.readouterr().out
+
+
+# -- the job summary as GitHub reads it: Markdown with GFM tables ---------------------------
+
+MARKDOWN = MarkdownIt("commonmark").enable("table")
+SHA = "0123456789abcdef0123456789abcdef01234567"
+GITHUB_ENV = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/configs",
+              "GITHUB_SHA": SHA}
+
+
+def table_cells(row: str) -> list[str]:
+    """The HTML of each cell of a one-row table, as a GFM renderer makes it."""
+    rendered = MARKDOWN.render(f"| a | b |\n| --- | --- |\n{row}\n")
+    body = rendered.split("<tbody>")[1] if "<tbody>" in rendered else ""
+    return re.findall(r"<td>(.*?)</td>", body, re.DOTALL)
+
+
+def test_code_in_messages_is_inline_code() -> None:
+    message = "file is in the legacy v1 format; run `repo-tools migrate a|b.json` to convert it"
+    cell = md_message(message)
+    assert "`repo-tools migrate a\\|b.json`" in cell and "\\`" not in cell
+    [_, shown] = table_cells(f"| x | {cell} |")
+    assert shown == ("file is in the legacy v1 format; run <code>repo-tools migrate a|b.json"
+                     "</code> to convert it")
+
+
+MARKDOWN_TEXT = st.text(alphabet=st.sampled_from("`|\\*_<>&[]()#!~$: ab\n"), max_size=40)
+
+
+@given(MARKDOWN_TEXT)
+def test_a_message_is_one_cell_with_code_and_nothing_else(text: str) -> None:
+    cell = md_message(text)
+    cells = table_cells(f"| x | {cell} |")
+    assert len(cells) == 2, cell  # no pipe split the row
+    # No markup but inline code: no emphasis, link, HTML or entity took effect ...
+    assert re.sub(r"</?code>", "", cells[1]) == html.escape(
+        html.unescape(re.sub(r"</?code>", "", cells[1])), quote=False)
+    assert re.findall(r"<(/?\w+)", cells[1]) == ["code", "/code"] * cells[1].count("<code>")
+    # ... and every character other than backticks and spacing is shown.
+    shown = html.unescape(re.sub(r"</?code>", "", cells[1]))
+    assert re.sub(r"[\s`]", "", shown) == re.sub(r"[\s`]", "", text)
+
+
+def test_files_link_to_their_line_at_the_commit() -> None:
+    findings = [Finding("V005", Severity.ERROR, "versions/v1.0.0/models/a b(1).json", "bad",
+                        line=12, column=3),
+                Finding("I001", Severity.ERROR, "index.json", "missing")]
+    blob = blob_url(GITHUB_ENV)
+    assert blob == f"https://github.com/acme/configs/blob/{SHA}/"
+    text = summary_markdown(findings, 2, ["validate"], repo_shown=".", blob=blob)
+    rows = [line for line in text.splitlines() if line.startswith("| ❌")]
+    assert table_cells(rows[0])[1] == (
+        f'<a href="https://github.com/acme/configs/blob/{SHA}/versions/v1.0.0/models/'
+        'a%20b%281%29.json#L12">versions/v1.0.0/models/a b(1).json</a>')
+    assert table_cells(rows[1])[1] == (
+        f'<a href="https://github.com/acme/configs/blob/{SHA}/index.json">index.json</a>')
+
+
+@pytest.mark.parametrize("env", [
+    {},
+    {**GITHUB_ENV, "GITHUB_SHA": ""},
+    {**GITHUB_ENV, "GITHUB_REPOSITORY": "acme/configs)[x](https://evil"},
+    {**GITHUB_ENV, "GITHUB_SERVER_URL": "javascript:alert(1)//"},
+    {**GITHUB_ENV, "GITHUB_SHA": "main"},
+])
+def test_files_are_plain_text_without_githubs_variables(env: dict[str, str]) -> None:
+    assert blob_url(env) is None
+    finding = Finding("V005", Severity.ERROR, "versions/v1.0.0/models/p.json", "bad", line=3)
+    text = summary_markdown([finding], 1, ["validate"], repo_shown=".", blob=blob_url(env))
+    assert "| ❌ | versions/v1.0.0/models/p.json | 3:0 |" in text and "](" not in text
+
+
+def test_the_action_links_files_from_the_runners_variables(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"v1.0.0/huggingface": config(model(version="1.0"))}, INDEX)
+    out, summary = tmp_path / "out", tmp_path / "summary"
+    env = {**GITHUB_ENV, "GITHUB_WORKSPACE": str(tmp_path), "GITHUB_OUTPUT": str(out),
+           "GITHUB_STEP_SUMMARY": str(summary), "INPUT_PATH": "."}
+    assert action.main(env) == 1
+    assert re.search(rf"\| ❌ \| \[versions/v1\.0\.0/models/huggingface\.json\]"
+                     rf"\(https://github\.com/acme/configs/blob/{SHA}/versions/v1\.0\.0/models/"
+                     rf"huggingface\.json#L\d+\) \|", summary.read_text("utf-8"))

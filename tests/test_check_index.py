@@ -48,8 +48,9 @@ EXPECTED = {
     "I009-open-ended-range": ("I009", "index.json", 5, 29),
     "I010-ambiguous-config-version": ("I010", "index.json", 7, 17),
     "I011-empty-index": ("I011", "index.json", 2, 15),
+    "I012-major-overlap": ("I012", "index.json", 5, 29),
 }
-WARNINGS = {"I007", "I008", "I009"}
+WARNINGS = {"I007", "I008", "I009", "I012"}
 
 
 def test_every_rule_of_the_family_has_fixtures() -> None:
@@ -85,6 +86,31 @@ def test_messages_name_the_clients_and_config_versions() -> None:
     assert "no config version admits clients 1.2.0 < c < 1.4.0" in run.stdout
     run = cli("check-index", cwd=FIXTURES / "I006-dead-config-version" / "fail")
     assert "v1.0.0 admits 1.1.0 <= c <= 1.2.0 but no client ever selects it" in run.stdout
+    run = cli("check-index", cwd=FIXTURES / "I012-major-overlap" / "fail")
+    assert ("I012 (warning) client 1.4.0 is admitted by both v1.0.0 and v2.0.0: they get "
+            "MAJOR 2 (or higher), a breaking config for a client built for MAJOR 1"
+            in run.stdout)
+
+
+def test_major_overlap_names_the_shared_range_once_per_pair(tmp_path: Path) -> None:
+    index = {"versions": {
+        "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "2.3.0"},
+        "v1.1.0": {"min_client_version": "2.4.0", "max_client_version": None},
+        "v2.0.0": {"min_client_version": "2.0.0", "max_client_version": "3.0.0"},
+        "v0.9.0": {"min_client_version": "0.1.0", "max_client_version": "1.0.0"},
+    }}
+    repo = make_repo(tmp_path, {f"{v}/example": {"schema_version": "2.0", "models": []}
+                                for v in index["versions"]}, index)
+    found = [f for f in findings_json(cli("check-index", "--format", "json", cwd=repo))
+             if f["rule"] == "I012"]
+    assert sorted((f["pointer"], f["message"].split(":")[0]) for f in found) == [
+        ("/versions/v0.9.0/max_client_version", "client 1.0.0 is admitted by both v0.9.0 "
+                                                "and v1.0.0"),
+        ("/versions/v1.0.0/max_client_version", "clients 2.0.0 <= c <= 2.3.0 are admitted by "
+                                                "both v1.0.0 and v2.0.0"),
+        ("/versions/v1.1.0/max_client_version", "clients 2.4.0 <= c <= 3.0.0 are admitted by "
+                                                "both v1.1.0 and v2.0.0"),
+    ]
 
 
 def test_gap_of_only_prereleases_explains_itself(tmp_path: Path) -> None:
@@ -311,8 +337,16 @@ def oracle_verdicts(entries: list[IndexEntry]) -> dict[str, Any]:
     newest = select(entries, NEWEST_CLIENT)
     open_ended = {e.config_version for e in entries
                   if e.max_client_version is None and e.config_version != newest}
+    # Every client range end is in CLIENTS, so two ranges that meet share one of them.
+    major_pairs = {(a.config_version, b.config_version) for a in entries for b in entries
+                   if major_of(a) < major_of(b)
+                   and any(oracle_admits(a, c) and oracle_admits(b, c) for c in CLIENTS)}
     return {"downgrade": downgrade, "dead": dead, "gap_points": gap_points, "gap_runs": runs,
-            "open_ended": open_ended}
+            "open_ended": open_ended, "major_pairs": major_pairs}
+
+
+def major_of(entry: IndexEntry) -> int:
+    return int(entry.config_version[1:].split(".")[0])
 
 
 @given(indexes())
@@ -331,6 +365,17 @@ def test_analysis_matches_the_oracle(entries: list[IndexEntry]) -> None:
         expected["gap_points"])
     assert len(analysis.gaps) == expected["gap_runs"]  # no gap without a client in it
     assert {e.config_version for e in analysis.open_ended} == expected["open_ended"]
+    pairs = [(o.lower.config_version, o.higher.config_version) for o in analysis.major_overlaps]
+    assert sorted(pairs) == sorted(expected["major_pairs"])  # each pair once
+    for overlap in analysis.major_overlaps:
+        # exactly the clients both admit
+        assert [c for c in CLIENTS if overlap.clients.contains(c)] == [
+            c for c in CLIENTS
+            if oracle_admits(overlap.lower, c) and oracle_admits(overlap.higher, c)]
+    several_majors = [c for c in CLIENTS
+                      if len({major_of(e) for e in entries if oracle_admits(e, c)}) > 1]
+    assert [c for c in CLIENTS if any(o.clients.contains(c)
+                                      for o in analysis.major_overlaps)] == several_majors
 
 
 @given(indexes())
@@ -359,4 +404,7 @@ def test_check_index_verdicts_match_the_oracle(entries: list[IndexEntry]) -> Non
              if not any(oracle_admits(e, c) for c in CLIENTS)}
     assert by_rule.get("V002", set()) == {f"/versions/{v}/min_client_version" for v in empty}
     assert ("I011" in by_rule) == (not entries)
-    assert set(by_rule) <= {"I005", "I006", "I007", "I009", "V002", "I011"}
+    assert counts.get("I012", 0) == len(expected["major_pairs"])
+    assert by_rule.get("I012", set()) == {f"/versions/{low}/max_client_version"
+                                          for low, _ in expected["major_pairs"]}
+    assert set(by_rule) <= {"I005", "I006", "I007", "I009", "V002", "I011", "I012"}

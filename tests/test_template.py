@@ -162,6 +162,9 @@ def test_zizmor_policy_is_what_allows_the_tag_pin(tmp_path: Path) -> None:
     ("example_sha256", "ABC", "64 lower-case hexadecimal digits"),
     ("toolkit_repo", "https://gitlab.com/x/y", "https://github.com/OWNER/NAME"),
     ("signing_key_secret", "my-key", "a secret name"),
+    ("release_principal", "release key", "release_principal = 'release key' must be a "
+                                         "principal"),
+    ("release_principal", "a;rm -rf .", "must be a principal"),
     ("example_url", "http://example.com/x", "an https:// URL"),
     # as strict as lint: I003/V001 (strict SemVer) and V010 (the schema's `name`)
     ("initial_version", "1.0.0-01", "initial_version = '1.0.0-01' is not SemVer"),
@@ -374,10 +377,41 @@ OFFLINE_RELEASE_STEPS = ("Sign the release", "Check the signature with ssh-keyge
                          "Check the release as a client does")
 
 
+def principals(repo: Path) -> dict[str, set[str]]:
+    """The release principal as each rendered file names it."""
+    readme = (repo / "README.md").read_text("utf-8")
+    workflow = yaml.safe_load((repo / ".github/workflows/release.yml").read_text("utf-8"))
+    [verify] = [s["run"] for s in workflow["jobs"]["release"]["steps"]
+                if "ssh-keygen -Y verify" in s.get("run", "")]
+    signers = (repo / "allowed_signers").read_text("utf-8")
+    return {
+        "README keygen": set(re.findall(r"keygen release-key --principal (\S+?)`", readme)),
+        "README verify": set(re.findall(r"checks the signature for\s+`(\S+)`", readme)),
+        "workflow -I": set(re.findall(r"-I (\S+)", verify)),
+        "allowed_signers keygen": set(re.findall(r"--principal (\S+?)`", signers)),
+        "allowed_signers example": set(re.findall(r"^# (\S+) namespaces=", signers, re.M)),
+    }
+
+
+def test_one_release_principal_everywhere(rendered: Path, tmp_path: Path) -> None:
+    # Following the README must give a key that the workflow's ssh-keygen step accepts.
+    default = {DEFAULTS["release_principal"]}
+    assert principals(rendered) == {place: default for place in principals(rendered)}
+    repo = render(tmp_path, release_principal="signing+ci@acme.example")
+    chosen = {"signing+ci@acme.example"}
+    assert principals(repo) == {place: chosen for place in principals(repo)}
+    leftovers = [name for name, data in files_of(repo).items()
+                 if DEFAULTS["release_principal"].encode() in data]
+    assert leftovers == []
+
+
 def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: Path) -> None:
-    repo = render(tmp_path / "out")
+    # A principal of the maintainer's choosing, and the key made as the README says.
+    repo = render(tmp_path / "out", release_principal="release@example.org")
     key = tmp_path / "release-key"
-    made = cli("keygen", key)
+    [keygen] = re.findall(r"`repo-tools (keygen release-key [^`]*)`",
+                          (repo / "README.md").read_text("utf-8"))
+    made = cli(*keygen.replace("release-key", str(key), 1).split())
     assert made.exit_code == 0, made.stderr
     with (repo / "allowed_signers").open("a") as signers:
         signers.write(key.with_name("release-key.allowed_signers").read_text())
@@ -417,7 +451,7 @@ def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: P
                 f"{version}.manifest.json.sig", "manifest.json", "manifest.json.sig"}
 
     seen = run_release()
-    assert 'Good "repo-tools-release@v1" signature for release@repo-tools' in seen
+    assert 'Good "repo-tools-release@v1" signature for release@example.org' in seen
     assert "verified" in seen and "bundle_version 1" in seen
     assert {p.name for p in (repo / "release").iterdir()} == published(1)
 

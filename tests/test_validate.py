@@ -190,6 +190,40 @@ def test_cross_file_rules_read_unnamed_siblings(tmp_path: Path) -> None:
     assert cli("validate", repo / "versions/v1.0.1/models/other.json", cwd=repo).exit_code == 0
 
 
+def _position_of(path: Path, needle: str, nth: int = 0) -> str:
+    """`line:column` of the nth occurrence of needle in a file (1-based, as findings)."""
+    text = path.read_text("utf-8")
+    offset = -1
+    for _ in range(nth + 1):
+        offset = text.index(needle, offset + 1)
+    line = text.count("\n", 0, offset) + 1
+    return f"{line}:{offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
+
+
+def test_conflicts_name_the_other_entry_by_line_and_column(tmp_path: Path) -> None:
+    # V007 and V008 across files, and a nesting V007 within one: each message names the
+    # earlier entry as path:line:column (where an editor jumps), never as a JSON pointer.
+    other = model(model="other", download={"url": "https://h/y", "sha256": SHA_B,
+                                           "cachePath": "huggingface/model.gguf"})
+    nested = model(model="nested", download={"url": "https://h/z", "sha256": SHA_B,
+                                             "cachePath": "huggingface/model.gguf/part"})
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model()),
+                                "v1.0.0/other": config(other, model(), nested)})
+    first = repo / "versions/v1.0.0/models/huggingface.json"
+    shown = "versions/v1.0.0/models/huggingface.json"
+    found = findings_json(cli("validate", "--repo", repo, "--format", "json", cwd=repo))
+    messages = {(f["rule"], f["pointer"]): f["message"] for f in found if f["rule"] != "V009"}
+    cache_path = f"{shown}:{_position_of(first, chr(34) + 'huggingface/model.gguf')}"
+    entry = f"{shown}:{_position_of(first, '{', 1)}"  # models[0] is the second object
+    assert set(messages) == {("V007", "/models/0/download/cachePath"), ("V008", "/models/1"),
+                             ("V007", "/models/2/download/cachePath")}
+    assert f"same cachePath as {cache_path} but" in messages[
+        ("V007", "/models/0/download/cachePath")]
+    assert messages[("V008", "/models/1")].endswith(f"is already defined at {entry}")
+    assert f"({cache_path}) nest" in messages[("V007", "/models/2/download/cachePath")]
+    assert not any("#/" in m for m in messages.values())
+
+
 def test_shared_cache_path_with_same_hash_is_allowed(tmp_path: Path) -> None:
     twin = model(model="alias-of-the-same-file")
     repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model(), twin)})

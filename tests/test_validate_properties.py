@@ -9,7 +9,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repo_tools.checks.validate import check_document, collect_models, cross_file_findings
+from repo_tools.checks.validate import (
+    check_document,
+    collect_models,
+    cross_file_findings,
+    places_in,
+)
 from repo_tools.jsonfile import load_json_bytes
 from repo_tools.versions import version_key
 
@@ -81,7 +86,8 @@ def check(data: Any) -> list[Any]:
     doc, findings = load_json_bytes(raw, "huggingface.json")
     assert doc is not None
     found = doc.locate(findings + check_document(doc))
-    found += doc.locate(cross_file_findings(collect_models(doc), {"huggingface.json"}))
+    found += doc.locate(cross_file_findings(collect_models(doc), {"huggingface.json"},
+                                             places_in({doc.path: doc})))
     return found
 
 

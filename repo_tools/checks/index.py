@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import heapq
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,16 @@ class Downgrade:
     newer: Segment
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class MajorOverlap:
+    """Clients in `clients` are admitted by `lower` and by `higher`, whose config versions
+    have different MAJORs (`lower`'s is the smaller)."""
+
+    lower: IndexEntry
+    higher: IndexEntry
+    clients: Interval
+
+
 @dataclasses.dataclass(slots=True)
 class IndexAnalysis:
     table: list[Segment]
@@ -151,6 +162,7 @@ class IndexAnalysis:
     dead: list[IndexEntry]
     gaps: list[Interval]
     open_ended: list[IndexEntry]
+    major_overlaps: list[MajorOverlap]
 
     @property
     def newest(self) -> str | None:
@@ -169,7 +181,43 @@ def analyse(entries: Sequence[IndexEntry]) -> IndexAnalysis:
         gaps=_gaps(table, ranges),
         open_ended=[e for e in entries if e.max_client_version is None
                     and e.config_version != table[-1].config_version],
+        major_overlaps=major_overlaps(entries),
     )
+
+
+def config_major(entry: IndexEntry) -> int:
+    return version_key(entry.config_version[1:])[0]
+
+
+def major_overlaps(entries: Sequence[IndexEntry]) -> list[MajorOverlap]:
+    """Every pair of entries of different MAJORs whose client ranges meet, with the clients
+    they share.
+
+    A sweep in order of range start keeps, per MAJOR, a heap of the ranges still open, so
+    the work grows with the pairs reported, not with all pairs of entries (an index of
+    hundreds of config versions of one MAJOR costs nothing here).
+    """
+    ranged = sorted(((e, r) for e in entries if (r := e.client_range) is not None),
+                    key=lambda pair: version_key(pair[1].low))
+    # Heap items: (end key, arrival, entry, range); an unbounded end sorts after all others.
+    open_ranges: dict[int, list[tuple[tuple[Any, ...], int, IndexEntry, Interval]]] = {}
+    found: list[MajorOverlap] = []
+    for arrival, (entry, clients) in enumerate(ranged):
+        start = (0, version_key(clients.low))
+        major = config_major(entry)
+        for other_major, heap in open_ranges.items():
+            while heap and heap[0][0] <= start:  # ended before this range starts
+                heapq.heappop(heap)
+            if other_major == major:
+                continue
+            for _, _, other, other_clients in heap:
+                shared = clients.intersect(other_clients)
+                assert shared is not None  # other is still open at clients.low
+                lower, higher = (other, entry) if other_major < major else (entry, other)
+                found.append(MajorOverlap(lower, higher, shared))
+        end = (1,) if clients.high is None else (0, version_key(clients.high))
+        heapq.heappush(open_ranges.setdefault(major, []), (end, arrival, entry, clients))
+    return found
 
 
 def _downgrades(table: Sequence[Segment], entries: Sequence[IndexEntry]) -> list[Downgrade]:
@@ -253,6 +301,14 @@ def range_findings(path: str, entries: Sequence[IndexEntry],
             rules.GAP, path,
             f"no config version admits clients {gap.describe()}: they get no configuration"
             + _prerelease_hint(gap), pointer))
+    for overlap in analysis.major_overlaps:
+        lower, higher = overlap.lower.config_version, overlap.higher.config_version
+        found.append(finding(
+            rules.MAJOR_OVERLAP, path,
+            f"{_clients_are(overlap.clients)} admitted by both {lower} and {higher}: "
+            f"they get MAJOR {config_major(overlap.higher)} (or higher), a breaking config "
+            f"for a client built for MAJOR {config_major(overlap.lower)}",
+            _bound_pointer(lower, "max_client_version")))
     for entry in analysis.open_ended:
         ranges = selected.get(entry.config_version, [])
         where = (f"it is selected only for {'; '.join(r.describe() for r in ranges)}"
@@ -263,6 +319,12 @@ def range_findings(path: str, entries: Sequence[IndexEntry],
             f"clients get {analysis.newest}; {where}. Set its max_client_version",
             _bound_pointer(entry.config_version, "max_client_version")))
     return found
+
+
+def _clients_are(clients: Interval) -> str:
+    if clients.high is not None and clients.high == compat.successor(clients.low):
+        return f"client {clients.low} is"  # not "1.4.0 <= c <= 1.4.0"
+    return f"clients {clients.describe()} are"
 
 
 def _prerelease_hint(gap: Interval) -> str:

@@ -12,7 +12,7 @@ import os
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.checks.fastschema import is_valid_v2
-from repo_tools.findings import Finding, finding, sort_findings
+from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
 from repo_tools.rules import core
 from repo_tools.versions import explain_semver, is_semver, version_key
@@ -349,23 +349,37 @@ def collect_models(doc: JsonDocument) -> list[ModelRef]:
     return refs
 
 
-def cross_file_findings(models: Sequence[ModelRef], report_on: set[str]) -> list[Finding]:
+PlaceOf = Callable[[str, str], str]
+"""(path, pointer) of the other entry of a conflict -> its place in a message."""
+
+
+def places_in(docs: Mapping[str, JsonDocument]) -> PlaceOf:
+    """A `PlaceOf` that gives `path:line:column` for pointers into the parsed `docs`."""
+    def place_of(path: str, pointer: str) -> str:
+        doc = docs.get(path)
+        return place(path, *doc.positions.value_position(pointer)) if doc else path
+    return place_of
+
+
+def cross_file_findings(models: Sequence[ModelRef], report_on: set[str],
+                        place_of: PlaceOf) -> list[Finding]:
     """Identity and cachePath conflicts within one config version.
 
     A conflict is reported on the later of the two entries (file order, then position),
-    and only when that entry's file is one of `report_on`.
+    and only when that entry's file is one of `report_on`; the message names the earlier
+    entry by `place_of` (its line, so that a reader can jump there).
     """
     found: list[Finding] = []
     first_identity: dict[tuple[str, str, str], ModelRef] = {}
     first_path: dict[str, ModelRef] = {}
-    found.extend(_nested_cache_paths(models, report_on))
+    found.extend(_nested_cache_paths(models, report_on, place_of))
     for ref in models:
         identity = (ref.provider, ref.model, ref.version)
         earlier = first_identity.setdefault(identity, ref)
         if earlier is not ref and ref.path in report_on:
             found.append(finding(core.DUPLICATE_MODEL, ref.path,
                                  f"{ref.provider}/{ref.model} {ref.version} is already defined "
-                                 f"at {earlier.path}#{earlier.pointer}", ref.pointer))
+                                 f"at {place_of(earlier.path, earlier.pointer)}", ref.pointer))
         if ref.cache_path is None:
             continue
         key = ref.cache_path.casefold()
@@ -376,13 +390,15 @@ def cross_file_findings(models: Sequence[ModelRef], report_on: set[str]) -> list
         how = "the same cachePath" if same_case else (
             f"a cachePath that differs only in case ({earlier.cache_path!r})")
         found.append(finding(core.CACHE_PATH_CONFLICT, ref.path,
-                             f"{ref.cache_path!r} has {how} as {earlier.path}#{earlier.pointer} "
+                             f"{ref.cache_path!r} has {how} as "
+                             f"{place_of(earlier.path, earlier.pointer + '/download/cachePath')} "
                              "but different sha256: one download would overwrite the other",
                              f"{ref.pointer}/download/cachePath"))
     return found
 
 
-def _nested_cache_paths(models: Sequence[ModelRef], report_on: set[str]) -> list[Finding]:
+def _nested_cache_paths(models: Sequence[ModelRef], report_on: set[str],
+                        place_of: PlaceOf) -> list[Finding]:
     """A cachePath that is a directory of another one (`a` and `a/b.gguf`): one of the two
     files can never be written."""
     by_path: dict[str, ModelRef] = {}
@@ -402,7 +418,8 @@ def _nested_cache_paths(models: Sequence[ModelRef], report_on: set[str]) -> list
                 found.append(finding(
                     core.CACHE_PATH_CONFLICT, later.path,
                     f"cachePath {later.cache_path!r} and {earlier.cache_path!r} "
-                    f"({earlier.path}#{earlier.pointer}) nest: one path would have to be both "
+                    f"({place_of(earlier.path, earlier.pointer + '/download/cachePath')}) nest: "
+                    "one path would have to be both "
                     "a file and a directory", f"{later.pointer}/download/cachePath"))
             break
     return found
@@ -444,18 +461,42 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> Valid
             if real in named:
                 findings.extend(result.findings)
             version_models.extend(result.models)
-        cross = cross_file_findings(version_models, report_on)
-        findings.extend(_locate_cross(cross, {shown: p for p, shown in members.items()}))
+        docs = _ReparsedFiles({shown: p for p, shown in members.items()})
+        cross = cross_file_findings(version_models, report_on, places_in(docs))
+        findings.extend(_locate_cross(cross, docs))
     return ValidateResult(sort_findings(findings), len(named))
 
 
-def _locate_cross(findings: list[Finding], files: dict[str, Path]) -> list[Finding]:
+class _ReparsedFiles(Mapping[str, JsonDocument]):
+    """The files of one config version, parsed again on first use: positions are needed
+    only for the rare conflicts, so the per-file workers do not send them back."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        self._files = files
+        self._docs: dict[str, JsonDocument | None] = {}
+
+    def __getitem__(self, shown: str) -> JsonDocument:
+        if shown not in self._docs:
+            self._docs[shown] = load_json_file(self._files[shown], shown)[0]
+        doc = self._docs[shown]
+        if doc is None:
+            raise KeyError(shown)
+        return doc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
+def _locate_cross(findings: list[Finding], docs: Mapping[str, JsonDocument]) -> list[Finding]:
     located: list[Finding] = []
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         by_path[f.path].append(f)
     for shown, group in by_path.items():
-        doc, _ = load_json_file(files[shown], shown)
+        doc = docs.get(shown)
         located.extend(doc.locate(group) if doc else group)
     return located
 

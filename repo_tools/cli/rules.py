@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
+from repo_tools.findings import Rule
 from repo_tools.rules import ALL_RULES, FAMILIES
 
 
@@ -26,11 +29,31 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
+def rule_record(rule: Rule) -> dict[str, str]:
+    """One row of the rule table as JSON: every field of the rule, and its family."""
+    family = next(name for name, rules in FAMILIES.items() if rule in rules)
+    return {"code": rule.code, "name": rule.name, "severity": str(rule.severity),
+            "summary": rule.summary, "fix": rule.fix, "family": family}
+
+
+def json_table() -> str:
+    """The rule table as a JSON array, in table order, for editors and other tools."""
+    return json.dumps([rule_record(r) for r in ALL_RULES.values()], indent=2,
+                      ensure_ascii=False) + "\n"
+
+
 @click.command()
 @click.argument("code", required=False, metavar="[CODE|NAME]")
 @click.option("--markdown", is_flag=True, help="Print the whole table as Markdown.")
-def rules(code: str | None, markdown: bool) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="json: an array of {code, name, severity, summary, fix, family} (one "
+                   "object with CODE).")
+def rules(code: str | None, markdown: bool, fmt: str) -> None:
     """List every rule code, or explain one (by code, e.g. V005, or name, e.g. bad-sha256)."""
+    if markdown and fmt == "json":
+        raise click.UsageError("--markdown and --format json are two different outputs; "
+                               "choose one")
     if code is not None:
         from repo_tools.settings import resolve_rule
 
@@ -39,8 +62,14 @@ def rules(code: str | None, markdown: bool) -> None:
         if rule is None:
             raise click.BadParameter(f"no rule {code!r}; run `repo-tools rules` for the list",
                                      param_hint="CODE")
+        if fmt == "json":
+            click.echo(json.dumps(rule_record(rule), indent=2, ensure_ascii=False))
+            return
         click.echo(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.summary}\n\n"
                    f"What to do: {rule.fix}")
+        return
+    if fmt == "json":
+        click.echo(json_table(), nl=False)
         return
     if markdown:
         click.echo(markdown_table(), nl=False)

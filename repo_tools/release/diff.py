@@ -135,20 +135,36 @@ def _platforms(model: Mapping[str, Any]) -> Any:
     return compat_obj.get("supported_platforms") if isinstance(compat_obj, Mapping) else None
 
 
+ABSENT = "(absent)"
+"""How the text of a diff shows a field that one side does not have."""
+
+
+def shown(value: Any) -> str:
+    """A field's value as the diff's text shows it: strings as they are, a missing field
+    as `ABSENT`, anything else as JSON (`["linux"]`, `true`), never as Python's repr."""
+    if value is None:
+        return ABSENT
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _change(field: str, old: Any, new: Any) -> str:
+    return f"{field} {shown(old)} -> {shown(new)}"
+
+
 def _model_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
     details: list[str] = []
     if old.get("version") != new.get("version"):
-        details.append(f"version {old.get('version')} -> {new.get('version')}")
+        details.append(_change("version", old.get("version"), new.get("version")))
     if _download(old, "sha256") != _download(new, "sha256"):
         details.append("sha256 changed")
     if _download(old, "url") != _download(new, "url"):
-        details.append(f"url {_download(old, 'url')} -> {_download(new, 'url')}")
+        details.append(_change("url", _download(old, "url"), _download(new, "url")))
     if _range_text(old) != _range_text(new):
-        details.append(f"clients {_range_text(old)} -> {_range_text(new)}")
+        details.append(_change("clients", _range_text(old), _range_text(new)))
     if _platforms(old) != _platforms(new):
-        details.append(f"platforms {_platforms(old)} -> {_platforms(new)}")
+        details.append(_change("platforms", _platforms(old), _platforms(new)))
     if old.get("ranking") != new.get("ranking"):
-        details.append(f"ranking {old.get('ranking')} -> {new.get('ranking')}")
+        details.append(_change("ranking", old.get("ranking"), new.get("ranking")))
     if not details and old != new:
         details.append("other fields changed")
     return tuple(details)

@@ -1,7 +1,7 @@
 """Rules for index.json and the versions/ directories: which clients get which config.
 
-The structural rules (I001-I004, I010) are about the files; the range rules (I005-I009)
-are computed exactly over client-version intervals by `repo_tools.compat`. JSON and
+The structural rules (I001-I004, I010) are about the files; the range rules (I005-I009,
+I012) are computed exactly over client-version intervals by `repo_tools.compat`. JSON and
 schema problems of index.json use the J and S codes, bad bounds V001 and min > max V002,
 exactly as in model files.
 """
@@ -76,7 +76,16 @@ EMPTY_INDEX = Rule(
     "Add an entry under `versions` for each versions/vX.Y.Z directory.",
 )
 
+MAJOR_OVERLAP = Rule(
+    "I012", "major-overlap", W,
+    "Some client versions are admitted by config versions of two different MAJOR versions: "
+    "they get the higher MAJOR, a breaking change for a client built for the lower one.",
+    "Make the ranges disjoint: end the lower MAJOR's max_client_version below the higher "
+    "MAJOR's min_client_version (max 1.4.0 with min 1.4.1-0 leaves no client out).",
+)
+
 RULES: tuple[Rule, ...] = (
     MISSING_INDEX, MISSING_VERSION_DIR, BAD_VERSION_NAME, UNINDEXED_VERSION_DIR, NON_MONOTONIC,
     DEAD_VERSION, GAP, UNREACHABLE_MODEL, OPEN_ENDED, AMBIGUOUS_VERSION, EMPTY_INDEX,
+    MAJOR_OVERLAP,
 )

@@ -37,6 +37,10 @@ CHECKS: dict[str, tuple[str, str]] = {
                      "https://github.com/OWNER/NAME (the workflows use it as an Action)"),
     "toolkit_rev": (r"[A-Za-z0-9][A-Za-z0-9._/-]*", "a tag or commit of repo-tools"),
     "signing_key_secret": (r"[A-Z_][A-Z0-9_]*", "a secret name: A-Z, 0-9 and _"),
+    # It stands unquoted in allowed_signers and in the release workflow's shell script.
+    "release_principal": (r"[A-Za-z0-9][A-Za-z0-9._+@-]*",
+                          "a principal of letters, digits and . _ + @ -, e.g. "
+                          "release@example.org"),
 }
 
 
