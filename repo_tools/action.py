@@ -228,8 +228,8 @@ def client_table(repo: Path) -> str | None:
     """`repo-tools resolve --table` for the repo, as a Markdown block; None without an
     index to read (its problems are already among the findings)."""
     from repo_tools.checks.index import load_index
-    from repo_tools.cli.index import render_table
     from repo_tools.compat import selection_table
+    from repo_tools.tables import render_table
 
     index, _ = load_index(repo, repo)
     if index is None:

@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from repo_tools.model import ModelEntry
 from repo_tools.versions import VersionKey, is_semver, version_key
 
 MIN_VERSION = "0.0.0-0"
@@ -311,69 +312,48 @@ def selected_ranges(table: Sequence[Segment]) -> dict[str, list[Interval]]:
 # -- models within a config version ---------------------------------------------------------
 
 
-def model_client_range(model: Mapping[str, Any]) -> Interval | None:
+def model_client_range(model: ModelEntry) -> Interval | None:
     """The clients a model entry's own ``compatibility`` admits (all, if it has none), or
     None if it admits none. Raises ValueError when a bound is not strict SemVer."""
-    compat = model.get("compatibility")
-    if compat is None:
-        return Interval(MIN_VERSION, None)
-    if not isinstance(compat, Mapping):
+    if not model.has_compatibility_object:
         raise ValueError("compatibility is not an object")
-    low, high = compat.get("min_client_version"), compat.get("max_client_version")
+    low, high = model.min_client_version, model.max_client_version
     for bound in (low, high):
         if bound is not None and not is_semver(bound):
             raise ValueError(f"{bound!r} is not strict SemVer")
     return Interval.closed(low, high)
 
 
-def model_supports_platform(model: Mapping[str, Any], platform: str | None) -> bool:
+def model_supports_platform(model: ModelEntry, platform: str | None) -> bool:
     """No platform asked for, or no ``supported_platforms`` list, means any platform.
     Otherwise the platform must be in the list, compared exactly (case-sensitive)."""
-    if platform is None:
+    if platform is None or model.platforms is None:
         return True
-    compat = model.get("compatibility")
-    platforms = compat.get("supported_platforms") if isinstance(compat, Mapping) else None
-    if platforms is None:
-        return True
-    return isinstance(platforms, list) and platform in platforms
+    return platform in model.platforms
 
 
 ModelKey = tuple[str, str]  # (provider, model)
 
 
-def model_key(model: Mapping[str, Any]) -> ModelKey:
-    """What identifies a model across files, versions and merges."""
-    return (str(model.get("provider", "")), str(model.get("model", "")))
+def _model_version_key(model: ModelEntry) -> VersionKey:
+    return version_key(model.version) if is_semver(model.version) else (-1, 0, 0, 0, ())
 
 
-def ranking(model: Mapping[str, Any]) -> int:
-    """The model's ranking; 0 when absent (the schema's default) or not an integer."""
-    value = model.get("ranking", 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _model_version_key(model: Mapping[str, Any]) -> VersionKey:
-    version = model.get("version")
-    return version_key(version) if is_semver(version) else (-1, 0, 0, 0, ())
-
-
-def select_models(models: Sequence[Mapping[str, Any]], client_version: str,
-                  platform: str | None = None) -> list[dict[str, Any]]:
+def select_models(models: Sequence[ModelEntry], client_version: str,
+                  platform: str | None = None) -> list[ModelEntry]:
     """The models of a config version that client `client_version` on `platform` may use,
     best first.
 
     A model is kept when its own ``compatibility`` range admits the client (same rule and
     precedence as the index) and, if a platform is given, `model_supports_platform`.
-    Entries that are not objects or whose bounds are not SemVer are dropped (validate
-    reports them). Order: ``ranking`` higher first; ties by ``provider``, then ``model``
-    (both by code point, ascending), then ``version`` (higher precedence first), then
-    position in `models`. Raises ValueError if `client_version` is not strict SemVer.
+    Entries whose bounds are not SemVer are dropped (validate reports them). Order:
+    ``ranking`` higher first; ties by ``provider``, then ``model`` (both by code point,
+    ascending), then ``version`` (higher precedence first), then position in `models`.
+    Raises ValueError if `client_version` is not strict SemVer.
     """
     client = normalise(client_version)
-    kept: list[dict[str, Any]] = []
+    kept: list[ModelEntry] = []
     for model in models:
-        if not isinstance(model, Mapping):
-            continue
         try:
             admitted = model_client_range(model)
         except ValueError:
@@ -381,10 +361,10 @@ def select_models(models: Sequence[Mapping[str, Any]], client_version: str,
         if admitted is not None and admitted.contains(client) and model_supports_platform(
             model, platform
         ):
-            kept.append(dict(model))
+            kept.append(model)
     # Two stable sorts: the secondary (version, descending) first, then the primary.
     kept.sort(key=_model_version_key, reverse=True)
-    kept.sort(key=lambda m: (-ranking(m), *model_key(m)))
+    kept.sort(key=lambda m: (-m.ranking, *m.key))
     return kept
 
 
@@ -395,10 +375,10 @@ class Resolution:
     client_version: str
     platform: str | None
     config_version: str | None
-    models: list[dict[str, Any]]
+    models: list[ModelEntry]
 
 
-def resolve(index_entries: IndexLike, models_of: Callable[[str], Sequence[Mapping[str, Any]]],
+def resolve(index_entries: IndexLike, models_of: Callable[[str], Sequence[ModelEntry]],
             client_version: str, platform: str | None = None) -> Resolution:
     """Select the config version, then its models: the whole decision for one client.
 

@@ -18,6 +18,13 @@ def model_files(repo: Path) -> list[Path]:
     return sorted(repo.glob(f"{VERSIONS_DIR}/*/{MODELS_DIR}/*.json"))
 
 
+def is_model_file_path(path: str) -> bool:
+    """Whether a repo-relative POSIX path is `versions/<v>/models/<p>.json`."""
+    parts = path.split("/")
+    return (len(parts) == 4 and parts[0] == VERSIONS_DIR and parts[2] == MODELS_DIR
+            and parts[3].endswith(".json"))
+
+
 def version_dirs(repo: Path) -> list[Path]:
     base = repo / VERSIONS_DIR
     if not base.is_dir():

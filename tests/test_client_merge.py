@@ -18,8 +18,21 @@ from repo_tools.client.catalog import (
     parse_remote_files,
 )
 from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
-from repo_tools.compat import model_key, select_models
+from repo_tools.compat import select_models
+from repo_tools.model import ModelEntry, entries_from
 from tests.client_helpers import entry, fake_sha
+
+
+def typed(models: list[dict[str, Any]]) -> list[ModelEntry]:
+    return entries_from(models)
+
+
+def raws(entries: list[ModelEntry]) -> list[Any]:
+    return [e.raw for e in entries]
+
+
+def model_key(model: dict[str, Any]) -> tuple[str, str]:
+    return (model["provider"], model["model"])
 
 
 def raw(data: Any) -> bytes:
@@ -89,7 +102,7 @@ def test_remote_files_are_grouped_by_config_version() -> None:
              "versions/v1.0.0/models/b.json": b"nope",
              "versions/v2.0.0/models/a.json": raw({"schema_version": "2.0", "models": []})}
     remote = parse_remote_files(files)
-    assert [m["model"] for m in remote.models_of("v1.0.0")] == ["a"]
+    assert [m.model for m in remote.models_of("v1.0.0")] == ["a"]
     assert remote.models_of("v2.0.0") == [] and remote.models_of("v9.0.0") == []
     assert [s.path for s in remote.skipped["v1.0.0"]] == ["versions/v1.0.0/models/b.json"]
 
@@ -99,8 +112,8 @@ def test_conflicting_entries_keep_the_first() -> None:
     same_identity = entry("a", "https://e.org/a2", fake_sha("2"), cache_path="x/other.bin")
     same_path = entry("b", "https://e.org/b", fake_sha("3"), cache_path="x/a.bin")
     shared_ok = entry("c", "https://e.org/c", fake_sha("1"), cache_path="x/a.bin")
-    kept, skipped = drop_conflicts([first, same_identity, same_path, shared_ok])
-    assert kept == [first, shared_ok]
+    kept, skipped = drop_conflicts(typed([first, same_identity, same_path, shared_ok]))
+    assert raws(kept) == [first, shared_ok]
     assert len(skipped) == 2 and all(s.rule == "C006" for s in skipped)
 
 
@@ -113,7 +126,7 @@ models = st.lists(st.builds(lambda n, p, r: {"model": n, "provider": p, "ranking
 @given(defaults=models, remote=models)
 def test_merge_is_remote_over_defaults_by_provider_and_model(
         defaults: list[dict[str, Any]], remote: list[dict[str, Any]]) -> None:
-    merged = merge_models(defaults, remote)
+    merged = raws(merge_models(typed(defaults), typed(remote)))
     remote_keys = {model_key(m) for m in remote}
     assert merged[:len(remote)] == remote  # every remote entry, unchanged
     rest = merged[len(remote):]
@@ -124,10 +137,10 @@ def test_merge_is_remote_over_defaults_by_provider_and_model(
 @given(before=models, after=models)
 def test_dropped_models_counts_distinct_keys(before: list[dict[str, Any]],
                                              after: list[dict[str, Any]]) -> None:
-    gone, total = dropped_models(before, after)
+    gone, total = dropped_models(typed(before), typed(after))
     assert total == len({model_key(m) for m in before})
     assert 0 <= gone <= total
-    assert dropped_models(before, [*after, *before]) == (0, total)
+    assert dropped_models(typed(before), typed([*after, *before])) == (0, total)
     if not {model_key(m) for m in before} & {model_key(m) for m in after}:
         assert gone == total
 
@@ -150,7 +163,7 @@ def test_selecting_defaults_before_the_merge_changes_nothing(
         platform: str | None) -> None:
     """The loader selects once, after merging: the same list, order included, as selecting
     the defaults first."""
-    once = select_models(merge_models(defaults, remote), client, platform)
-    twice = select_models(merge_models(select_models(defaults, client, platform), remote),
-                          client, platform)
-    assert once == twice
+    once = select_models(merge_models(typed(defaults), typed(remote)), client, platform)
+    twice = select_models(merge_models(select_models(typed(defaults), client, platform),
+                                       typed(remote)), client, platform)
+    assert raws(once) == raws(twice)

@@ -6,6 +6,7 @@ decides selection by the literal rule over an explicit list of client versions.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from repo_tools import compat
 from repo_tools.compat import IndexEntry, Interval
+from repo_tools.model import entries_from
 
 # -- the oracle -----------------------------------------------------------------------------
 
@@ -282,26 +284,27 @@ def oracle_models(models: list[dict[str, Any]], client: str,
        st.sampled_from([None, *PLATFORMS]))
 def test_select_models_matches_the_oracle(models: list[dict[str, Any]], client: str,
                                           platform: str | None) -> None:
-    assert compat.select_models(models, client, platform) == oracle_models(models, client,
-                                                                           platform)
+    chosen = compat.select_models(entries_from(models), client, platform)
+    assert [m.raw for m in chosen] == oracle_models(models, client, platform)
 
 
 def test_select_models_drops_malformed_entries_and_copies() -> None:
     good = {"provider": "p", "model": "m", "version": "1.0.0", "ranking": 1}
     models: list[Any] = ["not a model", {"provider": "p", "model": "x", "version": "1.0.0",
                                          "compatibility": {"min_client_version": "1.0"}}, good]
-    chosen = compat.select_models(models, "1.0.0")
-    assert chosen == [good]
-    chosen[0]["ranking"] = 99
-    assert good["ranking"] == 1  # callers may annotate the result without touching input
+    chosen = compat.select_models(entries_from(models), "1.0.0")
+    assert [m.raw for m in chosen] == [good]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chosen[0].ranking = 99  # type: ignore[misc]  # entries are values, shared safely
 
 
 def test_resolve_combines_both_steps() -> None:
     models = {"v1.1.0": [{"provider": "p", "model": "low", "version": "1.0.0", "ranking": 1},
                          {"provider": "p", "model": "high", "version": "1.0.0", "ranking": 5,
                           "compatibility": {"supported_platforms": ["linux"]}}]}
-    result = compat.resolve(DESIGN_DOC_INDEX, lambda v: models.get(v, []), "2.0.0+x", "linux")
+    result = compat.resolve(DESIGN_DOC_INDEX, lambda v: entries_from(models.get(v, [])),
+                            "2.0.0+x", "linux")
     assert result.config_version == "v1.1.0"
     assert result.client_version == "2.0.0"
-    assert [m["model"] for m in result.models] == ["high", "low"]
+    assert [m.model for m in result.models] == ["high", "low"]
     assert compat.resolve(DESIGN_DOC_INDEX, lambda v: [], "0.1.0").config_version is None

@@ -20,6 +20,7 @@ from repo_tools.checks.validate import check_client_range, first_per_place, sche
 from repo_tools.compat import IndexEntry, Interval, Segment
 from repo_tools.findings import Finding, Severity, finding, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
+from repo_tools.model import entries_of
 from repo_tools.rules import core
 from repo_tools.rules import index as rules
 from repo_tools.versions import explain_semver, is_semver, version_key
@@ -421,25 +422,20 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
 
 def _unreachable_in(doc: JsonDocument, config_version: str,
                     ranges: list[Interval]) -> list[Finding]:
-    models = doc.data.get("models") if isinstance(doc.data, dict) else None
-    if not isinstance(models, list):
-        return []
     found = []
-    for i, model in enumerate(models):
-        if not isinstance(model, dict):
-            continue
+    for model in entries_of(doc.data, doc.path):
         try:
             own = compat.model_client_range(model)
         except ValueError:
             continue
         if own is None or compat.overlaps([own], ranges):
             continue
-        name = f"{model.get('provider', '?')}/{model.get('model', '?')} {model.get('version', '')}"
+        name = f"{model.provider or '?'}/{model.model or '?'} {model.version}"
         found.append(finding(
             rules.UNREACHABLE_MODEL, doc.path,
             f"{name.strip()} is for clients {own.describe()}, but {config_version} is "
             f"selected only for {'; '.join(r.describe() for r in ranges)}: no client ever "
-            "gets this model", f"/models/{i}/compatibility"))
+            "gets this model", f"{model.pointer}/compatibility"))
     return found
 
 

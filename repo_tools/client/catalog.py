@@ -19,6 +19,7 @@ from repo_tools.checks.validate import check_document, is_v1_document
 from repo_tools.findings import Finding, Severity, finding
 from repo_tools.jsonfile import JsonDocument, load_json_bytes, pointer_join
 from repo_tools.migrate import convert_v1
+from repo_tools.model import ModelEntry, entries_from
 from repo_tools.rules import client as rules
 
 _MODEL_POINTER = re.compile(r"/models/(\d+)(?:/|$)")
@@ -39,8 +40,10 @@ class RemoteConfig:
     versions: dict[str, list[dict[str, Any]]]
     skipped: dict[str, list[Finding]] = dataclasses.field(default_factory=dict)
 
-    def models_of(self, config_version: str) -> list[dict[str, Any]]:
-        return self.versions.get(config_version, [])
+    def models_of(self, config_version: str) -> list[ModelEntry]:
+        """The config version's entries, typed (the selection rule reads these)."""
+        return entries_from(self.versions.get(config_version, []),
+                            f"versions/{config_version}")
 
 
 def _label(model: Any) -> str:

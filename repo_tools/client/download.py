@@ -21,13 +21,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from repo_tools.client.cache import PARTIAL_SUFFIX
 from repo_tools.client.options import ClientConfig
 from repo_tools.findings import Rule
+from repo_tools.model import Download, ModelEntry
 from repo_tools.net.deadline import Deadline
 from repo_tools.net.transport import (
     DEADLINE,
@@ -61,20 +61,17 @@ class DownloadRef:
     size: int | None
 
     @classmethod
-    def of(cls, model: Mapping[str, Any]) -> DownloadRef:
+    def of(cls, model: ModelEntry) -> DownloadRef:
         """From a v2 model entry; ValueError when it has no usable download section. A
         missing cachePath becomes `by-sha256/<sha256>`."""
-        download = model.get("download")
-        if not isinstance(download, Mapping):
+        download = model.download
+        if download == Download():
             raise ValueError("the model has no download section")
-        url, sha256 = download.get("url"), download.get("sha256")
-        if not isinstance(url, str) or not isinstance(sha256, str) or len(sha256) != 64:
+        url, sha256 = download.url, download.sha256
+        if url is None or sha256 is None or len(sha256) != 64:
             raise ValueError("the model's download has no url or sha256")
-        cache_path = download.get("cachePath")
-        if not isinstance(cache_path, str) or not cache_path:
-            cache_path = f"by-sha256/{sha256.lower()}"
-        size = download.get("size")
-        size = size if type(size) is int and size >= 0 else None
+        cache_path = download.cache_path or f"by-sha256/{sha256.lower()}"
+        size = download.size
         return cls(url, sha256.lower(), cache_path, size)
 
 

@@ -40,6 +40,7 @@ from repo_tools.client.sources import (
     load_deadline,
 )
 from repo_tools.findings import Finding, finding
+from repo_tools.model import ModelEntry, entries_from, entry_of
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import format_time
@@ -141,7 +142,8 @@ class ConfigClient:
         config. Never raises for a bad or missing remote: the result says what was used
         and why."""
         now = self.clock()
-        defaults, skipped = load_defaults(self.defaults_dir)
+        default_models, skipped = load_defaults(self.defaults_dir)
+        defaults = entries_from(default_models, "defaults")
         for problem in skipped:
             log.warning("%s %s: %s", problem.rule, problem.path, problem.message)
         lkg, lkg_problem = read_lkg(self.last_known_good_path)
@@ -193,9 +195,9 @@ class ConfigClient:
         return compat.resolve(compat.entries_from_index(remote.index), remote.models_of,
                               self.client_version, self.platform)
 
-    def _assemble(self, defaults: Sequence[Mapping[str, Any]],
-                  remote_models: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]],
-                                                                        list[Finding]]:
+    def _assemble(self, defaults: Sequence[ModelEntry],
+                  remote_models: Sequence[ModelEntry]) -> tuple[list[dict[str, Any]],
+                                                                list[Finding]]:
         # One selection after the merge: filtering the defaults first changes nothing, as
         # merging drops replaced entries either way and the sorts are stable.
         merged = compat.select_models(merge_models(defaults, remote_models),
@@ -203,7 +205,8 @@ class ConfigClient:
         models, conflicts = drop_conflicts(merged)
         for problem in conflicts:
             log.warning("%s %s", problem.rule, problem.message)
-        return models, conflicts
+        # The public result keeps the entries as published (dicts).
+        return [dict(m.raw) for m in models], conflicts
 
     def _suspect(self, resolution: compat.Resolution, lkg: LastKnownGood | None,
                  origin: Origin) -> Finding | None:
@@ -236,7 +239,7 @@ class ConfigClient:
 
     # -- model files ---------------------------------------------------------------------
 
-    def ensure(self, model: Mapping[str, Any]) -> ModelFile:
+    def ensure(self, model: ModelEntry | Mapping[str, Any]) -> ModelFile:
         """The model's file, downloaded if needed and verified, pinned against eviction
         until the returned handle is released (`with client.ensure(m) as f: f.path`).
 
@@ -245,7 +248,7 @@ class ConfigClient:
         """
         from repo_tools.client.download import DownloadError, DownloadRef, download_file
 
-        ref = DownloadRef.of(model)
+        ref = DownloadRef.of(model if isinstance(model, ModelEntry) else entry_of(model))
         budget = self.config.cache_budget_bytes
         with self.cache.file_lock(ref.cache_path):
             handle = self.cache.open_verified(ref.cache_path, ref.sha256)
@@ -271,7 +274,7 @@ class ConfigClient:
 @dataclasses.dataclass(slots=True)
 class _Fallback:
     client: ConfigClient
-    defaults: list[dict[str, Any]]
+    defaults: list[ModelEntry]
     skipped: list[Finding]
     lkg: LastKnownGood | None
 

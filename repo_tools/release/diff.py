@@ -13,7 +13,8 @@ from typing import Any
 
 from repo_tools import compat
 from repo_tools import repo as repo_layout
-from repo_tools.compat import ModelKey, model_key
+from repo_tools.compat import ModelKey
+from repo_tools.model import ModelEntry, entries_of
 from repo_tools.versions import version_key
 
 
@@ -88,9 +89,9 @@ class _Catalog:
     """A release's files as the selection code sees them."""
 
     index: list[compat.IndexEntry]
-    models: dict[str, list[Mapping[str, Any]]]  # config version -> model entries
+    models: dict[str, list[ModelEntry]]  # config version -> model entries
 
-    def models_of(self, config_version: str) -> list[Mapping[str, Any]]:
+    def models_of(self, config_version: str) -> list[ModelEntry]:
         return self.models.get(config_version, [])
 
 
@@ -104,25 +105,17 @@ def _json(data: bytes) -> Any:
 def _catalog(files: Mapping[str, bytes]) -> _Catalog:
     index_doc = _json(files.get(repo_layout.INDEX_FILE, b"null"))
     index = compat.entries_from_index(index_doc) if isinstance(index_doc, Mapping) else []
-    models: dict[str, list[Mapping[str, Any]]] = {}
+    models: dict[str, list[ModelEntry]] = {}
     for path, data in sorted(files.items()):
-        parts = path.split("/")
-        if (len(parts) != 4 or parts[0] != repo_layout.VERSIONS_DIR
-                or parts[2] != repo_layout.MODELS_DIR or not parts[3].endswith(".json")):
+        if not repo_layout.is_model_file_path(path):
             continue
-        doc = _json(data)
-        entries = doc.get("models") if isinstance(doc, Mapping) else None
-        if isinstance(entries, list):
-            models.setdefault(parts[1], []).extend(m for m in entries if isinstance(m, Mapping))
+        entries = entries_of(_json(data), path)
+        if entries:
+            models.setdefault(path.split("/")[1], []).extend(entries)
     return _Catalog(index, models)
 
 
-def _download(model: Mapping[str, Any], field: str) -> Any:
-    download = model.get("download")
-    return download.get(field) if isinstance(download, Mapping) else None
-
-
-def _range_text(model: Mapping[str, Any]) -> str:
+def _range_text(model: ModelEntry) -> str:
     try:
         admitted = compat.model_client_range(model)
     except ValueError:
@@ -130,9 +123,14 @@ def _range_text(model: Mapping[str, Any]) -> str:
     return admitted.describe() if admitted is not None else "no clients"
 
 
-def _platforms(model: Mapping[str, Any]) -> Any:
-    compat_obj = model.get("compatibility")
-    return compat_obj.get("supported_platforms") if isinstance(compat_obj, Mapping) else None
+def _platforms(model: ModelEntry) -> list[Any] | None:
+    return None if model.platforms is None else list(model.platforms)
+
+
+def _written(model: ModelEntry, field: str) -> Any:
+    """A top-level field as the file has it (None when absent): a diff shows what was
+    written, so an absent ranking is not the same as an explicit 0."""
+    return model.raw.get(field)
 
 
 ABSENT = "(absent)"
@@ -151,21 +149,21 @@ def _change(field: str, old: Any, new: Any) -> str:
     return f"{field} {shown(old)} -> {shown(new)}"
 
 
-def _model_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
+def _model_details(old: ModelEntry, new: ModelEntry) -> tuple[str, ...]:
     details: list[str] = []
-    if old.get("version") != new.get("version"):
-        details.append(_change("version", old.get("version"), new.get("version")))
-    if _download(old, "sha256") != _download(new, "sha256"):
+    if _written(old, "version") != _written(new, "version"):
+        details.append(_change("version", _written(old, "version"), _written(new, "version")))
+    if old.download.sha256 != new.download.sha256:
         details.append("sha256 changed")
-    if _download(old, "url") != _download(new, "url"):
-        details.append(_change("url", _download(old, "url"), _download(new, "url")))
+    if old.download.url != new.download.url:
+        details.append(_change("url", old.download.url, new.download.url))
     if _range_text(old) != _range_text(new):
         details.append(_change("clients", _range_text(old), _range_text(new)))
     if _platforms(old) != _platforms(new):
         details.append(_change("platforms", _platforms(old), _platforms(new)))
-    if old.get("ranking") != new.get("ranking"):
-        details.append(_change("ranking", old.get("ranking"), new.get("ranking")))
-    if not details and old != new:
+    if _written(old, "ranking") != _written(new, "ranking"):
+        details.append(_change("ranking", _written(old, "ranking"), _written(new, "ranking")))
+    if not details and old.raw != new.raw:
         details.append("other fields changed")
     return tuple(details)
 
@@ -173,14 +171,14 @@ def _model_details(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str,
 def _model_changes(old: _Catalog, new: _Catalog) -> list[ModelChange]:
     changes: list[ModelChange] = []
     for config in sorted(old.models.keys() | new.models.keys()):
-        before = {model_key(m): m for m in old.models_of(config)}
-        after = {model_key(m): m for m in new.models_of(config)}
+        before = {m.key: m for m in old.models_of(config)}
+        after = {m.key: m for m in new.models_of(config)}
         for key in sorted(before.keys() | after.keys()):
             if key not in after:
                 changes.append(ModelChange(config, *key, "removed"))
             elif key not in before:
                 changes.append(ModelChange(config, *key, "added"))
-            elif before[key] != after[key]:
+            elif before[key].raw != after[key].raw:
                 details = _model_details(before[key], after[key])
                 changes.append(ModelChange(config, *key, "changed", details))
     return changes
@@ -216,7 +214,7 @@ def _uncovered(target: compat.Interval, cover: Sequence[compat.Interval]) -> lis
     return gaps
 
 
-def _ranges_by_key(models: Sequence[Mapping[str, Any]]) -> dict[ModelKey, list[compat.Interval]]:
+def _ranges_by_key(models: Sequence[ModelEntry]) -> dict[ModelKey, list[compat.Interval]]:
     """For each (provider, model), the client ranges its entries admit."""
     ranges: dict[ModelKey, list[compat.Interval]] = {}
     for model in models:
@@ -224,7 +222,7 @@ def _ranges_by_key(models: Sequence[Mapping[str, Any]]) -> dict[ModelKey, list[c
             admitted = compat.model_client_range(model)
         except ValueError:
             continue
-        entry = ranges.setdefault(model_key(model), [])
+        entry = ranges.setdefault(model.key, [])
         if admitted is not None:
             entry.append(admitted)
     return ranges
@@ -244,7 +242,8 @@ def _removals_in_use(old: _Catalog, new: _Catalog) -> list[RemovalInUse]:
         old_models = old.models_of(segment.config_version)
         # Clients that keep the same config version, unchanged, lose nothing.
         parts = [(part, cv) for part, cv in parts
-                 if cv != segment.config_version or new.models_of(cv) != old_models]
+                 if cv != segment.config_version
+                 or [m.raw for m in new.models_of(cv)] != [m.raw for m in old_models]]
         if not parts:
             continue
         old_ranges = _ranges_by_key(old_models)

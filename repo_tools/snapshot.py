@@ -1,0 +1,174 @@
+"""A config repo as the checks, `resolve` and the release diff read it: the index's
+entries and every config version's typed model entries, wherever they came from.
+
+* `from_checkout`: a work tree on disk (index.json, versions/*/models/*.json);
+* `from_files`: the same paths as bytes, e.g. a verified release's files;
+* `from_git`: a git revision, read with `git cat-file --batch` (no checkout);
+* `from_release`: a published release, verified first as a client verifies it, and read
+  as the client reads it (invalid entries left out, with a note).
+
+Model files are read when a config version is first asked for, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from repo_tools import compat
+from repo_tools import repo as repo_layout
+from repo_tools.compat import IndexEntry
+from repo_tools.findings import Finding, Severity, finding
+from repo_tools.jsonfile import load_json_bytes, load_json_file
+from repo_tools.model import ModelEntry, entries_of
+
+
+class SnapshotUnavailable(Exception):
+    """The source could not be read at all (unreachable release, unusable keys, git
+    failure): an I/O problem, not a finding."""
+
+
+@dataclasses.dataclass(slots=True)
+class RepoSnapshot:
+    """What `resolve` and the comparisons need from a config repository."""
+
+    entries: list[IndexEntry] | None
+    """The valid index entries; None when the index could not be read at all."""
+    models_of: Callable[[str], list[ModelEntry]]
+    """Every model entry of one config version (read once, on first use)."""
+    problems: list[Finding]
+    """Problems met while reading (models_of may add to them)."""
+
+
+def _cached(read: Callable[[str], list[ModelEntry]]) -> Callable[[str], list[ModelEntry]]:
+    seen: dict[str, list[ModelEntry]] = {}
+
+    def models_of(config_version: str) -> list[ModelEntry]:
+        if config_version not in seen:
+            seen[config_version] = read(config_version)
+        return seen[config_version]
+    return models_of
+
+
+def from_checkout(repo: Path, base: Path) -> RepoSnapshot:
+    """index.json and versions/*/models/*.json of a work tree; paths shown from `base`."""
+    from repo_tools.checks.index import load_index
+
+    index, problems = load_index(repo, base)
+
+    def read(config_version: str) -> list[ModelEntry]:
+        models_dir = repo / repo_layout.VERSIONS_DIR / config_version / repo_layout.MODELS_DIR
+        found: list[ModelEntry] = []
+        for path in sorted(models_dir.glob("*.json")):
+            doc, file_problems = load_json_file(path, repo_layout.display_path(path, base))
+            problems.extend(f for f in file_problems if f.severity is Severity.ERROR)
+            if doc is not None:
+                found.extend(entries_of(doc.data, doc.path))
+        return found
+
+    return RepoSnapshot(index.entries if index else None, _cached(read), problems)
+
+
+def from_files(files: Mapping[str, bytes], where: str = "") -> RepoSnapshot:
+    """A repo given as its files' bytes by repo-relative path (`index.json`,
+    `versions/<v>/models/<p>.json`); paths are shown as `where/path`."""
+    prefix = f"{where.rstrip('/')}/" if where else ""
+    problems: list[Finding] = []
+    entries: list[IndexEntry] | None = None
+    raw_index = files.get(repo_layout.INDEX_FILE)
+    if raw_index is not None:
+        doc, index_problems = load_json_bytes(raw_index, prefix + repo_layout.INDEX_FILE)
+        problems.extend(f for f in index_problems if f.severity is Severity.ERROR)
+        versions = doc.data.get("versions") if doc is not None and isinstance(
+            doc.data, dict) else None
+        if isinstance(versions, dict):
+            entries = compat.entries_from_index(versions)
+    by_version: dict[str, list[str]] = {}
+    for path in sorted(files):
+        if repo_layout.is_model_file_path(path):
+            by_version.setdefault(path.split("/")[1], []).append(path)
+
+    def read(config_version: str) -> list[ModelEntry]:
+        found: list[ModelEntry] = []
+        for path in by_version.get(config_version, []):
+            doc, file_problems = load_json_bytes(files[path], prefix + path)
+            problems.extend(f for f in file_problems if f.severity is Severity.ERROR)
+            if doc is not None:
+                found.extend(entries_of(doc.data, doc.path))
+        return found
+
+    return RepoSnapshot(entries, _cached(read), problems)
+
+
+def git_files(repo: Path, revision: str) -> dict[str, bytes]:
+    """index.json and versions/*/models/*.json of a git revision, without a checkout;
+    SnapshotUnavailable when git cannot read it."""
+    def git(*args: str, data: bytes | None = None) -> bytes:
+        try:
+            proc = subprocess.run(["git", "-C", str(repo), *args], input=data,
+                                  capture_output=True, check=False, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SnapshotUnavailable(f"git failed: {exc}") from None
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise SnapshotUnavailable(f"cannot read {revision!r} in {repo}: "
+                                      f"{detail[-1] if detail else 'git failed'}")
+        return proc.stdout
+
+    if revision.startswith("-"):
+        raise SnapshotUnavailable(f"{revision!r} is not a revision")
+    listing = git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{tree}}", "--",
+                  repo_layout.INDEX_FILE, repo_layout.VERSIONS_DIR)
+    blobs: list[tuple[str, str]] = []
+    for line in listing.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, path = line.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == "blob" and (
+                path == repo_layout.INDEX_FILE or repo_layout.is_model_file_path(path)):
+            blobs.append((path, fields[2]))
+    out = git("cat-file", "--batch", data="".join(f"{oid}\n" for _, oid in blobs).encode())
+    files: dict[str, bytes] = {}
+    offset = 0
+    for path, _ in blobs:
+        header_end = out.index(b"\n", offset)
+        size = int(out[offset:header_end].split()[2])
+        files[path] = out[header_end + 1:header_end + 1 + size]
+        offset = header_end + 1 + size + 1  # the blob, then a newline
+    return files
+
+
+def from_git(repo: Path, revision: str) -> RepoSnapshot:
+    return from_files(git_files(repo, revision), revision)
+
+
+def from_release(location: str, allowed_signers: Path) -> RepoSnapshot:
+    """A published release, verified first (signature, expiry, every hash) and read as
+    the client library reads it. A rejected release is a problem in the snapshot (no
+    entries); an unreachable one, or unusable keys, SnapshotUnavailable."""
+    from repo_tools.client.catalog import InvalidRemote
+    from repo_tools.client.loader import load_release_config
+    from repo_tools.client.sources import RemoteFailure
+    from repo_tools.release.sshsig import AllowedSignersError
+    from repo_tools.rules import client as client_rules
+
+    try:
+        remote, _ = load_release_config(location, allowed_signers)
+    except (OSError, UnicodeDecodeError, AllowedSignersError) as exc:
+        raise SnapshotUnavailable(f"cannot use {allowed_signers}: {exc}") from None
+    except RemoteFailure as exc:
+        if exc.rule is client_rules.REMOTE_UNREACHABLE:
+            raise SnapshotUnavailable(exc.message) from None
+        return RepoSnapshot(None, lambda version: [], [finding(exc.rule, location,
+                                                               exc.message)])
+    except InvalidRemote as exc:
+        return RepoSnapshot(None, lambda version: [],
+                            [finding(client_rules.INVALID_REMOTE, location, str(exc))])
+    problems: list[Finding] = []
+
+    def read(config_version: str) -> list[ModelEntry]:
+        problems.extend(remote.skipped.get(config_version, []))
+        return remote.models_of(config_version)
+
+    return RepoSnapshot(compat.entries_from_index(remote.index), _cached(read), problems)
