@@ -18,6 +18,7 @@ from repo_tools import repo as repo_layout
 from repo_tools.checks.validate import validate_paths
 from repo_tools.findings import Finding, finding, sort_findings
 from repo_tools.jsonfile import load_json_file, pointer_join
+from repo_tools.model import entries_of
 from repo_tools.rules import core
 from repo_tools.rules import lint as rules
 from repo_tools.settings import CHECKS, Settings, apply_settings, load_settings
@@ -185,22 +186,15 @@ def platform_findings(paths: Iterable[Path], base: Path,
 
 
 def unknown_platforms(path: str, data: Any, known: frozenset[str]) -> list[Finding]:
-    models = data.get("models") if isinstance(data, dict) else None
-    if not isinstance(models, list):
-        return []
     found = []
-    for i, model in enumerate(models):
-        compat = model.get("compatibility") if isinstance(model, dict) else None
-        platforms = compat.get("supported_platforms") if isinstance(compat, dict) else None
-        if not isinstance(platforms, list):
-            continue
-        for j, platform in enumerate(platforms):
+    for entry in entries_of(data, path):
+        for j, platform in enumerate(entry.platforms or ()):
             if isinstance(platform, str) and platform not in known:
                 found.append(finding(
                     rules.UNKNOWN_PLATFORM, path,
                     f"platform {platform!r} is not in known-platforms"
                     f"{_platform_hint(platform, known)}",
-                    pointer_join("", "models", i, "compatibility", "supported_platforms", j)))
+                    pointer_join(entry.pointer, "compatibility", "supported_platforms", j)))
     return found
 
 

@@ -78,9 +78,10 @@ class ModelEntry:
         sha = self.download.sha256
         return sha.lower() if sha is not None else None
 
-    @property
-    def has_compatibility(self) -> bool:
-        return "compatibility" in self.raw
+    def summary(self) -> ModelEntry:
+        """The entry without `raw`: what is sent between processes and kept per file
+        when only the typed fields are needed."""
+        return dataclasses.replace(self, raw={})
 
     def describe(self) -> str:
         return f"{self.provider}/{self.model} {self.version}"

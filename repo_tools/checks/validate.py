@@ -22,6 +22,7 @@ from repo_tools import schemas
 from repo_tools.checks.fastschema import is_valid_v2
 from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
+from repo_tools.model import ModelEntry, entries_of
 from repo_tools.rules import core
 from repo_tools.versions import explain_semver, is_semver, version_key
 
@@ -35,23 +36,10 @@ _SPACE = re.compile(r"\s")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ModelRef:
-    """What the cross-file rules need to know of one model entry."""
-
-    path: str
-    pointer: str
-    provider: str
-    model: str
-    version: str
-    sha256: str | None
-    cache_path: str | None
-
-
 @dataclasses.dataclass(slots=True)
 class FileResult:
     findings: list[Finding]
-    models: list[ModelRef]
+    models: list[ModelEntry]
 
 
 def is_v1_document(data: Any) -> bool:
@@ -72,7 +60,7 @@ def check_file(path: Path, display: str) -> FileResult:
     if doc is None:
         return FileResult(findings, [])
     found = check_document(doc)
-    return FileResult(doc.locate(findings + found), collect_models(doc))
+    return FileResult(doc.locate(findings + found), [m.summary() for m in collect_models(doc)])
 
 
 def check_document(doc: JsonDocument) -> list[Finding]:
@@ -325,28 +313,11 @@ def _check_cache_path(path: str, pointer: str, value: Any) -> list[Finding]:
 # -- rules across the files of one config version ------------------------------------------
 
 
-def collect_models(doc: JsonDocument) -> list[ModelRef]:
-    data = doc.data
-    models = data.get("models") if isinstance(data, dict) and "schema_version" in data else None
-    refs: list[ModelRef] = []
-    if not isinstance(models, list):
-        return refs
-    for index, model in enumerate(models):
-        if not isinstance(model, dict):
-            continue
-        download = model.get("download")
-        download = download if isinstance(download, dict) else {}
-        sha, cache = download.get("sha256"), download.get("cachePath")
-        refs.append(ModelRef(
-            path=doc.path,
-            pointer=f"/models/{index}",
-            provider=str(model.get("provider", "")),
-            model=str(model.get("model", "")),
-            version=str(model.get("version", "")),
-            sha256=sha.lower() if isinstance(sha, str) else None,
-            cache_path=cache if isinstance(cache, str) else None,
-        ))
-    return refs
+def collect_models(doc: JsonDocument) -> list[ModelEntry]:
+    """The entries the cross-file rules compare (v2 files only: a v1 file is S005's)."""
+    if not isinstance(doc.data, dict) or "schema_version" not in doc.data:
+        return []
+    return entries_of(doc.data, doc.path)
 
 
 PlaceOf = Callable[[str, str], str]
@@ -361,7 +332,7 @@ def places_in(docs: Mapping[str, JsonDocument]) -> PlaceOf:
     return place_of
 
 
-def cross_file_findings(models: Sequence[ModelRef], report_on: set[str],
+def cross_file_findings(models: Sequence[ModelEntry], report_on: set[str],
                         place_of: PlaceOf) -> list[Finding]:
     """Identity and cachePath conflicts within one config version.
 
@@ -370,41 +341,40 @@ def cross_file_findings(models: Sequence[ModelRef], report_on: set[str],
     entry by `place_of` (its line, so that a reader can jump there).
     """
     found: list[Finding] = []
-    first_identity: dict[tuple[str, str, str], ModelRef] = {}
-    first_path: dict[str, ModelRef] = {}
+    first_identity: dict[tuple[str, str, str], ModelEntry] = {}
+    first_path: dict[str, ModelEntry] = {}
     found.extend(_nested_cache_paths(models, report_on, place_of))
     for ref in models:
-        identity = (ref.provider, ref.model, ref.version)
-        earlier = first_identity.setdefault(identity, ref)
+        earlier = first_identity.setdefault(ref.identity, ref)
         if earlier is not ref and ref.path in report_on:
             found.append(finding(core.DUPLICATE_MODEL, ref.path,
                                  f"{ref.provider}/{ref.model} {ref.version} is already defined "
                                  f"at {place_of(earlier.path, earlier.pointer)}", ref.pointer))
-        if ref.cache_path is None:
+        cache_path = ref.download.cache_path
+        if cache_path is None:
             continue
-        key = ref.cache_path.casefold()
-        earlier = first_path.setdefault(key, ref)
+        earlier = first_path.setdefault(cache_path.casefold(), ref)
         if earlier is ref or ref.path not in report_on or earlier.sha256 == ref.sha256:
             continue
-        same_case = earlier.cache_path == ref.cache_path
+        same_case = earlier.download.cache_path == cache_path
         how = "the same cachePath" if same_case else (
-            f"a cachePath that differs only in case ({earlier.cache_path!r})")
+            f"a cachePath that differs only in case ({earlier.download.cache_path!r})")
         found.append(finding(core.CACHE_PATH_CONFLICT, ref.path,
-                             f"{ref.cache_path!r} has {how} as "
+                             f"{cache_path!r} has {how} as "
                              f"{place_of(earlier.path, earlier.pointer + '/download/cachePath')} "
                              "but different sha256: one download would overwrite the other",
                              f"{ref.pointer}/download/cachePath"))
     return found
 
 
-def _nested_cache_paths(models: Sequence[ModelRef], report_on: set[str],
+def _nested_cache_paths(models: Sequence[ModelEntry], report_on: set[str],
                         place_of: PlaceOf) -> list[Finding]:
     """A cachePath that is a directory of another one (`a` and `a/b.gguf`): one of the two
     files can never be written."""
-    by_path: dict[str, ModelRef] = {}
+    by_path: dict[str, ModelEntry] = {}
     for ref in models:
-        if ref.cache_path is not None:
-            by_path.setdefault(ref.cache_path.casefold(), ref)
+        if ref.download.cache_path is not None:
+            by_path.setdefault(ref.download.cache_path.casefold(), ref)
     found = []
     for key, ref in sorted(by_path.items()):
         parts = key.split("/")
@@ -417,7 +387,8 @@ def _nested_cache_paths(models: Sequence[ModelRef], report_on: set[str],
             if later.path in report_on:
                 found.append(finding(
                     core.CACHE_PATH_CONFLICT, later.path,
-                    f"cachePath {later.cache_path!r} and {earlier.cache_path!r} "
+                    f"cachePath {later.download.cache_path!r} and "
+                    f"{earlier.download.cache_path!r} "
                     f"({place_of(earlier.path, earlier.pointer + '/download/cachePath')}) nest: "
                     "one path would have to be both "
                     "a file and a directory", f"{later.pointer}/download/cachePath"))
@@ -455,7 +426,7 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> Valid
     findings: list[Finding] = []
     report_on = set(named.values())
     for members in groups.values():
-        version_models: list[ModelRef] = []
+        version_models: list[ModelEntry] = []
         for real, _shown in sorted(members.items(), key=lambda item: item[1]):
             result = results[real]
             if real in named:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from repo_tools.jsonfile import JsonDocument
+from repo_tools.model import entries_of
 
 _HF_HOSTS = frozenset({"huggingface.co", "hf.co", "www.huggingface.co"})
 _HF_BLOB = re.compile(r"^(/(?:(?:datasets|spaces)/)?[^/]+/[^/]+)/blob/(.+)$")
@@ -37,27 +38,10 @@ class Target:
 
 
 def targets_of(doc: JsonDocument) -> list[Target]:
-    data = doc.data
-    models = data.get("models") if isinstance(data, dict) else None
-    if not isinstance(models, list):
-        return []
-    found = []
-    for index, model in enumerate(models):
-        download = model.get("download") if isinstance(model, dict) else None
-        if not isinstance(download, dict):
-            continue
-        url = download.get("url")
-        if not isinstance(url, str) or not url:
-            continue
-        sha, size = download.get("sha256"), download.get("size")
-        found.append(Target(
-            path=doc.path,
-            pointer=f"/models/{index}/download",
-            url=url,
-            sha256=sha if isinstance(sha, str) and sha else None,
-            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        ))
-    return found
+    """The download of every entry that has a URL to probe."""
+    return [Target(path=doc.path, pointer=f"{entry.pointer}/download", url=entry.download.url,
+                   sha256=entry.download.sha256 or None, size=entry.download.size)
+            for entry in entries_of(doc.data, doc.path) if entry.download.url]
 
 
 def url_problem(url: str) -> str | None:
