@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class Download:
 
     @classmethod
     def of(cls, value: Any) -> Download:
-        if not isinstance(value, Mapping):
+        if not _is_map(value):
             return cls()
         url, sha, cache, size = (value.get("url"), value.get("sha256"),
                                  value.get("cachePath"), value.get("size"))
@@ -78,13 +78,36 @@ class ModelEntry:
         sha = self.download.sha256
         return sha.lower() if sha is not None else None
 
-    def summary(self) -> ModelEntry:
-        """The entry without `raw`: what is sent between processes and kept per file
-        when only the typed fields are needed."""
-        return dataclasses.replace(self, raw={})
+    def summary(self) -> EntrySummary:
+        return EntrySummary(self.path, self.pointer, self.provider, self.model, self.version,
+                            self.sha256, self.download.cache_path)
 
     def describe(self) -> str:
         return f"{self.provider}/{self.model} {self.version}"
+
+
+class EntrySummary(NamedTuple):
+    """What the rules across the files of a config version need of one entry (identity,
+    digest, cachePath, and where it is): small enough to send between processes and to
+    keep for every sibling of a file being validated."""
+
+    path: str
+    pointer: str
+    provider: str
+    model: str
+    version: str
+    sha256: str | None  # lower case
+    cache_path: str | None
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.provider, self.model, self.version)
+
+
+def _is_map(value: Any) -> bool:
+    # Parsed JSON objects are dicts: the exact type test first spares the ABC machinery,
+    # which costs more than the rest of building an entry.
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _text(value: Any) -> str:
@@ -102,8 +125,9 @@ def entry_of(model: Mapping[str, Any], path: str = "", pointer: str = "") -> Mod
     """The typed view of one entry (an object of a v2 file's `models`)."""
     ranking = model.get("ranking", 0)
     compat = model.get("compatibility")
-    is_object = compat is None or isinstance(compat, Mapping)
-    bounds: Mapping[str, Any] = compat if isinstance(compat, Mapping) else {}
+    is_map = compat is not None and _is_map(compat)
+    is_object = compat is None or is_map
+    bounds: Mapping[str, Any] = compat if is_map else {}  # type: ignore[assignment]
     listed = bounds.get("supported_platforms")
     platforms = _platforms(listed)
     return ModelEntry(
@@ -125,11 +149,11 @@ def entry_of(model: Mapping[str, Any], path: str = "", pointer: str = "") -> Mod
 def entries_of(data: Any, path: str = "") -> list[ModelEntry]:
     """Every entry of a parsed v2 model file (`{"models": [...]}`); entries that are not
     objects are skipped, and anything else yields none."""
-    models = data.get("models") if isinstance(data, Mapping) else None
-    if not isinstance(models, list):
+    models = data.get("models") if _is_map(data) else None
+    if type(models) is not list:
         return []
     return [entry_of(model, path, f"/models/{index}")
-            for index, model in enumerate(models) if isinstance(model, Mapping)]
+            for index, model in enumerate(models) if _is_map(model)]
 
 
 def entries_from(models: Any, path: str = "") -> list[ModelEntry]:

@@ -339,3 +339,32 @@ def test_a_cache_path_inside_another_models_file_path_collides(tmp_path: Path) -
                                              "cachePath": "models/llama-q4.gguf"})
     clean = make_repo(tmp_path / "clean", {"v1.0.0/huggingface": config(outer, sibling)})
     assert cli("validate", "--repo", clean).exit_code == 0
+
+
+def test_a_sibling_edited_between_runs_is_read_again(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Siblings come from the summary cache when unchanged; an edit of one (any size,
+    mtime or inode change) is seen at once, and a damaged cache is only a miss."""
+    monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    acme = model(provider="acme", model="acme-model",
+                 download={"url": "https://h/o", "sha256": SHA_B, "cachePath": "acme/o.gguf"})
+    repo = make_repo(tmp_path / "repo", {"v1.0.0/huggingface": config(model()),
+                                         "v1.0.0/acme": config(acme)})
+    named = repo / "versions/v1.0.0/models/huggingface.json"  # sorts after acme.json
+    assert cli("validate", named, cwd=repo).exit_code == 0
+    caches = list((tmp_path / "cache" / "summaries").glob("*.json"))
+    assert len(caches) == 1  # one per models directory, holding acme.json's summary
+    # acme.json now takes huggingface.json's cachePath for other content: the conflict is
+    # on the later file, the named one, and only a fresh read of acme.json shows it.
+    acme["download"]["cachePath"] = "huggingface/model.gguf"
+    (repo / "versions/v1.0.0/models/acme.json").write_text(json.dumps(config(acme)))
+    for damaged in (None, "{", '{"format": "repo-tools-summaries/1", "files": {"acme.json": 7}}'):
+        if damaged is not None:
+            caches[0].write_text(damaged)
+        run = cli("validate", named, "--format", "json", cwd=repo)
+        assert [f["rule"] for f in findings_json(run)] == ["V007"], damaged
+    monkeypatch.setenv("REPO_TOOLS_NO_SUMMARY_CACHE", "1")
+    caches[0].unlink()
+    run = cli("validate", named, "--format", "json", cwd=repo)
+    assert [f["rule"] for f in findings_json(run)] == ["V007"]
+    assert not caches[0].exists()

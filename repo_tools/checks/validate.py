@@ -6,6 +6,7 @@ that span files of one config version (`cross_file_findings`) run on small summa
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 import os
@@ -20,9 +21,10 @@ from urllib.parse import urlsplit
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.checks.fastschema import is_valid_v2
+from repo_tools.checks.summaries import SummaryCache
 from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
-from repo_tools.model import ModelEntry, entries_of
+from repo_tools.model import EntrySummary, entries_of
 from repo_tools.rules import core
 from repo_tools.versions import explain_semver, is_semver, version_key
 
@@ -39,7 +41,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 @dataclasses.dataclass(slots=True)
 class FileResult:
     findings: list[Finding]
-    models: list[ModelEntry]
+    models: list[EntrySummary]
 
 
 def is_v1_document(data: Any) -> bool:
@@ -60,7 +62,7 @@ def check_file(path: Path, display: str) -> FileResult:
     if doc is None:
         return FileResult(findings, [])
     found = check_document(doc)
-    return FileResult(doc.locate(findings + found), [m.summary() for m in collect_models(doc)])
+    return FileResult(doc.locate(findings + found), collect_models(doc))
 
 
 def check_document(doc: JsonDocument) -> list[Finding]:
@@ -313,11 +315,11 @@ def _check_cache_path(path: str, pointer: str, value: Any) -> list[Finding]:
 # -- rules across the files of one config version ------------------------------------------
 
 
-def collect_models(doc: JsonDocument) -> list[ModelEntry]:
+def collect_models(doc: JsonDocument) -> list[EntrySummary]:
     """The entries the cross-file rules compare (v2 files only: a v1 file is S005's)."""
     if not isinstance(doc.data, dict) or "schema_version" not in doc.data:
         return []
-    return entries_of(doc.data, doc.path)
+    return [entry.summary() for entry in entries_of(doc.data, doc.path)]
 
 
 PlaceOf = Callable[[str, str], str]
@@ -332,7 +334,7 @@ def places_in(docs: Mapping[str, JsonDocument]) -> PlaceOf:
     return place_of
 
 
-def cross_file_findings(models: Sequence[ModelEntry], report_on: set[str],
+def cross_file_findings(models: Sequence[EntrySummary], report_on: set[str],
                         place_of: PlaceOf) -> list[Finding]:
     """Identity and cachePath conflicts within one config version.
 
@@ -341,42 +343,55 @@ def cross_file_findings(models: Sequence[ModelEntry], report_on: set[str],
     entry by `place_of` (its line, so that a reader can jump there).
     """
     found: list[Finding] = []
-    first_identity: dict[tuple[str, str, str], ModelEntry] = {}
-    first_path: dict[str, ModelEntry] = {}
-    found.extend(_nested_cache_paths(models, report_on, place_of))
+    first_identity: dict[tuple[str, str, str], EntrySummary] = {}
+    first_path: dict[str, EntrySummary] = {}
     for ref in models:
         earlier = first_identity.setdefault(ref.identity, ref)
         if earlier is not ref and ref.path in report_on:
             found.append(finding(core.DUPLICATE_MODEL, ref.path,
                                  f"{ref.provider}/{ref.model} {ref.version} is already defined "
                                  f"at {place_of(earlier.path, earlier.pointer)}", ref.pointer))
-        cache_path = ref.download.cache_path
+        cache_path = ref.cache_path
         if cache_path is None:
             continue
         earlier = first_path.setdefault(cache_path.casefold(), ref)
         if earlier is ref or ref.path not in report_on or earlier.sha256 == ref.sha256:
             continue
-        same_case = earlier.download.cache_path == cache_path
+        same_case = earlier.cache_path == cache_path
         how = "the same cachePath" if same_case else (
-            f"a cachePath that differs only in case ({earlier.download.cache_path!r})")
+            f"a cachePath that differs only in case ({earlier.cache_path!r})")
         found.append(finding(core.CACHE_PATH_CONFLICT, ref.path,
                              f"{cache_path!r} has {how} as "
                              f"{place_of(earlier.path, earlier.pointer + '/download/cachePath')} "
                              "but different sha256: one download would overwrite the other",
                              f"{ref.pointer}/download/cachePath"))
+    found.extend(_nested_cache_paths(first_path, report_on, place_of))
     return found
 
 
-def _nested_cache_paths(models: Sequence[ModelEntry], report_on: set[str],
+def _nested_cache_paths(by_path: Mapping[str, EntrySummary], report_on: set[str],
                         place_of: PlaceOf) -> list[Finding]:
     """A cachePath that is a directory of another one (`a` and `a/b.gguf`): one of the two
-    files can never be written."""
-    by_path: dict[str, ModelEntry] = {}
-    for ref in models:
-        if ref.download.cache_path is not None:
-            by_path.setdefault(ref.download.cache_path.casefold(), ref)
+    files can never be written. `by_path`: the first entry of each case-folded cachePath.
+
+    Each path is paired with its shortest parent, and the pair is reported on its later
+    entry. Only pairs with an entry in `report_on` can be reported, so only paths of
+    those entries, and paths below them, are looked at: the hook's call on one file
+    does not walk every path of a large config version.
+    """
+    keys = sorted(by_path)
+    candidates: set[str] = set()
+    for key, ref in by_path.items():
+        if ref.path in report_on:
+            candidates.add(key)
+            below = key + "/"
+            at = bisect.bisect_left(keys, below)
+            while at < len(keys) and keys[at].startswith(below):
+                candidates.add(keys[at])
+                at += 1
     found = []
-    for key, ref in sorted(by_path.items()):
+    for key in sorted(candidates):
+        ref = by_path[key]
         parts = key.split("/")
         for depth in range(1, len(parts)):
             parent = by_path.get("/".join(parts[:depth]))
@@ -387,11 +402,10 @@ def _nested_cache_paths(models: Sequence[ModelEntry], report_on: set[str],
             if later.path in report_on:
                 found.append(finding(
                     core.CACHE_PATH_CONFLICT, later.path,
-                    f"cachePath {later.download.cache_path!r} and "
-                    f"{earlier.download.cache_path!r} "
+                    f"cachePath {later.cache_path!r} and {earlier.cache_path!r} "
                     f"({place_of(earlier.path, earlier.pointer + '/download/cachePath')}) nest: "
-                    "one path would have to be both "
-                    "a file and a directory", f"{later.pointer}/download/cachePath"))
+                    "one path would have to be both a file and a directory",
+                    f"{later.pointer}/download/cachePath"))
             break
     return found
 
@@ -407,35 +421,58 @@ class ValidateResult:
 
 def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> ValidateResult:
     """Validate the named model files; siblings in the same config version are read for
-    the cross-file rules but only the named files are reported on."""
-    named = {repo_layout.absolute(p): repo_layout.display_path(p, base) for p in paths}
-    # Group the files by config version, adding unnamed siblings.
+    the cross-file rules but only the named files are reported on.
+
+    The named files get every check; an unnamed sibling only a summary (its entries'
+    identities, cachePaths and digests; `checks.summaries`, cached between runs), so the
+    pre-commit hook's call on one file costs that file plus a cheap pass over its
+    config version, however large the repo is.
+    """
+    named = {os.path.abspath(p): repo_layout.display_path(p, base) for p in paths}
+    # Group the files by config version (its models directory), adding unnamed siblings.
     # A file outside the versions/<v>/models/ layout is a group of its own.
-    groups: dict[Path, dict[Path, str]] = defaultdict(dict)
+    groups: dict[str, dict[str, str]] = defaultdict(dict)
     for real, shown in named.items():
-        groups[repo_layout.config_version_dir(real) or real][real] = shown
+        version = repo_layout.config_version_dir(Path(real))
+        groups[os.path.dirname(real) if version else real][real] = shown
     for group, members in groups.items():
-        if group in named:
-            continue
-        for sibling in sorted((group / repo_layout.MODELS_DIR).glob("*.json")):
-            real = repo_layout.absolute(sibling)
-            members.setdefault(real, repo_layout.display_path(real, base))
-    every = [(p, shown) for members in groups.values() for p, shown in members.items()]
-    results = dict(zip((p for p, _ in every), _run_check_file(every, jobs), strict=True))
+        if group not in named:
+            _add_siblings(group, members, base)
+    results = dict(zip(named, _run_check_file([(Path(p), shown) for p, shown in named.items()],
+                                              jobs), strict=True))
 
     findings: list[Finding] = []
     report_on = set(named.values())
-    for members in groups.values():
-        version_models: list[ModelEntry] = []
-        for real, _shown in sorted(members.items(), key=lambda item: item[1]):
-            result = results[real]
-            if real in named:
+    for group, members in groups.items():
+        version_models: list[EntrySummary] = []
+        summaries = None if members.keys() <= named.keys() else SummaryCache(Path(group))
+        for real, shown in sorted(members.items(), key=lambda item: item[1]):
+            result = results.get(real)
+            if result is not None:
                 findings.extend(result.findings)
-            version_models.extend(result.models)
-        docs = _ReparsedFiles({shown: p for p, shown in members.items()})
+                version_models.extend(result.models)
+            elif summaries is not None:
+                version_models.extend(summaries.models(real, shown))
+        if summaries is not None:
+            summaries.save({os.path.basename(p) for p in members})
+        docs = _ReparsedFiles({shown: Path(p) for p, shown in members.items()})
         cross = cross_file_findings(version_models, report_on, places_in(docs))
         findings.extend(_locate_cross(cross, docs))
     return ValidateResult(sort_findings(findings), len(named))
+
+
+def _add_siblings(models_dir: str, members: dict[str, str], base: Path) -> None:
+    """Every *.json of models_dir into members (absolute path -> display path), with the
+    display paths derived from the directory's once (not one path computation per file)."""
+    shown_dir = repo_layout.display_path(Path(models_dir), base)
+    prefix = "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
+    try:
+        names = [e.name for e in os.scandir(models_dir)
+                 if e.name.endswith(".json") and not e.name.startswith(".")]
+    except OSError:
+        return
+    for name in names:
+        members.setdefault(os.path.join(models_dir, name), prefix + name)
 
 
 class _ReparsedFiles(Mapping[str, JsonDocument]):

@@ -1,0 +1,116 @@
+"""What the cross-file rules need of the files `validate` was not asked about, cheaply.
+
+The pre-commit hook validates the files a commit touches, but duplicate identities and
+cachePath conflicts span the whole config version. Those rules need only a summary of
+each sibling (every entry's identity, digest and cachePath), so a sibling is parsed with
+the standard library's parser, without the strict checks, and its summary is kept in a
+cache in the user cache directory, keyed by the file's size, mtime, ctime and inode as
+ruff keys its cache: an unchanged sibling is not even opened on the next commit. One
+cache file per models directory; writing it is best effort (a read-only or missing
+cache directory only costs the parsing).
+
+`REPO_TOOLS_CACHE_DIR` moves the cache; `REPO_TOOLS_NO_SUMMARY_CACHE=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from repo_tools.model import EntrySummary, entries_of
+
+FORMAT = "repo-tools-summaries/1"
+# One entry: its index in `models`, provider, model, version, sha256, cachePath.
+_Row = tuple[int, str, str, str, str | None, str | None]
+
+
+def cache_root() -> Path | None:
+    if os.environ.get("REPO_TOOLS_NO_SUMMARY_CACHE"):
+        return None
+    chosen = os.environ.get("REPO_TOOLS_CACHE_DIR")
+    if chosen:
+        return Path(chosen) / "summaries"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("repo-tools")) / "summaries"
+
+
+def parse_summary(path: Path) -> list[_Row]:
+    """A file's entries as rows; none when it does not parse or is not a v2 file
+    (validating it is another call's job)."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return []
+    if type(data) is not dict or "schema_version" not in data:
+        return []
+    return [(int(e.pointer.rsplit("/", 1)[1]), e.provider, e.model, e.version, e.sha256,
+             e.download.cache_path) for e in entries_of(data)]
+
+
+def _entries(rows: list[_Row], shown: str) -> list[EntrySummary]:
+    return [EntrySummary(shown, f"/models/{i}", p, m, v, sha, cache)
+            for i, p, m, v, sha, cache in rows]
+
+
+class SummaryCache:
+    """The summaries of one models directory's files."""
+
+    def __init__(self, models_dir: Path) -> None:
+        root = cache_root()
+        self._file: Path | None = None
+        self._entries: dict[str, list[Any]] = {}
+        self._changed = False
+        if root is None:
+            return
+        digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
+        self._file = root / f"{digest}.json"
+        try:
+            data = json.loads(self._file.read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return
+        if type(data) is dict and data.get("format") == FORMAT and type(
+                data.get("files")) is dict:
+            self._entries = data["files"]
+
+    def models(self, path: str, shown: str) -> list[EntrySummary]:
+        """The file's entries, summarised."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return []
+        # What any rewrite of the file changes.
+        key = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+        name = os.path.basename(path)
+        cached = self._entries.get(name)
+        if type(cached) is list and len(cached) == 2 and cached[0] == key:
+            try:
+                return _entries([tuple(r) for r in cached[1]], shown)
+            except (TypeError, ValueError):
+                pass  # a damaged entry: parse the file again
+        rows = parse_summary(Path(path))
+        self._entries[name] = [key, [list(r) for r in rows]]
+        self._changed = True
+        return _entries(rows, shown)
+
+    def save(self, present: set[str]) -> None:
+        """Write the cache back (only the files still present), if anything changed."""
+        if self._file is None:
+            return
+        stale = self._entries.keys() - present
+        if not self._changed and not stale:
+            return
+        for name in stale:
+            del self._entries[name]
+        from repo_tools.atomic import write_atomic
+
+        data = json.dumps({"format": FORMAT, "files": self._entries},
+                          separators=(",", ":")).encode()
+        try:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self._file, data)
+        except OSError:
+            pass  # best effort: the next run parses again
