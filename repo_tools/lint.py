@@ -140,30 +140,9 @@ def probe_options(values: Mapping[str, Any], *, root: Path | None = None) -> Pro
     whose settings they are (not to wherever lint happens to run). lint never rewrites
     files, so `write` stays off whatever the settings say.
     """
-    def setting_path(text: str) -> Path:
-        path = Path(text).expanduser()
-        return root / path if root is not None and not path.is_absolute() else path
+    from repo_tools.probe_options import to_probe_options
 
-    from repo_tools.probe import DEFAULT_JOBS, NetworkLimits, ProbeOptions
-    from repo_tools.probe.cache import default_cache_dir
-
-    limits = NetworkLimits()
-    limit_fields = {"connect-timeout": "connect_timeout", "read-timeout": "read_timeout",
-                    "retries": "retries", "max-backoff": "backoff_cap",
-                    "max-retry-after": "retry_after_cap"}
-    changes: dict[str, Any] = {field: values[key] for key, field in limit_fields.items()
-                               if key in values}
-    if "ca-bundle" in values:
-        changes["ca_bundle"] = setting_path(values["ca-bundle"])
-    cache_dir = None
-    if values.get("cache", True):
-        cache_dir = (setting_path(values["cache-dir"]) if "cache-dir" in values
-                     else default_cache_dir())
-    hash_mode = values.get("hash") or None
-    return ProbeOptions(
-        hash_mode=hash_mode, write=False, jobs=values.get("jobs", DEFAULT_JOBS),
-        limits=dataclasses.replace(limits, **changes), deadline=values.get("deadline"),
-        max_size=values.get("max-size"), cache_dir=cache_dir)
+    return to_probe_options(values, root=root, write=False)
 
 
 # -- known platforms ------------------------------------------------------------------------

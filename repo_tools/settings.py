@@ -18,6 +18,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from repo_tools.findings import Finding, Rule, Severity, finding
+from repo_tools.probe_options import (  # `[probe]` keys: probe's options, declared there
+    MAX_PROBE_JOBS,
+    PROBE_OPTIONS,
+    Kind,
+)
 from repo_tools.repo import PYPROJECT, SETTINGS_FILE  # the file names, beside index.json
 from repo_tools.rules import lint as rules
 
@@ -26,27 +31,6 @@ TOOL_TABLE = "repo-tools"
 # The checks lint can run; `probe` needs the network and is never on by default.
 OFFLINE_CHECKS = ("validate", "index", "migrate")
 CHECKS = (*OFFLINE_CHECKS, "probe")
-
-# More concurrent probes than this only open more connections to the same few hosts.
-MAX_PROBE_JOBS = 256
-
-# Options of `[probe]`: name -> (kind, what it means). They are the `repo-tools probe`
-# command's options of the same name; `lint_repo` hands them to the probe check.
-PROBE_OPTIONS: dict[str, tuple[str, str]] = {
-    "hash": ("hash", 'false, "auto" or "full": also check sha256 (see `probe --hash`)'),
-    "jobs": ("jobs", f"URLs probed at once (1 to {MAX_PROBE_JOBS})"),
-    "connect-timeout": ("positive-number", "seconds to wait for a connection"),
-    "read-timeout": ("positive-number", "seconds to wait for the next bytes of an answer"),
-    "retries": ("count", "retries after a connection error, 429 or 5xx"),
-    "max-backoff": ("number", "cap in seconds of the backoff between retries"),
-    "max-retry-after": ("number", "cap in seconds on a server's Retry-After"),
-    "deadline": ("positive-number", "seconds the whole probe may take"),
-    "max-size": ("positive-int", "do not hash bodies larger than this many bytes"),
-    "cache": ("bool", "read and write the hash cache (default true)"),
-    "cache-dir": ("string", "directory of the hash cache"),
-    "ca-bundle": ("string", "PEM file of CA certificates to trust for https"),
-}
-
 
 def split_checks(text: str) -> tuple[str, ...] | None:
     """`validate,index` (commas or spaces) -> ('validate', 'index'); blank -> None.
@@ -313,7 +297,7 @@ class _Reader:
             if key not in PROBE_OPTIONS:
                 self.unknown(key, tuple(PROBE_OPTIONS), parent="probe.")
                 continue
-            problem = probe_option_problem(PROBE_OPTIONS[key][0], option)
+            problem = probe_option_problem(PROBE_OPTIONS[key].kind, option)
             if problem:
                 self._bad(f"probe.{key}", f"{problem}, not {option!r}")
             else:
@@ -321,22 +305,22 @@ class _Reader:
         return options
 
 
-def probe_option_problem(kind: str, value: Any) -> str | None:
-    """What is wrong with a `[probe]` value of this kind, or None."""
+def probe_option_problem(kind: Kind, value: Any) -> str | None:
+    """What is wrong with a `[probe]` value of this kind (`repo_tools.probe_options`), or None."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "hash":
         ok = value is False or value in ("auto", "full")
         return None if ok else 'must be false, "auto" or "full"'
     if kind == "bool":
         return None if isinstance(value, bool) else "must be true or false"
-    if kind == "string":
+    if kind in ("directory", "file"):  # whether it exists is probe's to say, when it runs
         return None if isinstance(value, str) and value else "must be a non-empty string"
-    if kind in ("positive-int", "count", "jobs"):
+    if kind in ("byte-size", "count", "jobs"):
         if not isinstance(value, int) or isinstance(value, bool):
             return "must be an integer"
         if kind == "jobs" and not 1 <= value <= MAX_PROBE_JOBS:
             return f"must be from 1 to {MAX_PROBE_JOBS}"
-        if kind == "positive-int" and value < 1:
+        if kind == "byte-size" and value < 1:
             return "must be at least 1"
         return "must not be negative" if value < 0 else None
     if not number:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import multiprocessing
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,8 @@ from repo_tools.net.transport import (
     parse_retry_after,
     redact_url,
 )
-from repo_tools.probe import hashing
-from repo_tools.probe.cache import HashCache, cache_key
+from repo_tools.probe import NetworkLimits, ProbeOptions, ProbeResult, ProbeStats, hashing
+from repo_tools.probe.cache import HashCache, cache_key, default_cache_dir
 from repo_tools.probe.rewrite import RewriteError, set_sha256_values
 from repo_tools.probe.run import UrlOutcome, findings_for, needs_write
 from repo_tools.probe.targets import (
@@ -30,8 +33,11 @@ from repo_tools.probe.targets import (
     huggingface_resolve_url,
     url_problem,
 )
+from repo_tools.probe_options import PROBE_OPTIONS, to_probe_options
 from repo_tools.rules import ALL_RULES
 from repo_tools.rules import probe as rules
+from repo_tools.settings import parse_settings
+from tests.helpers import cli
 
 SHA = "ab" * 32
 
@@ -345,3 +351,119 @@ def test_progress_bar_draws_and_clears() -> None:
     bar.close()
     out = stream.getvalue()
     assert out.count("hashing") == 1 and out.endswith("\r\x1b[2K")
+
+
+# -- the option table: one declaration for the flags, `[probe]` and the defaults -----------------
+
+# A value for each option that is not its default, as `[probe]` and as command-line words.
+EXAMPLES: dict[str, tuple[Any, list[str]]] = {
+    "hash": ("full", ["--hash=full"]),
+    "jobs": (4, ["--jobs", "4"]),
+    "connect-timeout": (2.5, ["--connect-timeout", "2.5"]),
+    "read-timeout": (7, ["--read-timeout", "7"]),
+    "retries": (0, ["--retries", "0"]),
+    "max-backoff": (0, ["--max-backoff", "0"]),
+    "max-retry-after": (1.5, ["--max-retry-after", "1.5"]),
+    "deadline": (60, ["--deadline", "60"]),
+    "max-size": (2048, ["--max-size", "2K"]),
+    "cache-dir": ("hash-cache", ["--cache-dir", "hash-cache"]),
+    "cache": (False, ["--no-cache"]),
+    "ca-bundle": ("ca.pem", ["--ca-bundle", "ca.pem"]),
+}
+# Options of the command that are not probe settings: what to check, how to report it,
+# and --write, which lint never does.
+COMMAND_ONLY = {"--repo", "--format", "--strict", "--output", "--write", "--verbose", "--help"}
+
+
+def probe_flags() -> set[str]:
+    help_text = cli("probe", "--help").stdout
+    return set(re.findall(r"^  (?:-\w, )?(--[\w-]+)", help_text, re.MULTILINE))
+
+
+def test_every_option_is_a_flag_and_a_setting_and_nothing_else_is() -> None:
+    assert set(EXAMPLES) == set(PROBE_OPTIONS)
+    flags = probe_flags()
+    assert flags == {o.flag for o in PROBE_OPTIONS.values()} | COMMAND_ONLY
+    for flag in COMMAND_ONLY:
+        key = flag.removeprefix("--")
+        [f] = parse_settings({"probe": {key: True}}, ".repo-tools.toml").findings
+        assert f.rule == "L001" and f"probe.{key}" in f.message
+
+
+def test_the_defaults_are_the_libraries_defaults() -> None:
+    # The network defaults are NetworkLimits' too (the client and release use them).
+    limits, options = NetworkLimits(), ProbeOptions()
+    for option in PROBE_OPTIONS.values():
+        if option.field is not None:
+            group, _, name = option.field.rpartition(".")
+            assert getattr(limits if group else options, name) == option.default, option.key
+    # The one difference: the library probes without a cache unless it is given one.
+    assert to_probe_options({}) == ProbeOptions(cache_dir=default_cache_dir())
+
+
+@pytest.fixture
+def captured_options(monkeypatch: pytest.MonkeyPatch) -> list[ProbeOptions]:
+    """What `repo-tools probe` hands the library, with no network behind it."""
+    seen: list[ProbeOptions] = []
+
+    def fake_probe_paths(paths: Any, base: Any, options: ProbeOptions, **_: Any) -> ProbeResult:
+        seen.append(options)
+        return ProbeResult(findings=[], files_checked=len(paths), changed_files=[],
+                           stats=ProbeStats(), notes=[])
+
+    monkeypatch.setattr("repo_tools.probe.probe_paths", fake_probe_paths)
+    return seen
+
+
+def probe_options_of(tmp_path: Path, captured: list[ProbeOptions],
+                     *args: str) -> ProbeOptions | str:
+    """The options `repo-tools probe ARGS` runs with, or its error when it refuses them."""
+    (tmp_path / "a.json").write_text("{}")
+    run = cli("probe", *args, "a.json", cwd=tmp_path)
+    if run.exit_code == 2:
+        return run.stderr
+    assert run.exit_code == 0, run.stderr
+    return captured.pop()
+
+
+@pytest.mark.parametrize("key", list(EXAMPLES))
+def test_each_option_means_the_same_as_a_flag_and_as_a_setting(
+        tmp_path: Path, key: str, captured_options: list[ProbeOptions]) -> None:
+    (tmp_path / "ca.pem").write_text("")  # --ca-bundle must exist; settings check it later
+    setting, words = EXAMPLES[key]
+    loaded = parse_settings({"probe": {key: setting}}, ".repo-tools.toml")
+    assert loaded.findings == [] and loaded.settings.probe == {key: setting}
+    from_settings = to_probe_options(loaded.settings.probe)  # relative: to the cwd, as the CLI
+    from_flags = probe_options_of(tmp_path, captured_options, *words)
+    assert from_flags == from_settings
+    assert from_settings != to_probe_options({})  # the option changed something
+    # and without it, both are the default
+    assert probe_options_of(tmp_path, captured_options) == to_probe_options({})
+
+
+@pytest.mark.parametrize(("key", "setting", "word"), [
+    ("hash", "yes", "--hash=yes"),
+    ("jobs", 0, "0"), ("jobs", 257, "257"),
+    ("connect-timeout", 0, "0"), ("read-timeout", float("nan"), "nan"),
+    ("retries", -1, "-1"), ("max-backoff", -1, "-1"),
+    ("max-retry-after", float("inf"), "inf"), ("deadline", 0, "0"),
+    ("max-size", 1.5, "lots"),
+])
+def test_a_value_refused_as_a_setting_is_refused_as_a_flag(
+        tmp_path: Path, key: str, setting: Any, word: str,
+        captured_options: list[ProbeOptions]) -> None:
+    [f] = parse_settings({"probe": {key: setting}}, ".repo-tools.toml").findings
+    assert f.rule == "L002" and f"probe.{key}" in f.message
+    words = [word] if word.startswith("--") else [f"--{key}", word]
+    refused = probe_options_of(tmp_path, captured_options, *words)
+    assert isinstance(refused, str) and f"--{key}" in refused and not captured_options
+
+
+def test_settings_and_the_probe_flags_import_no_network_code() -> None:
+    # Both are on the hooks' path: settings for lint, the flags for `repo-tools --help`.
+    code = ("import sys, repo_tools.settings, repo_tools.cli.probe; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('urllib3', 'certifi')"
+            " or m.startswith(('repo_tools.net', 'repo_tools.probe.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

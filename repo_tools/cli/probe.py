@@ -12,6 +12,7 @@ import click
 
 from repo_tools.cli.common import (
     ByteSize,
+    F,
     FiniteFloat,
     IOFailure,
     command_with_exit,
@@ -21,7 +22,7 @@ from repo_tools.cli.common import (
     repo_option,
     with_repo_settings,
 )
-from repo_tools.settings import MAX_PROBE_JOBS
+from repo_tools.probe_options import MAX_PROBE_JOBS, PROBE_OPTIONS, Kind, to_probe_options
 
 
 def format_bytes(size: float) -> str:
@@ -149,46 +150,48 @@ def _expand(arg: str) -> str:
     return "--hash=auto" if arg == "--hash" else arg
 
 
+_CLICK_TYPES: dict[Kind, click.ParamType[Any]] = {
+    "hash": click.Choice(["auto", "full"]),
+    "jobs": click.IntRange(min=1, max=MAX_PROBE_JOBS),
+    "positive-number": FiniteFloat(min=0, min_open=True),
+    "number": FiniteFloat(min=0),
+    "count": click.IntRange(min=0),
+    "byte-size": ByteSize(),
+    "directory": click.Path(file_okay=False, path_type=Path),
+    "file": click.Path(dir_okay=False, exists=True, path_type=Path),
+}
+
+
+def probe_option_flags(func: F) -> F:
+    """Every option of the table (`repo_tools.probe_options`) as a click option, in its
+    order; a bool is a `--no-...` flag since it is on by default."""
+    for option in reversed(PROBE_OPTIONS.values()):
+        if option.kind == "bool":
+            decorator = click.option(option.flag, option.param, flag_value=not option.default,
+                                     default=option.default, help=option.help)
+        else:
+            decorator = click.option(option.flag, option.param, type=_CLICK_TYPES[option.kind],
+                                     default=option.default,
+                                     show_default=option.default is not None,
+                                     help=option.help)
+        func = decorator(func)
+    return func
+
+
 @click.command(cls=_ProbeCommand)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @repo_option
 @output_options
-@click.option("--hash", "hash_mode", type=click.Choice(["auto", "full"]), default=None,
-              help="Check sha256 too. Bare --hash uses a host-stated digest or the cache when "
-                   "it can; --hash=full always downloads and hashes.")
 @click.option("--write", is_flag=True,
               help="Fill in or fix download.sha256 in the files (implies --hash); what it "
                    "fixed is listed on stderr, and only what is left counts for the exit "
                    "code.")
-@click.option("--jobs", type=click.IntRange(min=1, max=MAX_PROBE_JOBS), default=8,
-              show_default=True, help="URLs probed at once.")
-@click.option("--connect-timeout", type=FiniteFloat(min=0, min_open=True), default=10.0,
-              show_default=True, help="Seconds to wait for a connection.")
-@click.option("--read-timeout", type=FiniteFloat(min=0, min_open=True), default=30.0,
-              show_default=True, help="Seconds to wait for the next bytes of an answer.")
-@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Retries after a connection error, 429 or 5xx (never after a 404).")
-@click.option("--max-backoff", type=FiniteFloat(min=0), default=30.0, show_default=True,
-              help="Cap in seconds of the exponential backoff between retries.")
-@click.option("--max-retry-after", type=FiniteFloat(min=0), default=30.0,
-              show_default=True, help="Cap in seconds on a server's Retry-After.")
-@click.option("--deadline", type=FiniteFloat(min=0, min_open=True), default=None,
-              help="Seconds the whole run may take; URLs not checked by then are reported.")
-@click.option("--max-size", type=ByteSize(), default=None,
-              help="Do not hash bodies larger than this (e.g. 20G).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory of the hash cache [default: the user cache dir].")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the hash cache.")
-@click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="PEM file of CA certificates to trust for https.")
+@probe_option_flags
 @click.option("-v", "--verbose", is_flag=True,
               help="Say for each entry where its sha256 came from (on stderr).")
 @command_with_exit
 def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: Path | None,
-          hash_mode: str | None, write: bool, jobs: int, connect_timeout: float,
-          read_timeout: float, retries: int, max_backoff: float, max_retry_after: float,
-          deadline: float | None, max_size: int | None, cache_dir: Path | None,
-          no_cache: bool, ca_bundle: Path | None, verbose: bool) -> int:
+          write: bool, verbose: bool, **values: Any) -> int:
     """Check that every download URL answers, and with --hash that it matches its sha256.
 
     FILES default to every versions/*/models/*.json under --repo. Each distinct URL is
@@ -197,21 +200,14 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     lines in REPO_TOOLS_TOKENS_FILE, or add the host to ~/.netrc.
     """
     from repo_tools.net import Credentials, CredentialsError
-    from repo_tools.probe import NetworkLimits, ProbeOptions, probe_paths
-    from repo_tools.probe.cache import default_cache_dir
+    from repo_tools.probe import probe_paths
     from repo_tools.probe.rewrite import RewriteError
 
     paths = files_to_check(files, repo)
-    if write and hash_mode is None:
-        hash_mode = "auto"
-    limits = NetworkLimits(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                           retries=retries, backoff_cap=max_backoff,
-                           retry_after_cap=max_retry_after, ca_bundle=ca_bundle)
-    options = ProbeOptions(
-        hash_mode=hash_mode, write=write, jobs=jobs, limits=limits, deadline=deadline,
-        max_size=max_size,
-        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
-    )
+    # `values` holds the table's options by parameter name; `[probe]` converts the same way.
+    options = to_probe_options(
+        {option.key: values[option.param] for option in PROBE_OPTIONS.values()}, write=write)
+    hash_mode = options.hash_mode
     try:
         credentials = Credentials()
     except CredentialsError as exc:

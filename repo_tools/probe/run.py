@@ -33,10 +33,10 @@ from repo_tools.probe.targets import (
     targets_of,
     url_problem,
 )
+from repo_tools.probe_options import DEFAULT_JOBS as DEFAULT_JOBS  # repo_tools.probe re-exports it
 from repo_tools.rules import ALL_RULES, core
 from repo_tools.rules import probe as rules
 
-DEFAULT_JOBS = 8
 USER_AGENT = "repo-tools-probe"
 SOURCE_DOWNLOAD = "downloaded"
 SOURCE_HOST = "host"  # X-Linked-Etag
