@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from repo_tools.model import ModelEntry
+from repo_tools.model import EntrySummary, ModelEntry
 from repo_tools.versions import VersionKey, is_semver, version_key
 
 MIN_VERSION = "0.0.0-0"
@@ -312,7 +312,7 @@ def selected_ranges(table: Sequence[Segment]) -> dict[str, list[Interval]]:
 # -- models within a config version ---------------------------------------------------------
 
 
-def model_client_range(model: ModelEntry) -> Interval | None:
+def model_client_range(model: ModelEntry | EntrySummary) -> Interval | None:
     """The clients a model entry's own ``compatibility`` admits (all, if it has none), or
     None if it admits none. Raises ValueError when a bound is not strict SemVer."""
     if not model.has_compatibility_object:

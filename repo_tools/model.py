@@ -80,16 +80,17 @@ class ModelEntry:
 
     def summary(self) -> EntrySummary:
         return EntrySummary(self.path, self.pointer, self.provider, self.model, self.version,
-                            self.sha256, self.download.cache_path)
+                            self.sha256, self.download.cache_path, self.min_client_version,
+                            self.max_client_version, self.has_compatibility_object)
 
     def describe(self) -> str:
         return f"{self.provider}/{self.model} {self.version}"
 
 
 class EntrySummary(NamedTuple):
-    """What the rules across the files of a config version need of one entry (identity,
-    digest, cachePath, and where it is): small enough to send between processes and to
-    keep for every sibling of a file being validated."""
+    """What the rules across files need of one entry (identity, digest, cachePath, client
+    bounds, and where it is): small enough to send between processes, to keep for every
+    sibling of a file being validated, and to cache between runs."""
 
     path: str
     pointer: str
@@ -98,6 +99,9 @@ class EntrySummary(NamedTuple):
     version: str
     sha256: str | None  # lower case
     cache_path: str | None
+    min_client_version: Any = None
+    max_client_version: Any = None
+    has_compatibility_object: bool = True
 
     @property
     def identity(self) -> tuple[str, str, str]:

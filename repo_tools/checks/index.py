@@ -10,17 +10,19 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import heapq
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from repo_tools import compat, schemas
 from repo_tools import repo as repo_layout
+from repo_tools.checks.summaries import SummaryCache
 from repo_tools.checks.validate import check_client_range, first_per_place, schema_findings
 from repo_tools.compat import IndexEntry, Interval, Segment
 from repo_tools.findings import Finding, Severity, finding, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
-from repo_tools.model import entries_of
+from repo_tools.model import EntrySummary
 from repo_tools.rules import core
 from repo_tools.rules import index as rules
 from repo_tools.versions import explain_semver, is_semver, version_key
@@ -402,7 +404,9 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
     """Models whose own client range misses every client their config version serves.
 
     Config versions that are never selected are skipped (I006 covers them), and so are
-    files that do not parse (validate reports those).
+    files that do not parse (validate reports those). Each file is read through its
+    summary (`checks.summaries`: cached between runs, so an unchanged file is not
+    opened); only a file with a finding is parsed again, for its positions.
     """
     selected = compat.selected_ranges(table)
     found: list[Finding] = []
@@ -412,18 +416,26 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
         models_dir = repo / repo_layout.VERSIONS_DIR / entry.config_version / repo_layout.MODELS_DIR
         if not ranges or not models_dir.is_dir():
             continue
-        for model_file in sorted(models_dir.glob("*.json")):
+        summaries = SummaryCache(models_dir)
+        shown_dir = repo_layout.display_path(models_dir, base).rstrip("/") + "/"
+        names = sorted(e.name for e in os.scandir(models_dir)
+                       if e.name.endswith(".json") and not e.name.startswith("."))
+        for name in names:
             files += 1
-            doc, _ = load_json_file(model_file, repo_layout.display_path(model_file, base))
-            if doc is not None:
-                found.extend(doc.locate(_unreachable_in(doc, entry.config_version, ranges)))
+            here = _unreachable_in(summaries.models(os.path.join(models_dir, name),
+                                                    shown_dir + name),
+                                   entry.config_version, ranges)
+            if here:
+                doc, _ = load_json_file(models_dir / name, shown_dir + name)
+                found.extend(doc.locate(here) if doc is not None else here)
+        summaries.save(set(names))
     return ModelScan(found, files)
 
 
-def _unreachable_in(doc: JsonDocument, config_version: str,
+def _unreachable_in(models: Sequence[EntrySummary], config_version: str,
                     ranges: list[Interval]) -> list[Finding]:
     found = []
-    for model in entries_of(doc.data, doc.path):
+    for model in models:
         try:
             own = compat.model_client_range(model)
         except ValueError:
@@ -432,7 +444,7 @@ def _unreachable_in(doc: JsonDocument, config_version: str,
             continue
         name = f"{model.provider or '?'}/{model.model or '?'} {model.version}"
         found.append(finding(
-            rules.UNREACHABLE_MODEL, doc.path,
+            rules.UNREACHABLE_MODEL, model.path,
             f"{name.strip()} is for clients {own.describe()}, but {config_version} is "
             f"selected only for {'; '.join(r.describe() for r in ranges)}: no client ever "
             "gets this model", f"{model.pointer}/compatibility"))

@@ -22,9 +22,9 @@ from typing import Any
 
 from repo_tools.model import EntrySummary, entries_of
 
-FORMAT = "repo-tools-summaries/1"
-# One entry: its index in `models`, provider, model, version, sha256, cachePath.
-_Row = tuple[int, str, str, str, str | None, str | None]
+FORMAT = "repo-tools-summaries/2"
+# One entry: its index in `models`, then EntrySummary's fields after path and pointer.
+_Row = tuple[Any, ...]
 
 
 def cache_root() -> Path | None:
@@ -38,6 +38,15 @@ def cache_root() -> Path | None:
     return Path(platformdirs.user_cache_dir("repo-tools")) / "summaries"
 
 
+def stat_key(path: str) -> list[int] | None:
+    """What any rewrite of the file changes: size, mtime, ctime, inode."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+
+
 def parse_summary(path: Path) -> list[_Row]:
     """A file's entries as rows; none when it does not parse or is not a v2 file
     (validating it is another call's job)."""
@@ -47,13 +56,15 @@ def parse_summary(path: Path) -> list[_Row]:
         return []
     if type(data) is not dict or "schema_version" not in data:
         return []
-    return [(int(e.pointer.rsplit("/", 1)[1]), e.provider, e.model, e.version, e.sha256,
-             e.download.cache_path) for e in entries_of(data)]
+    return [row_of(e.summary()) for e in entries_of(data)]
+
+
+def row_of(entry: EntrySummary) -> _Row:
+    return (int(entry.pointer.rsplit("/", 1)[1]), *entry[2:])
 
 
 def _entries(rows: list[_Row], shown: str) -> list[EntrySummary]:
-    return [EntrySummary(shown, f"/models/{i}", p, m, v, sha, cache)
-            for i, p, m, v, sha, cache in rows]
+    return [EntrySummary(shown, f"/models/{row[0]}", *row[1:]) for row in rows]
 
 
 class SummaryCache:
@@ -78,12 +89,9 @@ class SummaryCache:
 
     def models(self, path: str, shown: str) -> list[EntrySummary]:
         """The file's entries, summarised."""
-        try:
-            info = os.stat(path)
-        except OSError:
+        key = stat_key(path)
+        if key is None:
             return []
-        # What any rewrite of the file changes.
-        key = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
         name = os.path.basename(path)
         cached = self._entries.get(name)
         if type(cached) is list and len(cached) == 2 and cached[0] == key:
@@ -95,6 +103,13 @@ class SummaryCache:
         self._entries[name] = [key, [list(r) for r in rows]]
         self._changed = True
         return _entries(rows, shown)
+
+    def record(self, path: str, key: list[int] | None, entries: list[EntrySummary]) -> None:
+        """Keep what a full check of the file found (key: its `stat_key` taken before it
+        was read, so that an edit made meanwhile is a miss next time, never stale)."""
+        if key is not None:
+            self._entries[os.path.basename(path)] = [key, [list(row_of(e)) for e in entries]]
+            self._changed = True
 
     def save(self, present: set[str]) -> None:
         """Write the cache back (only the files still present), if anything changed."""

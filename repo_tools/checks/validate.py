@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.checks.fastschema import is_valid_v2
-from repo_tools.checks.summaries import SummaryCache
+from repo_tools.checks.summaries import SummaryCache, stat_key
 from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
 from repo_tools.model import EntrySummary, entries_of
@@ -42,6 +42,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class FileResult:
     findings: list[Finding]
     models: list[EntrySummary]
+    stat_key: list[int] | None = None  # the file as it was read (checks.summaries)
 
 
 def is_v1_document(data: Any) -> bool:
@@ -58,11 +59,12 @@ def is_v1_document(data: Any) -> bool:
 
 
 def check_file(path: Path, display: str) -> FileResult:
+    key = stat_key(os.fspath(path))
     doc, findings = load_json_file(path, display)
     if doc is None:
-        return FileResult(findings, [])
+        return FileResult(findings, [], key)
     found = check_document(doc)
-    return FileResult(doc.locate(findings + found), collect_models(doc))
+    return FileResult(doc.locate(findings + found), collect_models(doc), key)
 
 
 def check_document(doc: JsonDocument) -> list[Finding]:
@@ -445,12 +447,16 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> Valid
     report_on = set(named.values())
     for group, members in groups.items():
         version_models: list[EntrySummary] = []
-        summaries = None if members.keys() <= named.keys() else SummaryCache(Path(group))
+        # Outside versions/<v>/models/ a file is a group of its own, with nothing to cache.
+        summaries = SummaryCache(Path(group)) if group not in named else None
         for real, shown in sorted(members.items(), key=lambda item: item[1]):
             result = results.get(real)
             if result is not None:
                 findings.extend(result.findings)
                 version_models.extend(result.models)
+                if summaries is not None:
+                    # What this run learnt spares the next hook call (and check-index).
+                    summaries.record(real, result.stat_key, result.models)
             elif summaries is not None:
                 version_models.extend(summaries.models(real, shown))
         if summaries is not None:
