@@ -8,19 +8,15 @@ summaries), so memory stays flat however many files the repo has.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repo_tools import repo as repo_layout
 from repo_tools.checks.validate import validate_paths
-from repo_tools.findings import Finding, finding, sort_findings
-from repo_tools.jsonfile import load_json_file, pointer_join
-from repo_tools.model import entries_of
+from repo_tools.findings import Finding, sort_findings
 from repo_tools.rules import core
-from repo_tools.rules import lint as rules
 from repo_tools.settings import CHECKS, Settings, apply_settings, load_settings
 
 if TYPE_CHECKING:
@@ -60,7 +56,9 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
     paths = repo_layout.model_files(repo)
     files = len(paths)
     if "validate" in wanted:
-        found.extend(validate_paths(paths, shown_from).findings)
+        # The platform rule rides on validate's one read of each file.
+        found.extend(validate_paths(paths, shown_from,
+                                    known_platforms=settings.known_platforms).findings)
     if "index" in wanted:
         found.extend(_index_findings(repo, shown_from))
         files += (repo / "index.json").is_file()
@@ -72,8 +70,6 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
             v1 = {f.path for f in found if f.rule == core.V1_FORMAT.code}
             targets = [p for p in paths if repo_layout.display_path(p, shown_from) in v1]
         found = _prefer_migrate(found, _migrate_findings(targets, shown_from))
-    if "validate" in wanted and settings.known_platforms is not None:
-        found.extend(platform_findings(paths, shown_from, settings.known_platforms))
     if "probe" in wanted:
         found.extend(_probe_findings(repo, paths, shown_from, settings))
     kept = apply_settings(found, settings, repo_prefix=repo_prefix(repo, shown_from))
@@ -143,45 +139,3 @@ def probe_options(values: Mapping[str, Any], *, root: Path | None = None) -> Pro
     from repo_tools.probe_options import to_probe_options
 
     return to_probe_options(values, root=root, write=False)
-
-
-# -- known platforms ------------------------------------------------------------------------
-
-
-def platform_findings(paths: Iterable[Path], base: Path,
-                      known: frozenset[str]) -> list[Finding]:
-    """L004 for each `supported_platforms` entry that is not a known platform.
-
-    Reads one file at a time; files that do not parse are validate's to report.
-    """
-    found: list[Finding] = []
-    for path in paths:
-        doc, _ = load_json_file(path, repo_layout.display_path(path, base))
-        if doc is None:
-            continue
-        here = unknown_platforms(doc.path, doc.data, known)
-        found.extend(doc.locate(here))
-    return found
-
-
-def unknown_platforms(path: str, data: Any, known: frozenset[str]) -> list[Finding]:
-    found = []
-    for entry in entries_of(data, path):
-        for j, platform in enumerate(entry.platforms or ()):
-            if isinstance(platform, str) and platform not in known:
-                found.append(finding(
-                    rules.UNKNOWN_PLATFORM, path,
-                    f"platform {platform!r} is not in known-platforms"
-                    f"{_platform_hint(platform, known)}",
-                    pointer_join(entry.pointer, "compatibility", "supported_platforms", j)))
-    return found
-
-
-def _platform_hint(platform: str, known: frozenset[str]) -> str:
-    folded = {name.casefold(): name for name in known}
-    if platform.casefold() in folded:
-        return f"; did you mean {folded[platform.casefold()]!r}?"
-    close = difflib.get_close_matches(platform, sorted(known), n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f" ({', '.join(sorted(known))})"

@@ -10,8 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from repo_tools.checks.platforms import unknown_platforms
 from repo_tools.findings import Severity
-from repo_tools.lint import LintResult, lint_repo, unknown_platforms
+from repo_tools.lint import LintResult, lint_repo
 from repo_tools.settings import Settings
 from tests.helpers import SHA_A, cli, config, findings_json, make_repo, model, rules_of, run_tool
 from tests.httpserver import Body, LoopbackServer, Status

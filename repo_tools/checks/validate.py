@@ -58,12 +58,17 @@ def is_v1_document(data: Any) -> bool:
                                           for m in data)
 
 
-def check_file(path: Path, display: str) -> FileResult:
+def check_file(path: Path, display: str,
+               known_platforms: frozenset[str] | None = None) -> FileResult:
     key = stat_key(os.fspath(path))
     doc, findings = load_json_file(path, display)
     if doc is None:
         return FileResult(findings, [], key)
     found = check_document(doc)
+    if known_platforms is not None:
+        from repo_tools.checks.platforms import unknown_platforms
+
+        found += unknown_platforms(doc.path, doc.data, known_platforms)
     return FileResult(doc.locate(findings + found), collect_models(doc), key)
 
 
@@ -421,14 +426,16 @@ class ValidateResult:
     files_checked: int
 
 
-def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> ValidateResult:
+def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
+                   known_platforms: frozenset[str] | None = None) -> ValidateResult:
     """Validate the named model files; siblings in the same config version are read for
     the cross-file rules but only the named files are reported on.
 
     The named files get every check; an unnamed sibling only a summary (its entries'
     identities, cachePaths and digests; `checks.summaries`, cached between runs), so the
     pre-commit hook's call on one file costs that file plus a cheap pass over its
-    config version, however large the repo is.
+    config version, however large the repo is. `known_platforms` adds lint's L004 to the
+    named files' checks (one read of each file for both).
     """
     named = {os.path.abspath(p): repo_layout.display_path(p, base) for p in paths}
     # Group the files by config version (its models directory), adding unnamed siblings.
@@ -440,8 +447,8 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0) -> Valid
     for group, members in groups.items():
         if group not in named:
             _add_siblings(group, members, base)
-    results = dict(zip(named, _run_check_file([(Path(p), shown) for p, shown in named.items()],
-                                              jobs), strict=True))
+    items = [(Path(p), shown, known_platforms) for p, shown in named.items()]
+    results = dict(zip(named, _run_check_file(items, jobs), strict=True))
 
     findings: list[Finding] = []
     report_on = set(named.values())
@@ -519,18 +526,17 @@ def _locate_cross(findings: list[Finding], docs: Mapping[str, JsonDocument]) -> 
 PARALLEL_THRESHOLD = 400
 
 
-def _run_check_file(items: list[tuple[Path, str]], jobs: int) -> list[FileResult]:
+def _run_check_file(items: list[tuple[Path, str, frozenset[str] | None]],
+                    jobs: int) -> list[FileResult]:
     workers = jobs or min(os.cpu_count() or 1, 8)
     if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
-        return [check_file(p, shown) for p, shown in items]
+        return [check_file(*item) for item in items]
     from concurrent.futures import ProcessPoolExecutor
 
     chunk = max(1, len(items) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_check_file_pair, items, chunksize=chunk))
+        return list(pool.map(_check_file_item, items, chunksize=chunk))
 
 
-def _check_file_pair(item: tuple[Path, str]) -> FileResult:
+def _check_file_item(item: tuple[Path, str, frozenset[str] | None]) -> FileResult:
     return check_file(*item)
-
-
