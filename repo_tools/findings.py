@@ -23,6 +23,29 @@ class Rule:
     fix: str
 
 
+class RuleError(Exception):
+    """A failure with a documented reason: the `Rule` itself, a message safe to show (no
+    secrets, URLs redacted) and, where known, the path it concerns. Every layer's
+    refusals (release, verify, probe, the client's remote and downloads) are these, so a
+    caller turns any of them into a finding the same way."""
+
+    def __init__(self, rule: Rule, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.rule.code} {self.message}"
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    def as_finding(self, default_path: str = "", pointer: str = "") -> Finding:
+        return finding(self.rule, self.path or default_path, self.message, pointer)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Finding:
     rule: str

@@ -232,7 +232,7 @@ def test_findings_for_outcomes() -> None:
     assert f.rule == "P011" and "written" in f.message
     [f] = findings_for(_target(size=3), UrlOutcome(status=200, content_length=4))
     assert f.rule == "P005" and f.pointer.endswith("/size")
-    [f] = findings_for(_target(), UrlOutcome(failure=("P001", "the server answers 404")))
+    [f] = findings_for(_target(), UrlOutcome(failure=(rules.HTTP_ERROR, "the server answers 404")))
     assert f.rule == "P001"
 
 

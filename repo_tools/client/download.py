@@ -26,7 +26,7 @@ from typing import Any
 
 from repo_tools.client.cache import PARTIAL_SUFFIX
 from repo_tools.client.options import ClientConfig
-from repo_tools.findings import Rule
+from repo_tools.findings import RuleError
 from repo_tools.model import Download, ModelEntry
 from repo_tools.net.deadline import Deadline
 from repo_tools.net.transport import (
@@ -41,14 +41,9 @@ from repo_tools.rules import client as rules
 USER_AGENT = "repo-tools-client"
 
 
-class DownloadError(Exception):
+class DownloadError(RuleError):
     """The file could not be downloaded (C010) or had the wrong content (C011); the message
     is safe to log (URLs are shown without credentials or query)."""
-
-    def __init__(self, rule: Rule, message: str) -> None:
-        super().__init__(f"{rule.code} {message}")
-        self.rule = rule
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.client.options import ClientConfig
-from repo_tools.findings import Rule
+from repo_tools.findings import RuleError
 from repo_tools.net.deadline import Deadline
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
@@ -52,13 +52,8 @@ if TYPE_CHECKING:
     from repo_tools.net.transport import Transport
 
 
-class RemoteFailure(Exception):
+class RemoteFailure(RuleError):
     """The remote cannot be used this time; `rule` is C001 or C002, `message` is safe to log."""
-
-    def __init__(self, rule: Rule, message: str) -> None:
-        super().__init__(f"{rule.code} {message}")
-        self.rule = rule
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from repo_tools import repo as repo_layout
 from repo_tools.atomic import write_atomic
-from repo_tools.findings import Finding, Rule, finding, sort_findings
+from repo_tools.findings import Finding, Rule, RuleError, finding, sort_findings
 from repo_tools.jsonfile import UTF8_BOM, JsonDocument, load_json_file
 from repo_tools.net import Credentials, Deadline, NetworkLimits, scrub
 from repo_tools.net import transport as net
@@ -34,7 +34,7 @@ from repo_tools.probe.targets import (
     url_problem,
 )
 from repo_tools.probe_options import DEFAULT_JOBS as DEFAULT_JOBS  # repo_tools.probe re-exports it
-from repo_tools.rules import ALL_RULES, core
+from repo_tools.rules import core
 from repo_tools.rules import probe as rules
 
 USER_AGENT = "repo-tools-probe"
@@ -69,7 +69,7 @@ class ProbeOptions:
 class UrlOutcome:
     """What one URL turned out to be; failure set means it could not be fully checked."""
 
-    failure: tuple[str, str] | None = None  # rule code, message
+    failure: tuple[Rule, str] | None = None  # why it could not be checked, and how
     status: int | None = None
     insecure_redirect: str | None = None
     content_length: int | None = None
@@ -105,13 +105,8 @@ class ProbeResult:
 # -- one URL --------------------------------------------------------------------------------
 
 
-class ProbeFailure(Exception):
+class ProbeFailure(RuleError):
     """A URL could not be checked; carries the rule and a message safe to show."""
-
-    def __init__(self, rule: Rule, message: str):
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
 
 
 _RULE_OF_KIND = {
@@ -146,7 +141,7 @@ def check_url(url: str, run: _Run) -> UrlOutcome:
         answer = run.transport.head(url, run.deadline, allow_downgrade=True)
         _describe_answer(outcome, answer)
         if outcome.status is not None and outcome.status >= 300:
-            outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, run.transport))
+            outcome.failure = (rules.HTTP_ERROR, _status_message(answer, run.transport))
             return outcome
         options = run.options
         if options.hash_mode is None or outcome.html:
@@ -169,9 +164,9 @@ def check_url(url: str, run: _Run) -> UrlOutcome:
         _download(url, outcome, run)
     except NetworkError as exc:
         failure = failure_of(exc)
-        outcome.failure = (failure.rule.code, failure.message)
+        outcome.failure = (failure.rule, failure.message)
     except ProbeFailure as exc:
-        outcome.failure = (exc.rule.code, exc.message)
+        outcome.failure = (exc.rule, exc.message)
     return outcome
 
 
@@ -209,7 +204,7 @@ def _download(url: str, outcome: UrlOutcome, run: _Run) -> None:
         try:
             _describe_answer(outcome, answer)
             if answer.status >= 300:
-                outcome.failure = (rules.HTTP_ERROR.code, _status_message(answer, transport))
+                outcome.failure = (rules.HTTP_ERROR, _status_message(answer, transport))
                 return
             expected = outcome.content_length
             if progress is not None and expected:
@@ -281,8 +276,8 @@ def findings_for(target: Target, outcome: UrlOutcome, *, written: bool = False) 
     if outcome.insecure_redirect:
         found.append(finding(rules.INSECURE_REDIRECT, path, outcome.insecure_redirect, where))
     if outcome.failure is not None:
-        code, message = outcome.failure
-        found.append(finding(ALL_RULES[code], path, message, where))
+        rule, message = outcome.failure
+        found.append(finding(rule, path, message, where))
     if outcome.html:
         found.append(finding(rules.HTML_RESPONSE, path,
                              "the URL answers with an HTML page, not the file "
@@ -450,7 +445,7 @@ def _check_all(urls: list[str], run: _Run) -> dict[str, UrlOutcome]:
             outcome = check_url(url, run)
         except Exception as exc:  # a bug or an unexpected library error: still a finding
             _kind, message = net.classify(exc, run.options.limits)
-            outcome = UrlOutcome(failure=(rules.CONNECTION_FAILED.code, message))
+            outcome = UrlOutcome(failure=(rules.CONNECTION_FAILED, message))
         with lock:
             outcomes[url] = outcome
         if run.progress is not None:
@@ -504,7 +499,7 @@ def _notes(by_url: dict[str, list[Target]], outcomes: dict[str, UrlOutcome]) -> 
         for target in targets:
             where = f"{target.path}#{target.pointer}"
             if outcome.failure is not None:
-                notes.append(f"{where}: not checked ({outcome.failure[0]})")
+                notes.append(f"{where}: not checked ({outcome.failure[0].code})")
             elif outcome.sha256 is not None:
                 notes.append(f"{where}: sha256 {_source_text(outcome.sha256_source)}")
             else:

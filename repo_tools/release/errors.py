@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from repo_tools.findings import Finding, Rule, finding
+from repo_tools.findings import Finding, Rule, RuleError, finding
 
 
-class ReleaseProblem(Exception):
+class ReleaseProblem(RuleError):
     """A failure with a stable rule code; `path` names the artifact or member concerned."""
 
     def __init__(self, rule: Rule, message: str, path: str = "", *,
                  details: tuple[str, ...] = ()) -> None:
-        super().__init__(f"{rule.code} {rule.name}: {message}")
-        self.rule = rule
-        self.message = message
-        self.path = path
+        super().__init__(rule, message, path)
         self.details = details  # one further finding each (e.g. every removal, not the first)
 
-    @property
-    def code(self) -> str:
-        return self.rule.code
-
-    def as_finding(self, default_path: str) -> Finding:
-        return finding(self.rule, self.path or default_path, self.message)
+    def __str__(self) -> str:
+        return f"{self.rule.code} {self.rule.name}: {self.message}"
 
     def as_findings(self, default_path: str) -> list[Finding]:
         where = self.path or default_path
