@@ -210,7 +210,8 @@ def test_badly_named_directory_without_entry(tmp_path: Path) -> None:
     found = findings_json(cli("check-index", "--format", "json", cwd=tmp_path))
     assert sorted((f["rule"], f["path"]) for f in found) == [
         ("I003", "versions/V1.1.0"), ("I003", "versions/latest"),
-        ("I004", "index.json"), ("I004", "index.json")]
+        ("I004", "index.json"), ("I004", "index.json"),
+        ("R036", "versions/README.md")]  # not a config version, and never published
     assert any("upper-case 'V'; name it 'v1.1.0'" in f["message"] for f in found)
 
 

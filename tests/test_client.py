@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from repo_tools.client.loader import STATE_FILE
 from tests.client_helpers import (
     FAST,
+    KEY,
     Lab,
     capture,
     client_log,
@@ -344,3 +346,25 @@ def test_a_hung_holder_of_the_state_lock_is_a_clear_error(
         holder.kill()
     assert cli("verify", lab.out, "--allowed-signers", lab.allowed, "--state",
                state).exit_code == 0
+
+
+@pytest.mark.parametrize("options", [
+    'valid-after="20241301"',  # month 13
+    'valid-before="00000101"',  # year 0
+    "bogus-option",  # what the parser always refused
+])
+def test_malformed_allowed_signers_fail_the_client_with_the_parse_error(
+        tmp_path: Path, options: str) -> None:
+    # A bad timestamp is refused like any other malformed line: AllowedSignersError
+    # (a ValueError) naming the line and the valid form, never a bare ValueError.
+    from repo_tools.release import sshsig
+    from tests.release_helpers import allowed_line
+
+    text = "# release keys\n" + allowed_line(KEY, options=options)
+    (tmp_path / "allowed_signers").write_text(text)
+    for given in (text, tmp_path / "allowed_signers"):
+        with pytest.raises(sshsig.AllowedSignersError, match="line 2: ") as caught:
+            ConfigClient("1.0.0", "linux", source=BundleSource("http://127.0.0.1:9/rel/"),
+                         allowed_signers=given, cache_dir=tmp_path / "cache")
+        if "valid-" in options:
+            assert "YYYYMMDD[HHMM[SS]][Z]" in str(caught.value)

@@ -31,6 +31,7 @@ def test_manifest_is_valid() -> None:
     ("check-index", "index.json", True),
     ("check-index", "versions/v1.0.0/models/x.json", True),
     ("check-index", "README.md", False),
+    ("check-index", "versions/.env", True),  # R036: the hook sees stray files too
     ("migrate-v1-configs", "versions/v2.0.0/models/a.json", True),
     ("probe-downloads", "versions/v2.0.0/models/a.json", True),
 ])
@@ -80,3 +81,13 @@ def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path, tool_repo: 
     for code in ("J004", "S003", "V005", "V006", "V007"):
         assert code in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_check_index_hook_refuses_what_a_release_would_refuse(
+        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
+    repo = init_repo(tmp_path / "repo", ROOT / "examples" / "clean-repo")
+    (repo / "versions" / ".env").write_text("API_TOKEN=not-for-clients\n")
+    git(repo, "add", "versions/.env")
+    run = try_repo(tool_repo, repo, "check-index", pre_commit_env)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "versions/.env: R036" in run.stdout and "not-for-clients" not in run.stdout

@@ -326,3 +326,27 @@ def test_known_platforms_belongs_to_validate(tmp_path: Path) -> None:
     (repo / ".repo-tools.toml").write_text('known-platforms = ["linux"]\n')
     assert rules_of(cli("lint", "--format", "json", cwd=repo)) == {"L004"}
     assert rules_of(cli("lint", "--format", "json", "--checks", "index", cwd=repo)) == set()
+
+
+def test_files_a_release_would_refuse_are_errors_before_the_release(tmp_path: Path) -> None:
+    from tests.helpers import git
+
+    repo = clean_repo(tmp_path / "repo")
+    (repo / ".gitignore").write_text(".DS_Store\n")
+    git(tmp_path, "init", "-q", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    (repo / "versions/v1.0.0/.DS_Store").write_bytes(b"\0\1")  # ignored: never published
+    (repo / "versions/v1.0.0/scratch.txt").write_text("untracked\n")  # release: R035 first
+    (repo / "versions/v1.0.0/CHANGES.md").write_text("what changed\n")
+    git(repo, "add", "versions/v1.0.0/CHANGES.md")  # staged, as a pre-commit hook sees it
+    run = cli("lint", "--format", "json", cwd=repo)
+    assert run.exit_code == 1
+    found = findings_json(run)
+    assert [(f["rule"], f["severity"], f["path"]) for f in found] == [
+        ("R036", "error", "versions/v1.0.0/CHANGES.md")]
+    assert "move it out of versions/ or delete it" in found[0]["message"]
+    # check-index (its pre-commit hook runs on any versions/ change) says the same
+    index = cli("check-index", "--format", "json", cwd=repo)
+    assert index.exit_code == 1 and findings_json(index) == found
+    assert "unpublishable-file" in cli("rules", "R036").stdout

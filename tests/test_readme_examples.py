@@ -151,6 +151,7 @@ def test_release_example(examples: Path) -> None:
     text = section("release")
     assert "A session on a git clone of `examples/clean-repo`" in text
     run_session(block("release", "$ repo-tools keygen release_key"), examples, env=env)
+    run_session(block("release", "--allowed-signers release_key.pub"), examples, env=env)
     run_session(block("release", "drop TheBloke"), examples, env=env)
 
 

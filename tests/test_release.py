@@ -23,12 +23,26 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
+from repo_tools.lint import lint_repo
 from repo_tools.release import sshsig
-from repo_tools.release.bundle import BundleFile, build_bundle, read_members
+from repo_tools.release.bundle import BundleFile, build_bundle, collect_files, read_members
+from repo_tools.release.errors import ReleaseRefused
 from repo_tools.release.publish import ReleaseRequest, prepare_release
 from repo_tools.release.verify import AcceptedRelease, load_state, record_accepted
-from tests.helpers import Run, cli, findings_json, git, model, rules_of, run_tool, write_json
+from tests.helpers import (
+    Run,
+    cli,
+    config,
+    findings_json,
+    git,
+    make_repo,
+    model,
+    rules_of,
+    run_tool,
+    write_json,
+)
 from tests.release_helpers import (
+    INDEX,
     PRINCIPAL,
     SSH_KEYGEN,
     allowed_line,
@@ -334,6 +348,9 @@ def test_uncommitted_changes_refuse_the_release(setup: dict[str, Path]) -> None:
     (setup["repo"] / "versions/v1.0.0/notes.txt").write_text("draft")
     run = release(setup, "--format", "json")
     assert run.exit_code == 1 and rules_of(run) == {"R035"}
+    # Committing it would only trade R035 for R036: the message says so now.
+    assert "'versions/v1.0.0/notes.txt' would not be published once committed either" in \
+        findings_json(run)[0]["message"]
 
 
 def test_dirty_worktree_names_the_changed_file(setup: dict[str, Path]) -> None:
@@ -350,13 +367,12 @@ def test_dirty_worktree_names_the_changed_file(setup: dict[str, Path]) -> None:
 
 
 def test_symlink_out_of_the_repo_is_refused(tmp_path: Path) -> None:
-    from tests.helpers import make_repo
-    from tests.release_helpers import INDEX
-
     repo = make_repo(tmp_path / "plain", {"v1.0.0/huggingface": two_model_config()}, INDEX)
-    secret = tmp_path / "secret.txt"
-    secret.write_text("outside")
-    (repo / "versions/v1.0.0/notes.txt").symlink_to(secret)
+    # A valid model file outside the repo, so that the checks pass and only release objects.
+    outside = write_json(tmp_path / "outside.json", config(model(
+        provider="outside", download={"url": "https://example.org/o.gguf", "sha256": "c" * 64,
+                                      "cachePath": "outside/o.gguf"})))
+    (repo / "versions/v1.0.0/models/outside.json").symlink_to(outside)
     key = write_ssh_key(tmp_path / "k", KEY)
     run = cli("release", "--repo", repo, "--key", key, "--out", tmp_path / "out",
               "--created", "now", "--format", "json", cwd=tmp_path)
@@ -438,18 +454,6 @@ def test_unusable_urls_and_ids_are_usage_errors(setup: dict[str, Path]) -> None:
     assert not (setup["tmp"] / "k").exists()
 
 
-def test_a_signing_key_inside_the_release_is_refused(setup: dict[str, Path]) -> None:
-    repo = setup["repo"]
-    key = repo / "versions" / "release_key"
-    key.write_bytes(setup["key"].read_bytes())
-    commit_all(repo, "oops")
-    run = cli("release", "--repo", repo, "--key", key, "--out", setup["out"], "--created",
-              "now", "--format", "json", cwd=setup["tmp"])
-    assert run.exit_code == 1 and rules_of(run) == {"R033"}
-    assert "signing key" in findings_json(run)[0]["message"]
-    assert not setup["out"].exists()
-
-
 def test_verify_extracts_only_after_success(setup: dict[str, Path]) -> None:
     assert release(setup).exit_code == 0
     target = setup["tmp"] / "extracted"
@@ -485,6 +489,257 @@ def test_record_accepted_loses_nothing_between_processes(tmp_path: Path) -> None
     assert [proc.wait(timeout=120) for proc in procs] == [0, 0]
     assert set(load_state(state)) == {f"{name}-{i}" for name in ("one", "two")
                                       for i in range(60)}
+
+
+# --- what a release publishes: index.json and versions/*/models/*.json only (issue 13) ----
+
+def _crlf(data: bytes) -> bytes:
+    return data.replace(b"\n", b"\r\n")
+
+
+def test_stray_files_and_keys_under_versions_are_reported_then_refused(
+        setup: dict[str, Path]) -> None:
+    repo, tmp = setup["repo"], setup["tmp"]
+    (repo / "versions/.env").write_text("API_TOKEN=tok-0123456789abcdef\n")
+    (repo / "versions/v1.0.0/notes.txt").write_text("draft release notes\n")
+    # A copy of the signing key with other line endings: not the same bytes as --key.
+    (repo / "versions/v1.0.0/signing-key.txt").write_bytes(_crlf(setup["key"].read_bytes()))
+    commit_all(repo, "oops")
+
+    lint = cli("lint", "--repo", repo, "--format", "json", cwd=tmp)
+    assert lint.exit_code == 1
+    reported = {(f["rule"], f["path"]) for f in findings_json(lint)}
+    assert reported == {("R036", "repo/versions/.env"),
+                        ("R036", "repo/versions/v1.0.0/notes.txt"),
+                        ("R036", "repo/versions/v1.0.0/signing-key.txt"),
+                        ("R037", "repo/versions/v1.0.0/signing-key.txt")}
+    messages = {f["rule"]: f["message"] for f in findings_json(lint)}
+    assert "move it out of versions/ or delete it" in messages["R036"]
+    assert "an OpenSSH private key" in messages["R037"]
+
+    runs = [release(setup, "--format", "json"), release(setup, "--dry-run", "--format", "json"),
+            release(setup), lint, cli("lint", "--repo", repo, cwd=tmp)]
+    for run in runs[:2]:
+        assert run.exit_code == 1
+        assert {(f["rule"], f["path"]) for f in findings_json(run)} == \
+            reported | {("R030", str(repo))}
+    assert not setup["out"].exists()
+    texts = [(run.stdout + run.stderr).encode() for run in runs]
+    for form in [*_secret_forms(KEY, setup["key"]), b"tok-0123456789abcdef"]:
+        assert not any(form in text for text in texts)
+
+    git(repo, "rm", "-q", "versions/.env", "versions/v1.0.0/notes.txt",
+        "versions/v1.0.0/signing-key.txt")
+    commit_all(repo, "what lint said")
+    assert release(setup).exit_code == 0
+    assert [f["path"] for f in manifest(setup["out"])["files"]] == [  # type: ignore[attr-defined]
+        "index.json", "versions/v1.0.0/models/huggingface.json"]
+
+
+def test_release_refuses_what_the_lint_settings_turned_off(setup: dict[str, Path]) -> None:
+    repo, tmp = setup["repo"], setup["tmp"]
+    (repo / ".repo-tools.toml").write_text('disable = ["R036", "R037"]\n')
+    (repo / "versions/v1.0.0/models/README.md").write_text("how these files are made\n")
+    commit_all(repo, "stray")
+    assert cli("lint", "--repo", repo, cwd=tmp).exit_code == 0
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R036"}
+    assert [f["path"] for f in findings_json(run)] == ["versions/v1.0.0/models/README.md"]
+    assert not setup["out"].exists()
+
+    # Key material inside a model file that passes every check (the model's name).
+    git(repo, "rm", "-q", "versions/v1.0.0/models/README.md")
+    doc = two_model_config()
+    body = base64.b64encode(b"openssh-key-v1\0" + bytes(range(40))).decode()
+    doc["models"][1]["model"] = f"phi -----BEGIN OPENSSH PRIVATE KEY----- {body}"
+    write_json(repo / "versions/v1.0.0/models/huggingface.json", doc)
+    commit_all(repo, "pasted")
+    assert cli("lint", "--repo", repo, cwd=tmp).exit_code == 0
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R037"}
+    found = findings_json(run)[0]
+    assert found["path"] == "versions/v1.0.0/models/huggingface.json"
+    assert "an OpenSSH private key" in found["message"] and body[:24] not in run.stdout
+    assert not setup["out"].exists()
+
+
+@pytest.mark.parametrize("text", [
+    "-----BEGIN OPENSSH PRIVATE KEY-----\r\nb3BlbnNzaC1rZXktdjEAAAAA\r\n",  # CRLF
+    '{"note": "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA\\n"}',  # JSON-escaped
+    "prefix text -----BEGIN PRIVATE KEY----- MC4CAQAwBQYDK2VwBCIEI suffix",  # one line
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",  # a body without its armour
+])
+def test_any_private_key_in_what_would_be_published_is_found(tmp_path: Path, text: str) -> None:
+    # index.json is published too. collect_files is release's own check (it runs even if
+    # the settings turned the lint rule off); lint finds the same key first.
+    repo = make_repo(tmp_path / "plain", {"v1.0.0/huggingface": two_model_config()}, INDEX)
+    (repo / "index.json").write_text(text)
+    with pytest.raises(ReleaseRefused) as caught:
+        collect_files(repo, use_git=False)
+    assert (caught.value.code, caught.value.path) == ("R037", "index.json")
+    assert text.strip() not in str(caught.value) and "b3BlbnNzaC1rZXktdjE" not in str(caught.value)
+    linted = lint_repo(repo, base=repo, checks=("index",)).findings
+    assert [(f.rule, f.path, f.line) for f in linted if f.rule == "R037"] == [
+        ("R037", "index.json", 1)]
+
+
+# --- keys: keygen's warnings and passphrases (issue 21, item 6) ----------------------------
+
+def test_keygen_says_the_key_is_unencrypted_and_must_stay_out_of_the_repo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REPO_TOOLS_KEY_PASSPHRASE", raising=False)
+    made = cli("keygen", tmp_path / "k", "--principal", PRINCIPAL)
+    assert made.exit_code == 0
+    assert "is not encrypted" in made.stderr
+    assert f"ssh-keygen -p -f {tmp_path / 'k'}" in made.stderr
+    assert "--passphrase-prompt" in made.stderr
+    assert f"Never commit {tmp_path / 'k'}" in made.stderr
+    assert "git work tree" not in made.stderr  # tmp_path is not in one
+    # stdout stays what clients need: the files and the allowed_signers line
+    assert "encrypted" not in made.stdout
+    assert (tmp_path / "k.allowed_signers").read_text() in made.stdout
+    assert sshsig.load_private_key(tmp_path / "k") is not None
+
+
+def test_keygen_inside_a_git_work_tree_says_so_unless_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REPO_TOOLS_KEY_PASSPHRASE", raising=False)
+    git(tmp_path, "init", "-q")
+    made = cli("keygen", tmp_path / "k")
+    assert made.exit_code == 0
+    assert f"inside the git work tree {tmp_path}" in made.stderr
+    (tmp_path / ".gitignore").write_text("ignored-key\n")
+    made = cli("keygen", tmp_path / "ignored-key")
+    assert made.exit_code == 0 and "git work tree" not in made.stderr
+
+
+def _keygen_with_input(path: Path, given: str) -> Run:
+    from click.testing import CliRunner
+
+    from repo_tools.cli import main
+
+    result = CliRunner().invoke(main, ["keygen", str(path), "--passphrase-prompt"],
+                                input=given, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def test_keygen_passphrase_prompt_asks_twice_and_encrypts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("bcrypt", reason="encrypted OpenSSH keys need the bcrypt package")
+    monkeypatch.delenv("REPO_TOOLS_KEY_PASSPHRASE", raising=False)
+    made = _keygen_with_input(tmp_path / "k", "s3cret phrase\ns3cret phrase\n")
+    assert made.exit_code == 0, made.stderr
+    assert "s3cret" not in made.stdout + made.stderr  # hidden input
+    assert made.stderr.count("passphrase") >= 1 and "Repeat" in made.stderr
+    assert "not encrypted" not in made.stderr and "Never commit" in made.stderr
+    with pytest.raises(sshsig.SigningKeyError, match="passphrase-protected"):
+        sshsig.load_private_key(tmp_path / "k")
+    assert sshsig.load_private_key(tmp_path / "k", "s3cret phrase") is not None
+    # Two different answers and then no more input: nothing is written.
+    mismatch = _keygen_with_input(tmp_path / "k2", "one\ntwo\n")
+    assert mismatch.exit_code != 0 and "do not match" in mismatch.stderr
+    assert not list(tmp_path.glob("k2*"))
+
+
+def test_keygen_passphrase_without_bcrypt_fails_before_asking(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bcrypt" else real(name, *a))
+    made = _keygen_with_input(tmp_path / "k", "")
+    assert made.exit_code == 2
+    assert "repo-tools[release]" in made.stderr and "ssh-keygen -p -f" in made.stderr
+    assert "passphrase:" not in made.stderr.lower()  # no prompt was shown
+    assert not list(tmp_path.glob("k*"))
+
+
+def _tool_with_stdin(args: list[str | Path], given: str,
+                     cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m repo_tools` fed on stdin, in a new session: with no controlling terminal,
+    the hidden prompt reads stdin, as in a pipeline or a CI job."""
+    env = {k: v for k, v in os.environ.items() if k != "REPO_TOOLS_KEY_PASSPHRASE"}
+    return subprocess.run([sys.executable, "-m", "repo_tools", *map(str, args)], input=given,
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300,
+                          start_new_session=True, check=False)
+
+
+@needs_ssh_keygen
+def test_keygen_passphrase_on_stdin_then_release_then_verify(setup: dict[str, Path]) -> None:
+    pytest.importorskip("bcrypt", reason="encrypted OpenSSH keys need the bcrypt package")
+    tmp, key = setup["tmp"], setup["tmp"] / "enc_key"
+    phrase = "correct horse 42"
+    made = _tool_with_stdin(["keygen", key, "--principal", PRINCIPAL, "--passphrase-prompt"],
+                            f"{phrase}\n{phrase}\n", tmp)
+    assert made.returncode == 0, made.stderr
+    assert "not encrypted" not in made.stderr and phrase not in made.stdout + made.stderr
+    # OpenSSH reads the encrypted key with that passphrase, and only with it.
+    public = subprocess.run([str(SSH_KEYGEN), "-y", "-P", phrase, "-f", str(key)],
+                            capture_output=True, text=True, check=False)
+    assert public.returncode == 0, public.stderr
+    assert public.stdout.split()[:2] == (tmp / "enc_key.pub").read_text().split()[:2]
+    wrong = subprocess.run([str(SSH_KEYGEN), "-y", "-P", "", "-f", str(key)],
+                           capture_output=True, text=True, check=False)
+    assert wrong.returncode != 0
+
+    released = _tool_with_stdin(["release", "--repo", setup["repo"], "--key", key, "--out",
+                                 setup["out"], "--created", "now", "--passphrase-prompt"],
+                                f"{phrase}\n", tmp)
+    assert released.returncode == 0, released.stderr
+    assert phrase not in released.stdout + released.stderr
+    out = setup["out"]
+    stock = subprocess.run(
+        [str(SSH_KEYGEN), "-Y", "verify", "-f", str(tmp / "enc_key.allowed_signers"), "-I",
+         PRINCIPAL, "-n", sshsig.NAMESPACE, "-s", str(out / "manifest.json.sig")],
+        stdin=(out / "manifest.json").open("rb"), capture_output=True, check=False)
+    assert stock.returncode == 0, stock.stderr
+    ours = cli("verify", out, "--allowed-signers", tmp / "enc_key.allowed_signers")
+    assert ours.exit_code == 0 and f"signed by {PRINCIPAL}" in ours.stdout
+
+
+# --- allowed_signers mistakes are usage errors that say what to write (issues 13, 21) -------
+
+@pytest.mark.parametrize("stamp", ["20241301", "00000101", "20240132", "202401011260",
+                                   "19600101"])
+def test_verify_bad_timestamp_names_file_line_and_form(setup: dict[str, Path],
+                                                       stamp: str) -> None:
+    assert release(setup).exit_code == 0
+    signers = setup["tmp"] / "signers"
+    signers.write_text("# trusted release keys\n" + allowed_line(
+        KEY, options=f'valid-after="{stamp}",namespaces="{sshsig.NAMESPACE}"'))
+    run = cli("verify", setup["out"], "--allowed-signers", signers)
+    assert run.exit_code == 2
+    assert f"{signers}, line 2: valid-after=\"{stamp}\"" in run.stderr
+    assert "YYYYMMDD[HHMM[SS]][Z]" in run.stderr
+
+
+def test_verify_bad_timestamp_in_a_real_process_is_no_traceback(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    signers = setup["tmp"] / "signers"
+    signers.write_text(allowed_line(KEY, options='valid-before="20241301"'))
+    run = run_tool("verify", setup["out"], "--allowed-signers", signers, cwd=setup["tmp"])
+    assert run.exit_code == 2 and "Traceback" not in run.stderr
+    assert "line 1" in run.stderr and "month 13" in run.stderr
+
+
+def test_verify_with_the_public_key_file_says_what_to_pass(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    tmp = setup["tmp"]
+    assert cli("keygen", tmp / "release-key", "--principal", PRINCIPAL).exit_code == 0
+    run = cli("verify", setup["out"], "--allowed-signers", tmp / "release-key.pub")
+    assert run.exit_code == 2
+    assert f"{tmp / 'release-key.pub'}, line 1: this is a bare public key" in run.stderr
+    assert f'namespaces="{sshsig.NAMESPACE}"' in run.stderr
+    assert "KEY.allowed_signers" in run.stderr
+    assert f"use --allowed-signers {tmp / 'release-key.allowed_signers'}" in run.stderr
+    # the line it suggests is the very line keygen wrote
+    assert (tmp / "release-key.allowed_signers").read_text().strip() in run.stderr
+    # a .pub with no allowed_signers file beside it still gets the explanation
+    (tmp / "other.pub").write_text(sshsig.public_key_line(KEY.public_key()) + "\n")
+    run = cli("verify", setup["out"], "--allowed-signers", tmp / "other.pub")
+    assert run.exit_code == 2 and "bare public key" in run.stderr
+    assert "PRINCIPAL namespaces=" in run.stderr and "use --allowed-signers" not in run.stderr
 
 
 # --- secrets -------------------------------------------------------------------------------

@@ -206,6 +206,100 @@ def test_malformed_allowed_signers_lines_are_reported(line: str) -> None:
         sshsig.parse_allowed_signers(line)
 
 
+@pytest.mark.parametrize(("stamp", "why"), [
+    ("20241301", "has month 13, not 01-12"),
+    ("00000101", "in the year 0, before 1970"),
+    ("20240132", "has day 32, not 01-31"),
+    ("202401012400", "has hour 24, not 00-23"),
+    ("202401011260", "has minute 60, not 00-59"),
+    ("2024010112", "is not a timestamp"),  # 10 digits
+    ("\uff12\uff10\uff12\uff14\uff10\uff11\uff10\uff11", "is not a timestamp"),  # fullwidth
+    ("19700101Z", "not after 1970-01-01"),  # ssh-keygen refuses the epoch and earlier too
+])
+def test_bad_timestamps_are_allowed_signers_errors(stamp: str, why: str) -> None:
+    pub = sshsig.public_key_line(KEY.public_key())
+    for option in ("valid-after", "valid-before"):
+        with pytest.raises(sshsig.AllowedSignersError) as caught:
+            sshsig.parse_allowed_signers(f'# keys\np@x {option}="{stamp}" {pub}\n')
+        message = str(caught.value)
+        assert message.startswith(f'allowed signers line 2: {option}="{stamp}"')
+        assert why in message and "YYYYMMDD[HHMM[SS]][Z]" in message
+
+
+@given(st.from_regex(r"[0-9]{8}([0-9]{4}([0-9]{2})?)?[Zz]?", fullmatch=True))
+def test_any_digit_timestamp_parses_or_is_a_parse_error(stamp: str) -> None:
+    pub = sshsig.public_key_line(KEY.public_key())
+    try:
+        signers = sshsig.parse_allowed_signers(f'p@x valid-after="{stamp}" {pub}')
+    except sshsig.AllowedSignersError as exc:
+        assert "line 1" in str(exc)
+    else:
+        assert signers[0].valid_after is not None and signers[0].valid_after.tzinfo is not None
+
+
+def test_good_timestamps_still_parse() -> None:
+    pub = sshsig.public_key_line(KEY.public_key())
+    text = "\n".join(f'p@x valid-after="{stamp}" {pub}' for stamp in (
+        "20240229", "202402291230", "20240229123059", "20240229Z", "20240229123059z"))
+    after = [s.valid_after for s in sshsig.parse_allowed_signers(text)]
+    assert after[3] == dt.datetime(2024, 2, 29, tzinfo=dt.UTC)
+    assert after[4] == dt.datetime(2024, 2, 29, 12, 30, 59, tzinfo=dt.UTC)
+    assert all(a is not None and a.tzinfo is not None for a in after)
+    # As OpenSSH does, a day past the month's end and second 60-61 roll over.
+    rolled = sshsig.parse_allowed_signers(f'p@x valid-after="20230229Z",valid-before='
+                                          f'"20231231235961Z" {pub}')[0]
+    assert rolled.valid_after == dt.datetime(2023, 3, 1, tzinfo=dt.UTC)
+    assert rolled.valid_before == dt.datetime(2024, 1, 1, 0, 0, 1, tzinfo=dt.UTC)
+
+
+@needs_ssh_keygen
+@pytest.mark.parametrize("stamp", ["20240101Z", "20240101z", "202401011230Z", "20241301Z",
+                                   "20230229Z", "20230231Z", "20240132Z", "20240100Z",
+                                   "202401012400Z", "202401012360Z", "20240101235961Z",
+                                   "2024010112Z", "00000101Z", "19700101Z", "19700101000001Z",
+                                   "99991231Z"])
+def test_timestamps_are_read_as_ssh_keygen_reads_them(tmp_path: Path, stamp: str) -> None:
+    # Same verdict as OpenSSH on each line: ssh-keygen refuses a line with a bad time.
+    line = allowed_line(KEY, options=f'valid-after="{stamp}"')
+    (tmp_path / "signers").write_text(line)
+    (tmp_path / "m").write_bytes(MESSAGE)
+    (tmp_path / "m.sig").write_bytes(sshsig.sign(MESSAGE, KEY))
+    proc = ssh_keygen("-Y", "verify", "-f", str(tmp_path / "signers"), "-I", PRINCIPAL, "-n",
+                      sshsig.NAMESPACE, "-s", str(tmp_path / "m.sig"),
+                      "-Overify-time=99991231235959Z", stdin=MESSAGE, check=False)
+    try:
+        sshsig.parse_allowed_signers(line)
+        ours = True
+    except sshsig.AllowedSignersError:
+        ours = False
+    assert ours == (proc.returncode == 0), proc.stderr
+
+
+def test_a_bare_public_key_line_says_what_an_allowed_signers_line_is() -> None:
+    pub = sshsig.public_key_line(KEY.public_key())
+    for text, principal in ((f"{pub} me@example.org\n", "me@example.org"),
+                            (f"{pub}\n", "PRINCIPAL")):
+        with pytest.raises(sshsig.AllowedSignersError) as caught:
+            sshsig.parse_allowed_signers(text)
+        message = str(caught.value)
+        assert message.startswith("allowed signers line 1: this is a bare public key")
+        assert f'{principal} namespaces="repo-tools-release@v1" {pub}' in message
+        assert "repo-tools keygen KEY" in message and "KEY.allowed_signers" in message
+    # A principal that merely starts like a key type is still a principal.
+    signers = sshsig.parse_allowed_signers(f"ssh-deploy@example.org {pub}\n"
+                                           f'ssh-ci namespaces="{sshsig.NAMESPACE}" {pub}\n')
+    assert [s.principals for s in signers] == ["ssh-deploy@example.org", "ssh-ci"]
+
+
+def test_load_allowed_signers_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "signers"
+    path.write_text(allowed_line(KEY) + 'p@x valid-after="20241301" ssh-ed25519 AAAA\n')
+    with pytest.raises(sshsig.AllowedSignersError, match=f"^{re.escape(str(path))}, line 2: "):
+        sshsig.load_allowed_signers(path)
+    path.write_text(allowed_line(KEY))
+    assert [s.principals for s in sshsig.load_allowed_signers(path)] == [PRINCIPAL]
+
+
 # --- key loading -----------------------------------------------------------------------------
 
 def test_load_plain_key(tmp_path: Path) -> None:

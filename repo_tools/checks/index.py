@@ -17,6 +17,7 @@ from typing import Any
 
 from repo_tools import compat, schemas
 from repo_tools import repo as repo_layout
+from repo_tools.checks.publishable import publish_findings
 from repo_tools.checks.summaries import SummaryCache
 from repo_tools.checks.validate import check_client_range, first_per_place, schema_findings
 from repo_tools.compat import IndexEntry, Interval, Segment
@@ -463,6 +464,7 @@ class IndexCheck:
 def run_check_index(repo: Path, base: Path) -> IndexCheck:
     """Every index check; `files` counts index.json and the model files read."""
     index, findings = load_index(repo, base)
+    findings.extend(publish_findings(repo, base))  # what a release would refuse to take
     if index is None:
         return IndexCheck(sort_findings(findings), 1)
     on_index = directory_findings(repo, base, index)

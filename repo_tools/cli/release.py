@@ -32,7 +32,8 @@ def _say(fmt: str, lines: list[str]) -> None:
 
 def _passphrase(prompt: bool, what: str) -> str | None:
     if prompt:
-        value: str = click.prompt(what, hide_input=True, default="", show_default=False)
+        value: str = click.prompt(what, hide_input=True, default="", show_default=False,
+                                  err=True)
         return value or None
     return os.environ.get(PASSPHRASE_ENV) or None
 
@@ -101,8 +102,6 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
     now = _now()
     try:
         prepared = publish.prepare_release(request, now=now)
-        if key_path is not None:
-            _refuse_publishing_the_key(prepared, key_path)
         if dry_run or key_path is None:
             signature = None
         elif signer == "ssh-keygen":
@@ -128,24 +127,6 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
         except OSError as exc:
             raise IOFailure(f"cannot write the release to {out}: {exc.strerror}") from None
     return emit(linted.findings, linted.files, fmt=fmt, strict=strict, output=output)
-
-
-def _refuse_publishing_the_key(prepared: PreparedRelease, key_path: Path) -> None:
-    """A signing key committed under versions/ would be published with the release."""
-    import hashlib
-
-    from repo_tools.release.errors import ReleaseRefused
-    from repo_tools.rules import release as rules
-
-    try:
-        digest = hashlib.sha256(key_path.read_bytes()).hexdigest()
-    except OSError:
-        return  # an unreadable key is reported when it is loaded
-    for entry in prepared.manifest.files:
-        if entry.sha256 == digest:
-            raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
-                                 "is the signing key (--key); remove it from the repository "
-                                 "and use a new key", entry.path)
 
 
 def _summary(prepared: PreparedRelease, out: Path, dry_run: bool) -> list[str]:
@@ -203,12 +184,11 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     if max_bundle_bytes is not None:
         limits = dataclasses.replace(limits, max_bundle_bytes=max_bundle_bytes)
     try:
-        signers_text = allowed_signers.read_text("utf-8")
-        signers = sshsig.parse_allowed_signers(signers_text)
+        signers = sshsig.load_allowed_signers(allowed_signers)
     except (OSError, UnicodeDecodeError) as exc:
         raise IOFailure(f"cannot read {allowed_signers}: {exc}") from None
     except sshsig.AllowedSignersError as exc:
-        raise IOFailure(f"{allowed_signers}: {exc}") from None
+        raise IOFailure(f"{exc}{_allowed_signers_hint(allowed_signers)}") from None
     try:
         state = verifier.load_state(state_path) if state_path is not None else {}
     except VerificationError as exc:  # R023 at the state file itself, not in the release
@@ -239,6 +219,22 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     return emit([], len(files), fmt=fmt, strict=strict, output=output)
 
 
+def _allowed_signers_hint(path: Path) -> str:
+    """For `--allowed-signers KEY.pub`: the file keygen wrote beside it, if it is there and
+    lists the same key."""
+    if path.suffix != ".pub":
+        return ""
+    beside = path.with_name(path.name.removesuffix(".pub") + ".allowed_signers")
+    try:
+        fields = path.read_text("utf-8").split()
+        same_key = len(fields) >= 2 and fields[1] in beside.read_text("utf-8").split()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    if not same_key:
+        return ""
+    return f"; use --allowed-signers {beside}, which keygen wrote beside {path.name}"
+
+
 def _located(exc: VerificationError, shown: str, manifest_name: str) -> Finding:
     """The finding, at the artifact as the user named it (e.g. 7.manifest.json)."""
     from repo_tools.release.manifest import MANIFEST_NAME
@@ -267,22 +263,36 @@ def _extract(files: Mapping[str, bytes], target: Path) -> None:
 @click.option("--principal", default="release@repo-tools", show_default=True,
               help="Identity in allowed_signers and the key comment.")
 @click.option("--passphrase-prompt", is_flag=True,
-              help=f"Encrypt the key with a passphrase asked for (or ${PASSPHRASE_ENV}).")
+              help="Encrypt the key with a passphrase, asked for twice without echo "
+                   f"(default: ${PASSPHRASE_ENV} if set, else no passphrase).")
 def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
     """Write a new Ed25519 release key pair and its allowed_signers line.
 
     Writes KEY_PATH (mode 0600), KEY_PATH.pub and KEY_PATH.allowed_signers, and prints
-    the allowed_signers line to give to clients. Never overwrites a file.
+    the allowed_signers line to give to clients. Never overwrites a file. Without a
+    passphrase the key is written unencrypted, and a warning says so. Keep the key out of
+    the config repository.
     """
+    import importlib.util
+
     from repo_tools.release import sshsig
 
     if not principal or any(c.isspace() or c in '"#' or ord(c) < 0x20 for c in principal):
         raise IOFailure(f"--principal {principal!r} cannot stand in an allowed_signers line: "
                         "use a name without spaces, quotes or '#', e.g. release@example.org")
+    targets = [key_path, key_path.with_name(key_path.name + ".pub"),
+               key_path.with_name(key_path.name + ".allowed_signers")]
+    for path in targets:
+        if path.exists() or path.is_symlink():
+            raise IOFailure(f"{path} exists; keygen never overwrites a key")
     passphrase = os.environ.get(PASSPHRASE_ENV) or None
+    if (passphrase_prompt or passphrase) and importlib.util.find_spec("bcrypt") is None:
+        raise IOFailure("encrypting the key needs the bcrypt package: pip install "
+                        "'repo-tools[release]' (or write it unencrypted and add a "
+                        f"passphrase with `ssh-keygen -p -f {key_path}`)")
     if passphrase_prompt:
         passphrase = click.prompt("New key passphrase", hide_input=True,
-                                  confirmation_prompt=True) or None
+                                  confirmation_prompt=True, err=True) or None
     key = sshsig.generate_key()
     try:
         private = sshsig.private_key_pem(key, passphrase)
@@ -290,20 +300,56 @@ def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
         raise IOFailure(f"cannot encrypt the key: {exc}; install bcrypt") from None
     public = sshsig.public_key_line(key.public_key())
     allowed = f'{principal} namespaces="{sshsig.NAMESPACE}" {public}\n'
-    targets = [(key_path, private, 0o600),
-               (key_path.with_name(key_path.name + ".pub"), f"{public} {principal}\n".encode(),
-                0o644),
-               (key_path.with_name(key_path.name + ".allowed_signers"), allowed.encode(), 0o644)]
-    for path, _, _ in targets:
-        if path.exists():
-            raise IOFailure(f"{path} exists; keygen never overwrites a key")
+    contents = [(private, 0o600), (f"{public} {principal}\n".encode(), 0o644),
+                (allowed.encode(), 0o644)]
     try:
-        for path, data, mode in targets:
+        for path, (data, mode) in zip(targets, contents, strict=True):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
     except OSError as exc:
         raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from None
-    click.echo(f"wrote {targets[0][0]}, {targets[1][0]} and {targets[2][0]}")
+    click.echo(f"wrote {targets[0]}, {targets[1]} and {targets[2]}")
     click.echo("allowed_signers line for clients:")
     click.echo(allowed, nl=False)
+    for line in _key_warnings(key_path, encrypted=passphrase is not None):
+        click.echo(line, err=True)
+
+
+def _key_warnings(key_path: Path, *, encrypted: bool) -> list[str]:
+    """What to do with a new private key: a passphrase, and never the config repo."""
+    lines = []
+    if not encrypted:
+        lines.append(
+            f"warning: {key_path} is not encrypted: anyone who can read it can sign releases. "
+            f"Add a passphrase with `ssh-keygen -p -f {key_path}` (release then asks for it "
+            f"with --passphrase-prompt, or reads ${PASSPHRASE_ENV}), or make the key with "
+            "`repo-tools keygen --passphrase-prompt`.")
+    lines.append(f"Never commit {key_path} to the config repo or any other: keep it outside "
+                 "(e.g. in a CI secret). lint and release refuse a private key in what a "
+                 "release would publish (R037), but git history keeps a committed one.")
+    work_tree = _unignored_in_work_tree(key_path)
+    if work_tree is not None:
+        lines.append(f"warning: {key_path} is inside the git work tree {work_tree} and not "
+                     "ignored: move it out, or add it to .gitignore before the next commit.")
+    return lines
+
+
+def _unignored_in_work_tree(path: Path) -> str | None:
+    """The top of the git work tree holding path, when git would not ignore it; else None."""
+    import subprocess
+
+    def git(*args: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run(["git", "-C", str(path.parent), *args], capture_output=True,
+                                  text=True, check=False, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or top.returncode != 0 or not top.stdout.strip():
+        return None
+    ignored = git("check-ignore", "-q", "--", path.name)
+    if ignored is not None and ignored.returncode == 0:
+        return None
+    return top.stdout.strip()

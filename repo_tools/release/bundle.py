@@ -15,16 +15,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import os
 import re
 import stat
-import subprocess
 import tarfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from repo_tools import repo as repo_layout
+from repo_tools.checks import publishable
+from repo_tools.findings import Finding, Rule, finding
 from repo_tools.release.errors import ReleaseRefused, VerificationError
 from repo_tools.rules import release as rules
 
@@ -80,7 +80,11 @@ def path_problem(name: str) -> str | None:
 
 
 def is_release_path(name: str) -> bool:
-    """Only the index and the versions tree are released."""
+    """What a verifier accepts in a manifest: the index and the versions tree.
+
+    Wider than what `release` publishes today (`checks.publishable.unpublishable`), so that
+    releases made before that rule still verify.
+    """
     return name == repo_layout.INDEX_FILE or name.startswith(repo_layout.VERSIONS_DIR + "/")
 
 
@@ -91,45 +95,17 @@ def collision_key(name: str) -> str:
 
 # --- collecting a repository ---------------------------------------------------------------
 
-def _git_listed(repo: Path) -> list[str] | None:
-    """Tracked files under index.json and versions/, or None outside a git work tree."""
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), "ls-files", "-z", "--", repo_layout.INDEX_FILE,
-             repo_layout.VERSIONS_DIR],
-            capture_output=True, check=False, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    return [p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p]
-
-
-def _walked(repo: Path) -> list[str]:
-    found: list[str] = []
-    if (repo / repo_layout.INDEX_FILE).exists() or (repo / repo_layout.INDEX_FILE).is_symlink():
-        found.append(repo_layout.INDEX_FILE)
-    versions = repo / repo_layout.VERSIONS_DIR
-    for dirpath, dirnames, filenames in os.walk(versions):
-        rel = Path(dirpath).relative_to(repo)
-        for name in dirnames:
-            if (Path(dirpath) / name).is_symlink():
-                # os.walk does not descend into it; report it rather than drop it silently.
-                filenames.append(name)
-        for name in filenames:
-            found.append((rel / name).as_posix())
-    return found
-
-
 def collect_files(repo: Path, *, use_git: bool = True) -> list[BundleFile]:
-    """The files a release of repo holds, sorted; raises ReleaseRefused (R033) for bad ones.
+    """The files a release of repo holds, sorted; raises ReleaseRefused for bad ones.
 
     In a git work tree only tracked files are taken (what the recorded commit holds);
-    elsewhere everything under versions/ is. A symlink is followed only to a regular file
-    inside the repository.
+    elsewhere everything under versions/ is. Anything but index.json and the model files
+    is refused (R036, the rule `check-index` reports), and so is any file holding private
+    key material (R037). A symlink is followed only to a regular file inside the
+    repository (R033).
     """
-    listed = _git_listed(repo) if use_git else None
-    names = listed if listed is not None else _walked(repo)
+    names = publishable.release_candidates(repo, use_git=use_git)
+    _refuse_unpublishable(names)
     root = repo.resolve()
     files: list[BundleFile] = []
     for name in names:
@@ -160,7 +136,38 @@ def collect_files(repo: Path, *, use_git: bool = True) -> list[BundleFile]:
         files.append(BundleFile(name, data))
     files.sort(key=lambda f: f.path.encode("utf-8"))
     _refuse_collisions(files)
+    _refuse_private_keys(files)
     return files
+
+
+class FilesRefused(ReleaseRefused):
+    """One refusal about several files: a finding at each (paths relative to the repo)."""
+
+    def __init__(self, rule: Rule, problems: Sequence[tuple[str, str]]) -> None:
+        path, message = problems[0]
+        more = f" ({len(problems) - 1} more file(s) too)" if len(problems) > 1 else ""
+        super().__init__(rule, message + more, path)
+        self.problems = tuple(problems)
+
+    def as_findings(self, default_path: str) -> list[Finding]:
+        return [finding(self.rule, path, message) for path, message in self.problems]
+
+
+def _refuse(rule: Rule, problems: Sequence[tuple[str, str]]) -> None:
+    if problems:
+        raise FilesRefused(rule, problems)
+
+
+def _refuse_unpublishable(names: Iterable[str]) -> None:
+    _refuse(rules.UNPUBLISHABLE_FILE,
+            [(name, publishable.unpublishable_message(reason)) for name in sorted(names)
+             for reason in [publishable.unpublishable(name)] if reason is not None])
+
+
+def _refuse_private_keys(files: Iterable[BundleFile]) -> None:
+    _refuse(rules.PRIVATE_KEY_MATERIAL,
+            [(f.path, publishable.private_key_message(key)) for f in files
+             for key in [publishable.private_key_material(f.data)] if key is not None])
 
 
 def _refuse_collisions(files: Iterable[BundleFile]) -> None:

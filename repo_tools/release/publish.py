@@ -2,7 +2,7 @@
 
 Published layout (in --out), every file written atomically, the top manifest last:
 
-    bundle-<N>.tar          the files (index.json and versions/**), deterministic USTAR
+    bundle-<N>.tar          index.json and versions/*/models/*.json, deterministic USTAR
     <N>.manifest.json       manifest N, never overwritten (a consistent snapshot)
     <N>.manifest.json.sig   its SSHSIG signature
     manifest.json           the latest manifest (a copy of <N>.manifest.json)
@@ -15,10 +15,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from repo_tools import repo as repo_layout
 from repo_tools.atomic import write_atomic
+from repo_tools.checks.publishable import PUBLISHED, unpublishable
 from repo_tools.release import git, sshsig
 from repo_tools.release.bundle import build_bundle, bundle_name, collect_files
 from repo_tools.release.diff import ReleaseDiff, diff_releases
@@ -39,6 +41,7 @@ from repo_tools.release.verify import DEFAULT_LIMITS, VerifyLimits, verify_bundl
 from repo_tools.rules import release as rules
 
 DEFAULT_EXPIRES_DAYS = 30
+VERSIONS_PREFIX = repo_layout.VERSIONS_DIR + "/"
 
 
 class ReleaseUsageError(Exception):
@@ -171,8 +174,8 @@ def prepare_release(request: ReleaseRequest, *, now: dt.datetime,
         dirty = git.dirty_paths(request.repo)
         if dirty:
             raise ReleaseRefused(rules.DIRTY_WORKTREE,
-                                 f"{len(dirty)} uncommitted path(s), first {dirty[0]!r}",
-                                 dirty[0])
+                                 f"{len(dirty)} uncommitted path(s), first {dirty[0]!r}"
+                                 f"{_stray_hint(request.repo, dirty)}", dirty[0])
     created = created_time(request, now, env)
     expires = created + dt.timedelta(days=request.expires_days)
     if created > now + limits.clock_skew:
@@ -206,6 +209,16 @@ def prepare_release(request: ReleaseRequest, *, now: dt.datetime,
                                  "range; pass --allow-removals if that is intended",
                                  "index.json", details=tuple(removals))
     return PreparedRelease(manifest, manifest.to_bytes(), bundle, previous, diff)
+
+
+def _stray_hint(repo: Path, dirty: Sequence[str]) -> str:
+    """Committing a stray file under versions/ would only trade R035 for R036: say so."""
+    stray = [p for p in dirty if p.startswith(VERSIONS_PREFIX) and unpublishable(p)
+             and os.path.lexists(repo / p)]
+    if not stray:
+        return ""
+    return (f"; {stray[0]!r} would not be published once committed either (only "
+            f"{PUBLISHED} are): move it out of versions/ or delete it")
 
 
 def self_check(prepared: PreparedRelease, signature: bytes, now: dt.datetime) -> None:

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import fnmatch
 import hashlib
+import re
 import shutil
 import struct
 import subprocess
@@ -318,27 +319,86 @@ def _split_options(options: str) -> list[str]:
     return parts
 
 
-def _timestamp(value: str) -> dt.datetime:
-    utc = value.endswith(("Z", "z"))
-    digits = value[:-1] if utc else value
-    formats = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
-    if not digits.isdigit() or len(digits) not in formats:
-        raise AllowedSignersError(f"bad timestamp {value!r}")
-    parsed = dt.datetime.strptime(digits, formats[len(digits)])
-    # OpenSSH reads timestamps without Z as local time.
-    return parsed.replace(tzinfo=dt.UTC) if utc else parsed.astimezone()
+TIMESTAMP_FORM = ("YYYYMMDD[HHMM[SS]][Z] (local time, or UTC with a final Z), e.g. 20250131 "
+                  "or 20250131235959Z")
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})([0-9]{2})([0-9]{2})(?:([0-9]{2})([0-9]{2})([0-9]{2})?)?([Zz]?)")
+
+
+def _timestamp(option: str, value: str) -> dt.datetime:
+    """A valid-after/valid-before time, read as OpenSSH reads it; AllowedSignersError if bad.
+
+    OpenSSH (strptime, then timegm or mktime) takes day 01-31 in any month and second
+    00-61, and rolls them over (20230229 is 1 March 2023); it refuses month 13, day 32,
+    hour 24, minute 60 and any time not after the epoch. So does this.
+    """
+    def bad(why: str) -> AllowedSignersError:
+        return AllowedSignersError(f'{option}="{value}" {why}; a timestamp is {TIMESTAMP_FORM}')
+
+    match = _TIMESTAMP.fullmatch(value)
+    if match is None:
+        raise bad("is not a timestamp")
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups()[:6])
+    for name, number, low, high in (("month", month, 1, 12), ("day", day, 1, 31),
+                                    ("hour", hour, 0, 23), ("minute", minute, 0, 59),
+                                    ("second", second, 0, 61)):
+        if not low <= number <= high:
+            raise bad(f"has {name} {number:02d}, not {low:02d}-{high:02d}")
+    if year < 1970:
+        raise bad(f"is in the year {year}, before 1970")
+    try:
+        parsed = dt.datetime(year, month, 1) + dt.timedelta(
+            days=day - 1, hours=hour, minutes=minute, seconds=second)
+        # OpenSSH reads timestamps without Z as local time.
+        when = parsed.replace(tzinfo=dt.UTC) if match.group(7) else parsed.astimezone()
+    except (OverflowError, ValueError):  # past the end of year 9999
+        when = dt.datetime.max.replace(tzinfo=dt.UTC)
+    if when <= _EPOCH:  # ssh-keygen refuses these too
+        raise bad("is not after 1970-01-01 00:00:00 UTC")
+    return when
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _looks_like_key_type(field: str) -> bool:
     return field.startswith(("ssh-", "ecdsa-", "sk-", "rsa-", "webauthn-"))
 
 
-def parse_allowed_signers(text: str) -> list[AllowedSigner]:
+ALLOWED_SIGNERS_FORM = f'PRINCIPAL namespaces="{NAMESPACE}" {KEY_TYPE} AAAA...'
+
+
+def _is_key_of_type(key_type: str, key_b64: str) -> bool:
+    """Whether key_b64 is an SSH public key blob of key_type (`ssh-ed25519 AAAAC3...`)."""
+    try:
+        blob = base64.b64decode(key_b64, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    name = key_type.encode("utf-8", "replace")
+    return blob[:4 + len(name)] == _string(name)
+
+
+def _bare_key_problem(fields: list[str]) -> str | None:
+    """What to say when a line is a public key on its own (a .pub file), not a signer."""
+    if len(fields) < 2 or not _is_key_of_type(fields[0], fields[1]):
+        return None
+    comment = fields[2] if len(fields) > 2 else ""
+    principal = comment if comment and not any(c in comment for c in '"#') else "PRINCIPAL"
+    example = f'{principal} namespaces="{NAMESPACE}" {fields[0]} {fields[1]}'
+    return ("this is a bare public key (a .pub file's line), not an allowed_signers line; an "
+            "allowed_signers line names who may sign, and for which namespace, before the "
+            f"key: {example} (`repo-tools keygen KEY` writes that line to "
+            "KEY.allowed_signers)")
+
+
+def parse_allowed_signers(text: str, *, source: str | None = None) -> list[AllowedSigner]:
     """Parse an allowed_signers file (ssh-keygen(1) ALLOWED SIGNERS).
 
     Lines for certificate authorities and for key types other than Ed25519 are skipped:
-    they can never match a signature this tool accepts.
+    they can never match a signature this tool accepts. A malformed line raises
+    AllowedSignersError naming the line (and `source`, the file, when given).
     """
+    where = f"{source}, line" if source is not None else "allowed signers line"
     signers: list[AllowedSigner] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -346,22 +406,32 @@ def parse_allowed_signers(text: str) -> list[AllowedSigner]:
             continue
         try:
             fields = _split_fields(line)
+            bare = _bare_key_problem(fields)
+            if bare is not None:
+                raise AllowedSignersError(bare)
             if len(fields) < 3:
-                raise AllowedSignersError("expected principals, [options,] key type and key")
+                raise AllowedSignersError("expected principals, [options,] key type and key, "
+                                          f"as in {ALLOWED_SIGNERS_FORM}")
             principals, rest = fields[0], fields[1:]
             options: list[str] = []
             if not _looks_like_key_type(rest[0]):
                 options = _split_options(rest[0])
                 rest = rest[1:]
             if len(rest) < 2:
-                raise AllowedSignersError("missing key type or key")
+                raise AllowedSignersError(f"missing key type or key, as in {ALLOWED_SIGNERS_FORM}")
             key_type, key_b64 = rest[0], rest[1]
             signer = _signer_from(principals, options, key_type, key_b64, number)
         except AllowedSignersError as exc:
-            raise AllowedSignersError(f"allowed signers line {number}: {exc}") from None
+            raise AllowedSignersError(f"{where} {number}: {exc}") from None
         if signer is not None:
             signers.append(signer)
     return signers
+
+
+def load_allowed_signers(path: Path) -> list[AllowedSigner]:
+    """parse_allowed_signers of a file; its errors name the file. OSError and
+    UnicodeDecodeError when it cannot be read as UTF-8 text."""
+    return parse_allowed_signers(path.read_text("utf-8"), source=str(path))
 
 
 def _signer_from(principals: str, options: list[str], key_type: str, key_b64: str,
@@ -377,9 +447,9 @@ def _signer_from(principals: str, options: list[str], key_type: str, key_b64: st
         if name == "namespaces":
             namespaces = tuple(p.strip() for p in value.split(",") if p.strip())
         elif name == "valid-after":
-            valid_after = _timestamp(value)
+            valid_after = _timestamp(name, value)
         elif name == "valid-before":
-            valid_before = _timestamp(value)
+            valid_before = _timestamp(name, value)
         else:
             raise AllowedSignersError(f"unknown option {name!r}")
     try:

@@ -1,7 +1,9 @@
 """Rules for `release` (refusals to publish) and `verify` (reasons a client rejects a release).
 
 R001-R029 are the verifier's reasons, in the order the checks run; a client library keys its
-handling on them. R030 and up are the reasons `release` refuses to publish.
+handling on them. R030 and up are the reasons `release` refuses to publish. Two of those,
+R036 and R037, are about what a release would publish, so `lint` (in its `index` check)
+and `check-index` report them too, before anyone runs `release`.
 """
 
 from __future__ import annotations
@@ -170,7 +172,23 @@ DIRTY_WORKTREE = Rule(
     "would not be the recorded commit.",
     "Commit (or remove) the changes, then release.",
 )
+UNPUBLISHABLE_FILE = Rule(
+    "R036", "unpublishable-file", E,
+    "A file under versions/ is not a model file (`versions/VERSION/models/NAME.json`). A "
+    "release holds index.json and the model files only, and refuses to run while others "
+    "are there; `lint` and `check-index` report them first.",
+    "Move the file out of versions/ or delete it (`git rm`): notes, secrets and keys do "
+    "not belong there.",
+)
+PRIVATE_KEY_MATERIAL = Rule(
+    "R037", "private-key-material", E,
+    "A file that a release would take holds private key material: an OpenSSH or PEM "
+    "`-----BEGIN ... PRIVATE KEY-----` block (any line endings, any surrounding text) or an "
+    "OpenSSH key body. A release refuses to run; the key itself is never printed.",
+    "Remove the key from the repository and treat it as leaked, since git history keeps "
+    "it: make a new one (`repo-tools keygen`) and keep it outside the repository.",
+)
 RELEASE_RULES = (LINT_ERRORS, VERSION_NOT_MONOTONIC, REMOVES_MODELS_IN_USE, UNBUNDLABLE_FILE,
-                 BAD_PREVIOUS_RELEASE, DIRTY_WORKTREE)
+                 BAD_PREVIOUS_RELEASE, DIRTY_WORKTREE, UNPUBLISHABLE_FILE, PRIVATE_KEY_MATERIAL)
 
 RULES: tuple[Rule, ...] = VERIFY_RULES + RELEASE_RULES

@@ -1,0 +1,135 @@
+"""What a release may publish: the one decision `release` and `lint` share (issue 13)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from repo_tools.checks import publishable
+from repo_tools.checks.publishable import (
+    private_key_material,
+    scan_for_private_key,
+    unpublishable,
+)
+from repo_tools.lint import lint_repo
+from repo_tools.release import sshsig
+from repo_tools.release.bundle import FilesRefused, collect_files
+from tests.helpers import make_repo
+from tests.release_helpers import INDEX, two_model_config
+
+
+@pytest.mark.parametrize("path", [
+    "index.json",
+    "versions/v1.0.0/models/huggingface.json",
+    "versions/v2.0.0-rc.1/models/a b.json",
+    "versions/v1.0.0/models/.hidden.json",  # validate checks it too (`*.json` matches it)
+])
+def test_published(path: str) -> None:
+    assert unpublishable(path) is None
+
+
+@pytest.mark.parametrize(("path", "why"), [
+    ("versions/.env", "is not a model file"),
+    ("versions/.gitkeep", "is not a model file"),
+    ("versions/v1.0.0/notes.txt", "is not a model file"),
+    ("versions/v1.0.0/huggingface.json", "is not a model file"),  # not under models/
+    ("versions/v1.0.0/models/README.md", "is not a .json model file"),
+    ("versions/v1.0.0/models/upper.JSON", "is not a .json model file"),
+    ("versions/v1.0.0/models/old/huggingface.json", "is in a folder below models/"),
+    ("versions/v1.0.0/models", "is not a model file"),  # e.g. a symlink to a folder
+    ("README.md", "is outside index.json and versions/"),
+])
+def test_unpublishable(path: str, why: str) -> None:
+    reason = unpublishable(path)
+    assert reason is not None and reason.startswith(why)
+
+
+KEY = Ed25519PrivateKey.generate()
+OPENSSH = sshsig.private_key_pem(KEY)
+
+
+@pytest.mark.parametrize(("data", "kind", "line"), [
+    (OPENSSH, "an OpenSSH private key", 1),
+    (OPENSSH.replace(b"\n", b"\r\n"), "an OpenSSH private key", 1),
+    (b"notes\r\n\r\n" + OPENSSH.replace(b"\n", b"\r\n"), "an OpenSSH private key", 3),
+    (b'{"k": "' + OPENSSH.replace(b"\n", b"\\n") + b'"}', "an OpenSSH private key", 1),
+    (b"x = 1\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", "a PEM private key", 2),
+    (b"-----BEGIN EC PRIVATE KEY-----", "a PEM private key", 1),
+    (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", "a PEM private key", 1),
+    (b"text -----BEGIN PRIVATE KEY----- MC4CAQAw", "a PEM private key", 1),
+    (b"-----BEGIN PGP PRIVATE KEY BLOCK-----", "a PEM private key", 1),
+    # The body alone, without its BEGIN/END lines (every OpenSSH key body starts so).
+    (b"\n\n" + b"".join(OPENSSH.splitlines(keepends=True)[1:-1]), "the body of an OpenSSH "
+     "private key", 3),
+    (b"PuTTY-User-Key-File-3: ssh-ed25519\r\n", "a PuTTY private key", 1),
+])
+def test_private_key_material_is_found(data: bytes, kind: str, line: int) -> None:
+    found = private_key_material(data)
+    assert found is not None and (found.kind, found.line) == (kind, line)
+    assert scan_for_private_key(io.BytesIO(data)) == found
+
+
+@pytest.mark.parametrize("data", [
+    b"",
+    sshsig.public_key_line(KEY.public_key()).encode(),  # public keys are fine
+    b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n",
+    b"-----BEGIN CERTIFICATE-----\n",
+    b"-----BEGIN SSH SIGNATURE-----\n",
+    b'{"schema_version": "2.0", "models": []}\n',
+    b"the words private key in a sentence",
+])
+def test_no_private_key(data: bytes) -> None:
+    assert private_key_material(data) is None
+    assert scan_for_private_key(io.BytesIO(data)) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300), st.sampled_from(
+    [b"-----BEGIN OPENSSH PRIVATE KEY-----", b"-----BEGIN RSA PRIVATE KEY-----",
+     b"b3BlbnNzaC1rZXktdjE"]), st.integers(min_value=1, max_value=64))
+def test_the_stream_scan_finds_what_the_whole_scan_finds(before: bytes, after: bytes,
+                                                          marker: bytes, chunk: int) -> None:
+    # Tiny reads put the marker across read boundaries.
+    data = before + marker + after
+    original = publishable._CHUNK
+    publishable._CHUNK = chunk
+    try:
+        assert scan_for_private_key(io.BytesIO(data)) == private_key_material(data)
+    finally:
+        publishable._CHUNK = original
+    assert private_key_material(data) is not None
+
+
+# --- lint and release agree -----------------------------------------------------------------
+
+STRAY = ["versions/.env", "versions/.DS_Store", "versions/v1.0.0/notes.txt",
+         "versions/v1.0.0/models/README.md", "versions/v1.0.0/models/a.JSON",
+         "versions/v1.0.0/models/old/b.json", "versions/v1.0.0/huggingface.json",
+         "versions/v9.9.9/models/.gitkeep"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(STRAY), unique=True, max_size=4), st.booleans())
+def test_lint_reports_exactly_the_files_release_refuses(stray: list[str], key: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = make_repo(Path(tmp), {"v1.0.0/huggingface": two_model_config()}, INDEX)
+        for name in stray:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_bytes(OPENSSH if key else b"not a model\n")
+        found = lint_repo(repo, base=repo, checks=("index",)).findings
+        linted = {f.path for f in found if f.rule == "R036"}
+        keys = {f.path for f in found if f.rule == "R037"}
+        try:
+            collect_files(repo, use_git=False)
+            refused: set[str] = set()
+        except FilesRefused as exc:
+            assert exc.code == "R036"
+            refused = {path for path, _ in exc.problems}
+        assert linted == refused == set(stray)
+        assert keys == (set(stray) if key else set())
