@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from repo_tools.release import sshsig
+from repo_tools.release import signing, sshsig
 from repo_tools.release.bundle import BundleFile, build_bundle, bundle_name
 from repo_tools.release.manifest import BundleRef, FileEntry, Manifest
 from tests.helpers import config, git, git_env, make_repo, model
@@ -37,7 +37,7 @@ def allowed_line(key: Ed25519PrivateKey, principal: str = PRINCIPAL,
 
 
 def write_ssh_key(path: Path, key: Ed25519PrivateKey, passphrase: str | None = None) -> Path:
-    path.write_bytes(sshsig.private_key_pem(key, passphrase))
+    path.write_bytes(signing.private_key_pem(key, passphrase))
     path.chmod(0o600)
     path.with_name(path.name + ".pub").write_text(
         sshsig.public_key_line(key.public_key()) + " test\n")
@@ -92,7 +92,7 @@ class Kit:
     allowed: str
 
     def sign(self, manifest_bytes: bytes, namespace: str = sshsig.NAMESPACE) -> bytes:
-        return sshsig.sign(manifest_bytes, self.key, namespace)
+        return signing.sign(manifest_bytes, self.key, namespace)
 
     def release(self, files: Sequence[BundleFile] | None = None, *, version: int = 1,
                 bundle: bytes | None = None, listed: Sequence[FileEntry] | None = None,

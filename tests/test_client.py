@@ -177,14 +177,14 @@ def test_invalid_models_are_skipped_and_the_rest_load(lab: Lab,
     out = lab.root / "out"
     # `release` refuses such a repo, so this one is published unchecked by hand: it is
     # what a client must survive (a release made by an older or buggy tool).
-    from repo_tools.release import sshsig
+    from repo_tools.release import signing
     from repo_tools.release.publish import ReleaseRequest, prepare_release, write_release
     from tests.client_helpers import KEY
     from tests.release_helpers import NOW
 
     prepared = prepare_release(ReleaseRequest(lab.repo, out, "example.org/models",
                                               created="now"), now=NOW)
-    write_release(prepared, sshsig.sign(prepared.manifest_bytes, KEY), out)
+    write_release(prepared, signing.sign(prepared.manifest_bytes, KEY), out)
     lab.serve({p.name: p.read_bytes() for p in out.iterdir()})
     client = ConfigClient("1.7.0", "linux", source=BundleSource(lab.server.url("/rel/")),
                           allowed_signers=lab.allowed, cache_dir=lab.root / "cache",

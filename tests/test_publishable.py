@@ -18,7 +18,7 @@ from repo_tools.checks.publishable import (
     unpublishable,
 )
 from repo_tools.lint import lint_repo
-from repo_tools.release import sshsig
+from repo_tools.release import signing, sshsig
 from repo_tools.release.bundle import FilesRefused, collect_files
 from tests.helpers import make_repo
 from tests.release_helpers import INDEX, two_model_config
@@ -51,7 +51,7 @@ def test_unpublishable(path: str, why: str) -> None:
 
 
 KEY = Ed25519PrivateKey.generate()
-OPENSSH = sshsig.private_key_pem(KEY)
+OPENSSH = signing.private_key_pem(KEY)
 
 
 @pytest.mark.parametrize(("data", "kind", "line"), [

@@ -24,11 +24,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repo_tools.lint import lint_repo
-from repo_tools.release import sshsig
+from repo_tools.release import signing, sshsig
 from repo_tools.release.bundle import BundleFile, build_bundle, collect_files, read_members
 from repo_tools.release.errors import ReleaseRefused
 from repo_tools.release.publish import ReleaseRequest, prepare_release
-from repo_tools.release.verify import AcceptedRelease, load_state, record_accepted
+from repo_tools.release.state import load_state, record_accepted
+from repo_tools.release.verify import AcceptedRelease
 from tests.helpers import (
     Run,
     cli,
@@ -480,7 +481,8 @@ def test_record_accepted_loses_nothing_between_processes(tmp_path: Path) -> None
     """Two clients sharing a state file: every repository either one records survives."""
     state = tmp_path / "s.json"
     code = ("import sys; from pathlib import Path; "
-            "from repo_tools.release.verify import AcceptedRelease, record_accepted\n"
+            "from repo_tools.release.state import record_accepted\n"
+            "from repo_tools.release.verify import AcceptedRelease\n"
             "for i in range(60):\n"
             "    record_accepted(Path(sys.argv[1]), f'{sys.argv[2]}-{i}', "
             "AcceptedRelease(i, 'a' * 64))\n")
@@ -598,7 +600,7 @@ def test_keygen_says_the_key_is_unencrypted_and_must_stay_out_of_the_repo(
     # stdout stays what clients need: the files and the allowed_signers line
     assert "encrypted" not in made.stdout
     assert (tmp_path / "k.allowed_signers").read_text() in made.stdout
-    assert sshsig.load_private_key(tmp_path / "k") is not None
+    assert signing.load_private_key(tmp_path / "k") is not None
 
 
 def test_keygen_inside_a_git_work_tree_says_so_unless_ignored(
@@ -632,9 +634,9 @@ def test_keygen_passphrase_prompt_asks_twice_and_encrypts(
     assert "s3cret" not in made.stdout + made.stderr  # hidden input
     assert made.stderr.count("passphrase") >= 1 and "Repeat" in made.stderr
     assert "not encrypted" not in made.stderr and "Never commit" in made.stderr
-    with pytest.raises(sshsig.SigningKeyError, match="passphrase-protected"):
-        sshsig.load_private_key(tmp_path / "k")
-    assert sshsig.load_private_key(tmp_path / "k", "s3cret phrase") is not None
+    with pytest.raises(signing.SigningKeyError, match="passphrase-protected"):
+        signing.load_private_key(tmp_path / "k")
+    assert signing.load_private_key(tmp_path / "k", "s3cret phrase") is not None
     # Two different answers and then no more input: nothing is written.
     mismatch = _keygen_with_input(tmp_path / "k2", "one\ntwo\n")
     assert mismatch.exit_code != 0 and "do not match" in mismatch.stderr

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repo_tools.release import sshsig
+from repo_tools.release import signing, sshsig
 from repo_tools.release.errors import VerificationError
 from tests.release_helpers import (
     PRINCIPAL,
@@ -61,14 +61,14 @@ def keygen_verify(tmp_path: Path, message: bytes, signature: bytes, allowed: str
 @needs_ssh_keygen
 def test_signature_is_byte_identical_to_ssh_keygen(tmp_path: Path) -> None:
     key_path = write_ssh_key(tmp_path / "id", KEY)
-    assert sshsig.sign(MESSAGE, KEY) == keygen_sign(tmp_path, key_path, MESSAGE,
+    assert signing.sign(MESSAGE, KEY) == keygen_sign(tmp_path, key_path, MESSAGE,
                                                     sshsig.NAMESPACE)
 
 
 @needs_ssh_keygen
 def test_ssh_keygen_verifies_our_signature_and_rejects_the_wrong_namespace(
         tmp_path: Path) -> None:
-    signature = sshsig.sign(MESSAGE, KEY)
+    signature = signing.sign(MESSAGE, KEY)
     good = keygen_verify(tmp_path, MESSAGE, signature, allowed_line(KEY))
     assert good.returncode == 0, good.stderr
     assert b"Good" in good.stdout
@@ -85,7 +85,7 @@ def test_we_accept_ssh_keygen_signatures_of_a_key_it_made(tmp_path: Path) -> Non
     allowed = f"{PRINCIPAL} {(tmp_path / 'k.pub').read_text()}"
     signer = sshsig.verify(MESSAGE, signature, sshsig.parse_allowed_signers(allowed))
     assert signer.principals == PRINCIPAL
-    assert sshsig.load_private_key(tmp_path / "k").public_key() is not None
+    assert signing.load_private_key(tmp_path / "k").public_key() is not None
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_delegated_signing_with_a_passphrase_key(tmp_path: Path, askpass: dict[s
                str(tmp_path / "k"))
     for name, value in askpass.items():
         monkeypatch.setenv(name, value)
-    signature = sshsig.sign_with_ssh_keygen(MESSAGE, tmp_path / "k")
+    signature = signing.sign_with_ssh_keygen(MESSAGE, tmp_path / "k")
     allowed = f"{PRINCIPAL} {(tmp_path / 'k.pub').read_text()}"
     sshsig.verify(MESSAGE, signature, sshsig.parse_allowed_signers(allowed))
 
@@ -130,21 +130,21 @@ def test_delegated_signing_through_ssh_agent(tmp_path: Path, agent: dict[str, st
     monkeypatch.setenv("SSH_AUTH_SOCK", agent["SSH_AUTH_SOCK"])
     subprocess.run(["ssh-add", "-q", str(key_path)], check=True, capture_output=True)
     key_path.unlink()  # only the agent holds the private key now
-    signature = sshsig.sign_with_ssh_keygen(MESSAGE, tmp_path / "agentkey.pub")
+    signature = signing.sign_with_ssh_keygen(MESSAGE, tmp_path / "agentkey.pub")
     assert sshsig.verify(MESSAGE, signature, SIGNERS).principals == PRINCIPAL
 
 
 @needs_ssh_keygen
 def test_delegated_signing_reports_failure(tmp_path: Path) -> None:
-    with pytest.raises(sshsig.SigningKeyError, match="ssh-keygen -Y sign failed"):
-        sshsig.sign_with_ssh_keygen(MESSAGE, tmp_path / "missing")
+    with pytest.raises(signing.SigningKeyError, match="ssh-keygen -Y sign failed"):
+        signing.sign_with_ssh_keygen(MESSAGE, tmp_path / "missing")
 
 
 # --- our verifier ----------------------------------------------------------------------------
 
 @given(message=st.binary(max_size=300), position=st.integers(min_value=0))
 def test_round_trip_and_any_changed_byte_is_rejected(message: bytes, position: int) -> None:
-    signature = sshsig.sign(message, KEY)
+    signature = signing.sign(message, KEY)
     assert sshsig.verify(message, signature, SIGNERS).principals == PRINCIPAL
     changed = (message[:position % len(message)] + bytes([message[position % len(message)] ^ 1])
                + message[position % len(message) + 1:]) if message else b"x"
@@ -155,7 +155,7 @@ def test_round_trip_and_any_changed_byte_is_rejected(message: bytes, position: i
 
 @given(namespace=st.text(alphabet="abcdefghijklmnopqrstuvwxyz@.-", min_size=1, max_size=30))
 def test_other_namespaces_are_rejected(namespace: str) -> None:
-    signature = sshsig.sign(MESSAGE, KEY, namespace)
+    signature = signing.sign(MESSAGE, KEY, namespace)
     if namespace == sshsig.NAMESPACE:
         return
     with pytest.raises(VerificationError) as caught:
@@ -189,7 +189,7 @@ def test_allowed_signers_parsing() -> None:
     assert signers[1].allows_namespace("file")
     now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     assert not signers[2].valid_at(now)
-    assert sshsig.verify(MESSAGE, sshsig.sign(MESSAGE, KEY), signers, now=now).principals \
+    assert sshsig.verify(MESSAGE, signing.sign(MESSAGE, KEY), signers, now=now).principals \
         == "a@x,b@x"
 
 
@@ -263,7 +263,7 @@ def test_timestamps_are_read_as_ssh_keygen_reads_them(tmp_path: Path, stamp: str
     line = allowed_line(KEY, options=f'valid-after="{stamp}"')
     (tmp_path / "signers").write_text(line)
     (tmp_path / "m").write_bytes(MESSAGE)
-    (tmp_path / "m.sig").write_bytes(sshsig.sign(MESSAGE, KEY))
+    (tmp_path / "m.sig").write_bytes(signing.sign(MESSAGE, KEY))
     proc = ssh_keygen("-Y", "verify", "-f", str(tmp_path / "signers"), "-I", PRINCIPAL, "-n",
                       sshsig.NAMESPACE, "-s", str(tmp_path / "m.sig"),
                       "-Overify-time=99991231235959Z", stdin=MESSAGE, check=False)
@@ -303,37 +303,37 @@ def test_load_allowed_signers_names_the_file(tmp_path: Path) -> None:
 # --- key loading -----------------------------------------------------------------------------
 
 def test_load_plain_key(tmp_path: Path) -> None:
-    key = sshsig.load_private_key(write_ssh_key(tmp_path / "k", KEY))
-    assert sshsig.sign(MESSAGE, key) == sshsig.sign(MESSAGE, KEY)
+    key = signing.load_private_key(write_ssh_key(tmp_path / "k", KEY))
+    assert signing.sign(MESSAGE, key) == signing.sign(MESSAGE, KEY)
     # A passphrase given for an unencrypted key is harmless.
-    assert sshsig.load_private_key(tmp_path / "k", "ignored") is not None
+    assert signing.load_private_key(tmp_path / "k", "ignored") is not None
 
 
 def test_passphrase_key(tmp_path: Path) -> None:
     pytest.importorskip("bcrypt", reason="encrypted OpenSSH keys need the bcrypt package")
     path = write_ssh_key(tmp_path / "k", KEY, passphrase="s3cret")
-    loaded = sshsig.load_private_key(path, "s3cret")
-    assert sshsig.sign(MESSAGE, loaded) == sshsig.sign(MESSAGE, KEY)
-    with pytest.raises(sshsig.SigningKeyError, match="passphrase-protected"):
-        sshsig.load_private_key(path)
-    with pytest.raises(sshsig.SigningKeyError, match="wrong passphrase") as caught:
-        sshsig.load_private_key(path, "wrong")
+    loaded = signing.load_private_key(path, "s3cret")
+    assert signing.sign(MESSAGE, loaded) == signing.sign(MESSAGE, KEY)
+    with pytest.raises(signing.SigningKeyError, match="passphrase-protected"):
+        signing.load_private_key(path)
+    with pytest.raises(signing.SigningKeyError, match="wrong passphrase") as caught:
+        signing.load_private_key(path, "wrong")
     assert "s3cret" not in str(caught.value) and "wrong" in str(caught.value)
 
 
 @needs_ssh_keygen
 def test_non_ed25519_key_is_refused(tmp_path: Path) -> None:
     ssh_keygen("-q", "-t", "ecdsa", "-N", "", "-f", str(tmp_path / "ec"))
-    with pytest.raises(sshsig.SigningKeyError, match="not an Ed25519 key"):
-        sshsig.load_private_key(tmp_path / "ec")
+    with pytest.raises(signing.SigningKeyError, match="not an Ed25519 key"):
+        signing.load_private_key(tmp_path / "ec")
 
 
 def test_unreadable_and_garbage_keys(tmp_path: Path) -> None:
-    with pytest.raises(sshsig.SigningKeyError, match="cannot read"):
-        sshsig.load_private_key(tmp_path / "nope")
+    with pytest.raises(signing.SigningKeyError, match="cannot read"):
+        signing.load_private_key(tmp_path / "nope")
     (tmp_path / "junk").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nzzzz\n")
-    with pytest.raises(sshsig.SigningKeyError, match="not an OpenSSH private key"):
-        sshsig.load_private_key(tmp_path / "junk")
+    with pytest.raises(signing.SigningKeyError, match="not an OpenSSH private key"):
+        signing.load_private_key(tmp_path / "junk")
 
 
 def test_fingerprint_matches_ssh_keygen_format() -> None:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repo_tools.release import sshsig
+from repo_tools.release import signing, sshsig
 from repo_tools.release.bundle import BundleFile, build_bundle
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import FileEntry, canonical_json
@@ -129,7 +129,7 @@ def signature_cases(kit: Kit) -> dict[str, tuple[Case, str]]:
                                                sort_keys=True) + "\n").encode()),
             kit.allowed), "R006"),
         "key not in allowed signers": (Case(dataclasses.replace(
-            honest, signature=sshsig.sign(honest.manifest_bytes, other_key)), kit.allowed),
+            honest, signature=signing.sign(honest.manifest_bytes, other_key)), kit.allowed),
             "R005"),
         "listed key restricted to the git namespace": (Case(
             honest, allowed_line(kit.key, options='namespaces="git"')), "R005"),

@@ -79,7 +79,7 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
     go up, or when models that clients in range still get are removed.
     """
     from repo_tools.lint import lint_repo
-    from repo_tools.release import publish, sshsig
+    from repo_tools.release import publish, signing
     from repo_tools.release.errors import ReleaseRefused, VerificationError
     from repo_tools.release.fetch import FetchError
     from repo_tools.rules import release as rules
@@ -105,17 +105,17 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
         if dry_run or key_path is None:
             signature = None
         elif signer == "ssh-keygen":
-            signature = sshsig.sign_with_ssh_keygen(prepared.manifest_bytes, key_path)
+            signature = signing.sign_with_ssh_keygen(prepared.manifest_bytes, key_path)
         else:
-            key = sshsig.load_private_key(key_path, _passphrase(passphrase_prompt,
+            key = signing.load_private_key(key_path, _passphrase(passphrase_prompt,
                                                                 "Key passphrase"))
-            signature = sshsig.sign(prepared.manifest_bytes, key)
+            signature = signing.sign(prepared.manifest_bytes, key)
         if signature is not None:
             publish.self_check(prepared, signature, now)
     except ReleaseRefused as exc:
         return emit([*linted.findings, *exc.as_findings(str(repo))], linted.files, fmt=fmt,
                     strict=strict, output=output)
-    except (publish.ReleaseUsageError, sshsig.SigningKeyError, FetchError) as exc:
+    except (publish.ReleaseUsageError, signing.SigningKeyError, FetchError) as exc:
         raise IOFailure(str(exc)) from None
     except VerificationError as exc:  # a bug: what was built does not verify
         raise IOFailure(f"the release failed its own verification, nothing was published: "
@@ -175,6 +175,7 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     import dataclasses
 
     from repo_tools.release import sshsig
+    from repo_tools.release import state as state_file
     from repo_tools.release import verify as verifier
     from repo_tools.release.errors import VerificationError
     from repo_tools.release.fetch import FetchError, locate
@@ -190,7 +191,7 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     except sshsig.AllowedSignersError as exc:
         raise IOFailure(f"{exc}{_allowed_signers_hint(allowed_signers)}") from None
     try:
-        state = verifier.load_state(state_path) if state_path is not None else {}
+        state = state_file.load_state(state_path) if state_path is not None else {}
     except VerificationError as exc:  # R023 at the state file itself, not in the release
         return emit([finding(exc.rule, exc.path, exc.message)], 1, fmt=fmt, strict=strict,
                     output=output)
@@ -208,7 +209,7 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     m = verified.manifest
     if state_path is not None:
         try:
-            verifier.record_accepted(state_path, m.repository, verified.accepted)
+            state_file.record_accepted(state_path, m.repository, verified.accepted)
         except OSError as exc:
             raise IOFailure(f"cannot write {state_path}: {exc.strerror}") from None
     if extract_to is not None:
@@ -275,7 +276,7 @@ def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
     """
     import importlib.util
 
-    from repo_tools.release import sshsig
+    from repo_tools.release import signing, sshsig
 
     if not principal or any(c.isspace() or c in '"#' or ord(c) < 0x20 for c in principal):
         raise IOFailure(f"--principal {principal!r} cannot stand in an allowed_signers line: "
@@ -293,9 +294,9 @@ def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
     if passphrase_prompt:
         passphrase = click.prompt("New key passphrase", hide_input=True,
                                   confirmation_prompt=True, err=True) or None
-    key = sshsig.generate_key()
+    key = signing.generate_key()
     try:
-        private = sshsig.private_key_pem(key, passphrase)
+        private = signing.private_key_pem(key, passphrase)
     except Exception as exc:  # cryptography needs bcrypt to encrypt OpenSSH keys
         raise IOFailure(f"cannot encrypt the key: {exc}; install bcrypt") from None
     public = sshsig.public_key_line(key.public_key())

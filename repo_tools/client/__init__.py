@@ -15,7 +15,7 @@ Log lines go to the `repo_tools.client` logger and start with a rule code (C001.
 from __future__ import annotations
 
 from repo_tools.client.cache import ModelCache, ModelFile
-from repo_tools.client.download import DownloadError
+from repo_tools.client.errors import DownloadError
 from repo_tools.client.loader import (
     SOURCE_DEFAULTS,
     SOURCE_LAST_KNOWN_GOOD,

@@ -44,6 +44,7 @@ from typing import Any, TypeGuard
 
 from repo_tools.atomic import write_atomic
 from repo_tools.checks.validate import cache_path_problem
+from repo_tools.client.errors import DownloadError
 from repo_tools.findings import Finding, finding
 from repo_tools.locks import exclusive
 from repo_tools.rules import client as rules
@@ -370,8 +371,6 @@ class ModelCache:
         path = self.file_path(cache_path)
         link = self.link_problem(cache_path)
         if link is not None:
-            from repo_tools.client.download import DownloadError
-
             raise DownloadError(rules.DOWNLOAD_FAILED,
                                 f"{cache_path} cannot be stored: {link} in the cache is a "
                                 "symbolic link, and the cache never writes through a link "
@@ -386,8 +385,6 @@ class ModelCache:
             if not stat.S_ISREG(st.st_mode):
                 # Another model's cachePath nests inside this one (validate reports V007);
                 # never delete what is in the way, and never hand it out.
-                from repo_tools.client.download import DownloadError
-
                 raise DownloadError(rules.DOWNLOAD_FAILED,
                                     f"{cache_path} cannot be stored: something that is not a "
                                     "file is in the way in the cache")

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from repo_tools.client.cache import PARTIAL_SUFFIX
+from repo_tools.client.errors import DownloadError
 from repo_tools.client.options import ClientConfig
-from repo_tools.findings import RuleError
 from repo_tools.model import Download, ModelEntry
 from repo_tools.net.deadline import Deadline
 from repo_tools.net.transport import (
@@ -39,11 +39,6 @@ from repo_tools.net.transport import (
 from repo_tools.rules import client as rules
 
 USER_AGENT = "repo-tools-client"
-
-
-class DownloadError(RuleError):
-    """The file could not be downloaded (C010) or had the wrong content (C011); the message
-    is safe to log (URLs are shown without credentials or query)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

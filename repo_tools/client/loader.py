@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from repo_tools import compat
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
 from repo_tools.client.catalog import InvalidRemote, RemoteConfig, load_defaults, parse_remote_files
+from repo_tools.client.errors import DownloadError
 from repo_tools.client.lkg import FILE_NAME, LastKnownGood, read_lkg, write_lkg
 from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
 from repo_tools.client.options import ClientConfig
@@ -44,7 +45,7 @@ from repo_tools.model import ModelEntry, entries_from, entry_of
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import format_time
-from repo_tools.release.verify import load_state, record_accepted
+from repo_tools.release.state import load_state, record_accepted
 from repo_tools.rules import client as rules
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ class ConfigClient:
         Raises DownloadError (C010 after the retries, C011 on a checksum mismatch) and
         ValueError for a model without a usable download section or cachePath.
         """
-        from repo_tools.client.download import DownloadError, DownloadRef, download_file
+        from repo_tools.client.download import DownloadRef, download_file
 
         ref = DownloadRef.of(model if isinstance(model, ModelEntry) else entry_of(model))
         budget = self.config.cache_budget_bytes

@@ -1,8 +1,9 @@
-"""OpenSSH SSHSIG signatures (PROTOCOL.sshsig) with Ed25519 keys, and allowed_signers files.
+"""OpenSSH SSHSIG signatures (PROTOCOL.sshsig) with Ed25519 keys: the format, verifying,
+and allowed_signers files.
 
-Signatures made here are byte-identical to `ssh-keygen -Y sign` (Ed25519 is deterministic),
-and `ssh-keygen -Y verify` accepts them. Verification is our own strict implementation: it
-never shells out, so a client needs no OpenSSH.
+Verification is our own strict implementation: it never shells out, so a client needs no
+OpenSSH. Signing (private keys, `ssh-keygen -Y sign`) lives in `repo_tools.release.signing`,
+which a verifier never imports.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ import datetime as dt
 import fnmatch
 import hashlib
 import re
-import shutil
 import struct
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from repo_tools.release.errors import VerificationError
 from repo_tools.rules import release as rules
@@ -41,11 +39,7 @@ END = "-----END SSH SIGNATURE-----"
 _WRAP = 70  # what ssh-keygen emits; any wrapping is accepted on input
 
 
-class SigningKeyError(Exception):
-    """The signing key cannot be used (missing passphrase, wrong type, unreadable)."""
-
-
-def _string(data: bytes) -> bytes:
+def ssh_string(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
 
 
@@ -85,7 +79,7 @@ class _Reader:
 
 def public_key_blob(key: Ed25519PublicKey) -> bytes:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return _string(KEY_TYPE.encode()) + _string(raw)
+    return ssh_string(KEY_TYPE.encode()) + ssh_string(raw)
 
 
 def public_key_line(key: Ed25519PublicKey) -> str:
@@ -96,88 +90,14 @@ def public_key_line(key: Ed25519PublicKey) -> str:
 def signed_data(message: bytes, namespace: str, hash_alg: str = "sha512",
                 reserved: bytes = b"") -> bytes:
     digest = HASHES[hash_alg](message).digest()
-    return (MAGIC + _string(namespace.encode()) + _string(reserved)
-            + _string(hash_alg.encode()) + _string(digest))
+    return (MAGIC + ssh_string(namespace.encode()) + ssh_string(reserved)
+            + ssh_string(hash_alg.encode()) + ssh_string(digest))
 
 
 def armor(blob: bytes) -> bytes:
     encoded = base64.b64encode(blob).decode()
     lines = [encoded[i:i + _WRAP] for i in range(0, len(encoded), _WRAP)]
     return "\n".join([BEGIN, *lines, END, ""]).encode()
-
-
-def sign(message: bytes, key: Ed25519PrivateKey, namespace: str = NAMESPACE) -> bytes:
-    """An armored SSHSIG signature of message, as `ssh-keygen -Y sign -n namespace` makes."""
-    signature = key.sign(signed_data(message, namespace))
-    blob = (MAGIC + struct.pack(">I", SIG_VERSION) + _string(public_key_blob(key.public_key()))
-            + _string(namespace.encode()) + _string(b"") + _string(b"sha512")
-            + _string(_string(KEY_TYPE.encode()) + _string(signature)))
-    return armor(blob)
-
-
-def load_private_key(path: Path, passphrase: str | None = None) -> Ed25519PrivateKey:
-    """An OpenSSH-format Ed25519 private key; SigningKeyError (never showing key bytes) if not.
-
-    Encrypted keys need the `bcrypt` package (cryptography's KDF for OpenSSH keys).
-    """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SigningKeyError(f"cannot read signing key {path}: {exc.strerror}") from None
-    password = passphrase.encode() if passphrase else None
-    try:
-        key = serialization.load_ssh_private_key(data, password=password)
-    except TypeError:
-        if password is not None:  # a passphrase for an unencrypted key is harmless
-            return load_private_key(path, None)
-        raise SigningKeyError(f"signing key {path} is passphrase-protected: set "
-                              "REPO_TOOLS_KEY_PASSPHRASE, pass --passphrase-prompt, or use "
-                              "--signer ssh-keygen") from None
-    except UnsupportedAlgorithm:
-        raise SigningKeyError(f"signing key {path} is encrypted and the `bcrypt` package is "
-                              "not installed: pip install 'repo-tools[release]', or use "
-                              "--signer ssh-keygen") from None
-    except ValueError as exc:
-        reason = "wrong passphrase" if "checksum" in str(exc) else "not an OpenSSH private key"
-        raise SigningKeyError(f"cannot load signing key {path}: {reason}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError(f"signing key {path} is not an Ed25519 key; create one with "
-                        "`repo-tools keygen` or `ssh-keygen -t ed25519`")
-    return key
-
-
-def sign_with_ssh_keygen(message: bytes, key_path: Path, namespace: str = NAMESPACE) -> bytes:
-    """Delegate signing to `ssh-keygen -Y sign`: ssh-agent, FIDO and passphrase prompts work.
-
-    key_path may be a private key, or a public key whose private half is in ssh-agent.
-    """
-    exe = shutil.which("ssh-keygen")
-    if exe is None:
-        raise SigningKeyError("--signer ssh-keygen needs OpenSSH's ssh-keygen on PATH")
-    with tempfile.TemporaryDirectory(prefix="repo-tools-sign-") as tmp:
-        data = Path(tmp) / "manifest"
-        data.write_bytes(message)
-        proc = subprocess.run(
-            [exe, "-Y", "sign", "-f", str(key_path), "-n", namespace, str(data)],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=300, check=False)
-        sig_path = Path(tmp) / "manifest.sig"
-        if proc.returncode != 0 or not sig_path.exists():
-            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise SigningKeyError("ssh-keygen -Y sign failed: " + (detail[-1] if detail else
-                                                            f"exit {proc.returncode}"))
-        return sig_path.read_bytes()
-
-
-def generate_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-def private_key_pem(key: Ed25519PrivateKey, passphrase: str | None = None) -> bytes:
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
-        else serialization.NoEncryption())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                             encryption)
 
 
 # --- parsing and verification -------------------------------------------------------------
@@ -375,7 +295,7 @@ def _is_key_of_type(key_type: str, key_b64: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     name = key_type.encode("utf-8", "replace")
-    return blob[:4 + len(name)] == _string(name)
+    return blob[:4 + len(name)] == ssh_string(name)
 
 
 def _bare_key_problem(fields: list[str]) -> str | None:

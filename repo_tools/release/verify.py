@@ -12,11 +12,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repo_tools.atomic import write_atomic
-from repo_tools.locks import exclusive
 from repo_tools.release import sshsig
 from repo_tools.release.bundle import collision_key, path_problem, read_members
 from repo_tools.release.errors import VerificationError
@@ -95,7 +92,8 @@ def verify_manifest(manifest_bytes: bytes, signature_bytes: bytes,
                     namespace: str = sshsig.NAMESPACE) -> VerifiedManifest:
     """Signature, strict parse, repository, rollback and freeze checks (R001-R013).
 
-    `state` maps repository ids to what the client accepted before (see `load_state`;
+    `state` maps repository ids to what the client accepted before (see
+    `repo_tools.release.state.load_state`;
     None or no entry: first use); `repository`, when given, is the id the client expects.
     allowed_signers may be the file's text (sshsig.AllowedSignersError, a ValueError, if it
     is malformed).
@@ -232,7 +230,7 @@ def verify_published(source: Source, manifest_name: str,
 STATE_SCHEMA = "repo-tools-client-state/1"
 
 
-def _bad_state(why: str, path: str) -> VerificationError:
+def bad_state(why: str, path: str) -> VerificationError:
     return VerificationError(rules.BAD_STATE, why, path)
 
 
@@ -241,15 +239,15 @@ def parse_state(data: bytes, path: str = "state") -> dict[str, AcceptedRelease]:
     try:
         raw: Any = parse_state_json(data)
     except ValueError as exc:
-        raise _bad_state(f"the state file {exc}", path) from None
+        raise bad_state(f"the state file {exc}", path) from None
     if not isinstance(raw, dict) or raw.get("schema") != STATE_SCHEMA or not isinstance(
             raw.get("repositories"), dict):
-        raise _bad_state(f"the state file is not a {STATE_SCHEMA} document", path)
+        raise bad_state(f"the state file is not a {STATE_SCHEMA} document", path)
     state: dict[str, AcceptedRelease] = {}
     for repo_id, entry in raw["repositories"].items():
         if not (isinstance(entry, dict) and type(entry.get("bundle_version")) is int
                 and isinstance(entry.get("manifest_sha256"), str)):
-            raise _bad_state(f"the state entry for {repo_id!r} is malformed", path)
+            raise bad_state(f"the state entry for {repo_id!r} is malformed", path)
         state[repo_id] = AcceptedRelease(entry["bundle_version"], entry["manifest_sha256"])
     return state
 
@@ -259,29 +257,3 @@ def state_bytes(state: Mapping[str, AcceptedRelease]) -> bytes:
         "schema": STATE_SCHEMA,
         "repositories": {k: dataclasses.asdict(v) for k, v in sorted(state.items())},
     })
-
-
-def load_state(path: Path) -> dict[str, AcceptedRelease]:
-    """A missing file is an empty state (first use); anything unreadable is R023."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise _bad_state(f"cannot read the state file: {exc.strerror}", str(path)) from None
-    return parse_state(data, str(path))
-
-
-def record_accepted(path: Path, repository: str, accepted: AcceptedRelease) -> None:
-    """Store the accepted release atomically, never lowering a stored version.
-
-    Clients sharing the file are serialised: an unlocked read-modify-write could lose
-    another repository's entry or lower a version, weakening rollback protection.
-    """
-    with exclusive(path.with_name(path.name + ".lock")):
-        state = load_state(path)
-        current = state.get(repository)
-        if current is not None and current.bundle_version > accepted.bundle_version:
-            return
-        state[repository] = accepted
-        write_atomic(path, state_bytes(state))
