@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,53 @@ def repo_tools_cmd() -> list[str]:
     another repo-tools on the PATH (a pipx install of some other version)."""
     beside = Path(sys.executable).parent / "repo-tools"
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "repo_tools"]
+
+
+# The command runs in a child of a fresh interpreter, so RUSAGE_CHILDREN there holds only
+# that command and the processes it waited for (ru_maxrss: the largest single one). The
+# sampled sum over the process tree also counts worker processes alive at the same time.
+_MEMORY_PROBE = r"""
+import json, os, resource, subprocess, sys, time
+def tree_rss(root):
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, total = {root}, 0
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+peak = 0
+while proc.poll() is None:
+    if os.path.isdir("/proc"):
+        peak = max(peak, tree_rss(proc.pid))
+    time.sleep(0.02)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"maxrss_kib": usage.ru_maxrss, "tree_kib": peak, "code": proc.returncode}))
+"""
+
+
+def peak_memory(cmd: Sequence[str], cwd: Path) -> dict[str, int]:
+    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, *cmd], cwd=cwd,
+                         capture_output=True, text=True, check=True).stdout
+    result: dict[str, int] = json.loads(out)
+    return result
 
 
 def print_rows(rows: Sequence[Mapping[str, Any]], *, as_json: bool) -> None:

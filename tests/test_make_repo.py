@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -114,3 +115,28 @@ def test_any_seed_and_size_gives_a_clean_repo(seed: int, versions: int, extra: i
         assert repo.planted == []
         result = validate_paths(model_files(root), root, jobs=1)
         assert result.findings == []
+
+
+def test_one_version_holds_any_number_of_files_and_its_first_file_does_not_change(
+        tmp_path: Path) -> None:
+    # benchmarks/run times the hook on the first file of a 10-file and of 1,001-file
+    # versions: it must be the same file, byte for byte.
+    make_repo = _load_generator()
+    small = make_repo.generate_repo(tmp_path / "small", versions=1, files=10, models=3)
+    big = make_repo.generate_repo(tmp_path / "big", versions=1, files=1001, models=3)
+    paths = list((tmp_path / "big" / "versions" / "v1.0.0" / "models").glob("*.json"))
+    assert len(paths) == len(set(big.files)) == 1001
+    assert big.files[0] == small.files[0]
+    assert (big.root / big.files[0]).read_bytes() == (small.root / small.files[0]).read_bytes()
+    for path in paths[::50]:
+        doc = json.loads(path.read_text())
+        assert {m["provider"] for m in doc["models"]} == {path.stem}
+
+
+def test_names_stay_unique_at_benchmark_sizes() -> None:
+    # bench_scale.py: 100,000 files in 1,000 versions; the hook rows: 10,001 files in one.
+    make_repo = _load_generator()
+    assert len(set(make_repo.config_versions(1000))) == 1000
+    names = make_repo.provider_names(10_001)
+    assert len(set(names)) == 10_001
+    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", name) for name in names)
