@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from repo_tools.checks.summaries import CACHED_FROM
 from tests.helpers import (
     SHA_A,
     SHA_B,
@@ -348,19 +350,30 @@ def test_a_sibling_edited_between_runs_is_read_again(tmp_path: Path,
     monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
     acme = model(provider="acme", model="acme-model",
                  download={"url": "https://h/o", "sha256": SHA_B, "cachePath": "acme/o.gguf"})
+    # Enough files for the directory to be cached (a few are parsed each time instead).
+    fillers = {f"v1.0.0/zz-{i:03d}": config(model(
+        provider=f"zz-{i:03d}", download={"url": f"https://h/{i}", "sha256": SHA_B,
+                                          "cachePath": f"zz/{i}.gguf"}))
+        for i in range(CACHED_FROM)}
     repo = make_repo(tmp_path / "repo", {"v1.0.0/huggingface": config(model()),
-                                         "v1.0.0/acme": config(acme)})
+                                         "v1.0.0/acme": config(acme), **fillers})
     named = repo / "versions/v1.0.0/models/huggingface.json"  # sorts after acme.json
     assert cli("validate", named, cwd=repo).exit_code == 0
-    caches = list((tmp_path / "cache" / "summaries").glob("*.json"))
+    caches = list((tmp_path / "cache" / "summaries").glob("*.marshal"))
     assert len(caches) == 1  # one per models directory, holding acme.json's summary
+    written = caches[0].stat().st_mtime_ns
+    assert cli("validate", named, cwd=repo).exit_code == 0
+    assert caches[0].stat().st_mtime_ns == written  # nothing changed: nothing rewritten
     # acme.json now takes huggingface.json's cachePath for other content: the conflict is
     # on the later file, the named one, and only a fresh read of acme.json shows it.
     acme["download"]["cachePath"] = "huggingface/model.gguf"
     (repo / "versions/v1.0.0/models/acme.json").write_text(json.dumps(config(acme)))
-    for damaged in (None, "{", '{"format": "repo-tools-summaries/2", "files": {"acme.json": 7}}'):
+    for damaged in (None, b"{", marshal.dumps({"format": "repo-tools-summaries/2",
+                                                "files": {"acme.json": 7}}),
+                    marshal.dumps({"format": "repo-tools-summaries/2",
+                                   "files": {"acme.json": [[1, 2], [["x"]]]}})):
         if damaged is not None:
-            caches[0].write_text(damaged)
+            caches[0].write_bytes(damaged)
         run = cli("validate", named, "--format", "json", cwd=repo)
         assert [f["rule"] for f in findings_json(run)] == ["V007"], damaged
     monkeypatch.setenv("REPO_TOOLS_NO_SUMMARY_CACHE", "1")
@@ -368,3 +381,14 @@ def test_a_sibling_edited_between_runs_is_read_again(tmp_path: Path,
     run = cli("validate", named, "--format", "json", cwd=repo)
     assert [f["rule"] for f in findings_json(run)] == ["V007"]
     assert not caches[0].exists()
+
+
+def test_a_small_config_version_is_not_cached(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    index = {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}}
+    repo = make_repo(tmp_path / "repo", {"v1.0.0/huggingface": config(model()),
+                                         "v1.0.0/acme": config(model(provider="acme"))}, index)
+    assert cli("validate", repo / "versions/v1.0.0/models/acme.json", cwd=repo).exit_code == 0
+    assert cli("check-index", "--repo", repo, cwd=repo).exit_code == 0
+    assert not (tmp_path / "cache").exists()

@@ -417,10 +417,10 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
         models_dir = repo / repo_layout.VERSIONS_DIR / entry.config_version / repo_layout.MODELS_DIR
         if not ranges or not models_dir.is_dir():
             continue
-        summaries = SummaryCache(models_dir)
         shown_dir = repo_layout.display_path(models_dir, base).rstrip("/") + "/"
         names = sorted(e.name for e in os.scandir(models_dir)
                        if e.name.endswith(".json") and not e.name.startswith("."))
+        summaries = SummaryCache(models_dir, len(names))
         for name in names:
             files += 1
             here = _unreachable_in(summaries.models(os.path.join(models_dir, name),

@@ -9,13 +9,17 @@ ruff keys its cache: an unchanged sibling is not even opened on the next commit.
 cache file per models directory; writing it is best effort (a read-only or missing
 cache directory only costs the parsing).
 
-`REPO_TOOLS_CACHE_DIR` moves the cache; `REPO_TOOLS_NO_SUMMARY_CACHE=1` turns it off.
+`REPO_TOOLS_CACHE_DIR` moves the cache; `REPO_TOOLS_NO_SUMMARY_CACHE=1` turns it off. A
+directory of fewer than `CACHED_FROM` files is not cached at all: parsing a few files
+costs less than finding, reading and writing a cache file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import marshal
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from typing import Any
 from repo_tools.model import EntrySummary, entries_of
 
 FORMAT = "repo-tools-summaries/2"
+CACHED_FROM = 64
 # One entry: its index in `models`, then EntrySummary's fields after path and pointer.
 _Row = tuple[Any, ...]
 
@@ -70,18 +75,21 @@ def _entries(rows: list[_Row], shown: str) -> list[EntrySummary]:
 class SummaryCache:
     """The summaries of one models directory's files."""
 
-    def __init__(self, models_dir: Path) -> None:
-        root = cache_root()
+    def __init__(self, models_dir: Path, files: int) -> None:
+        """files: how many files the directory holds (below CACHED_FROM, no cache)."""
         self._file: Path | None = None
         self._entries: dict[str, list[Any]] = {}
         self._changed = False
+        root = cache_root() if files >= CACHED_FROM else None
         if root is None:
             return
         digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
-        self._file = root / f"{digest}.json"
+        self._file = root / f"{digest}.marshal"
         try:
-            data = json.loads(self._file.read_bytes())
-        except (OSError, ValueError, RecursionError):
+            # marshal, not JSON: it loads several times faster, and it only ever holds
+            # plain lists, strings and numbers (it can build no object that runs code).
+            data = marshal.loads(self._file.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
             return
         if type(data) is dict and data.get("format") == FORMAT and type(
                 data.get("files")) is dict:
@@ -100,15 +108,20 @@ class SummaryCache:
             except (TypeError, ValueError):
                 pass  # a damaged entry: parse the file again
         rows = parse_summary(Path(path))
-        self._entries[name] = [key, [list(r) for r in rows]]
-        self._changed = True
+        if self._file is not None:
+            self._entries[name] = [key, [list(r) for r in rows]]
+            self._changed = True
         return _entries(rows, shown)
 
     def record(self, path: str, key: list[int] | None, entries: list[EntrySummary]) -> None:
         """Keep what a full check of the file found (key: its `stat_key` taken before it
         was read, so that an edit made meanwhile is a miss next time, never stale)."""
-        if key is not None:
-            self._entries[os.path.basename(path)] = [key, [list(row_of(e)) for e in entries]]
+        if key is None or self._file is None:
+            return
+        record = [key, [list(row_of(e)) for e in entries]]
+        name = os.path.basename(path)
+        if self._entries.get(name) != record:
+            self._entries[name] = record
             self._changed = True
 
     def save(self, present: set[str]) -> None:
@@ -120,12 +133,14 @@ class SummaryCache:
             return
         for name in stale:
             del self._entries[name]
-        from repo_tools.atomic import write_atomic
-
-        data = json.dumps({"format": FORMAT, "files": self._entries},
-                          separators=(",", ":")).encode()
+        data = marshal.dumps({"format": FORMAT, "files": self._entries})
+        # A cache needs no fsync: a torn or lost file is only a miss. The rename keeps
+        # readers from ever seeing half a file.
+        temporary = self._file.with_name(f".{self._file.name}.{os.getpid()}.tmp")
         try:
             self._file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self._file, data)
+            temporary.write_bytes(data)
+            os.replace(temporary, self._file)
         except OSError:
-            pass  # best effort: the next run parses again
+            with contextlib.suppress(OSError):
+                temporary.unlink()

@@ -455,7 +455,7 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     for group, members in groups.items():
         version_models: list[EntrySummary] = []
         # Outside versions/<v>/models/ a file is a group of its own, with nothing to cache.
-        summaries = SummaryCache(Path(group)) if group not in named else None
+        summaries = SummaryCache(Path(group), len(members)) if group not in named else None
         for real, shown in sorted(members.items(), key=lambda item: item[1]):
             result = results.get(real)
             if result is not None:
@@ -468,7 +468,7 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
                 version_models.extend(summaries.models(real, shown))
         if summaries is not None:
             summaries.save({os.path.basename(p) for p in members})
-        docs = _ReparsedFiles({shown: Path(p) for p, shown in members.items()})
+        docs = _ReparsedFiles({shown: p for p, shown in members.items()})
         cross = cross_file_findings(version_models, report_on, places_in(docs))
         findings.extend(_locate_cross(cross, docs))
     return ValidateResult(sort_findings(findings), len(named))
@@ -492,13 +492,13 @@ class _ReparsedFiles(Mapping[str, JsonDocument]):
     """The files of one config version, parsed again on first use: positions are needed
     only for the rare conflicts, so the per-file workers do not send them back."""
 
-    def __init__(self, files: dict[str, Path]) -> None:
+    def __init__(self, files: dict[str, str]) -> None:
         self._files = files
         self._docs: dict[str, JsonDocument | None] = {}
 
     def __getitem__(self, shown: str) -> JsonDocument:
         if shown not in self._docs:
-            self._docs[shown] = load_json_file(self._files[shown], shown)[0]
+            self._docs[shown] = load_json_file(Path(self._files[shown]), shown)[0]
         doc = self._docs[shown]
         if doc is None:
             raise KeyError(shown)
