@@ -367,16 +367,15 @@ def test_analysis_matches_the_oracle(entries: list[IndexEntry]) -> None:
     assert len(analysis.gaps) == expected["gap_runs"]  # no gap without a client in it
     assert {e.config_version for e in analysis.open_ended} == expected["open_ended"]
     pairs = [(o.lower.config_version, o.higher.config_version) for o in analysis.major_overlaps]
-    assert sorted(pairs) == sorted(expected["major_pairs"])  # each pair once
+    lowers = [low for low, _ in pairs]
+    # One report per entry that shares clients with a higher MAJOR, naming a true pair.
+    assert sorted(lowers) == sorted({low for low, _ in expected["major_pairs"]})
+    assert set(pairs) <= expected["major_pairs"]
     for overlap in analysis.major_overlaps:
         # exactly the clients both admit
         assert [c for c in CLIENTS if overlap.clients.contains(c)] == [
             c for c in CLIENTS
             if oracle_admits(overlap.lower, c) and oracle_admits(overlap.higher, c)]
-    several_majors = [c for c in CLIENTS
-                      if len({major_of(e) for e in entries if oracle_admits(e, c)}) > 1]
-    assert [c for c in CLIENTS if any(o.clients.contains(c)
-                                      for o in analysis.major_overlaps)] == several_majors
 
 
 @given(indexes())
@@ -405,7 +404,7 @@ def test_check_index_verdicts_match_the_oracle(entries: list[IndexEntry]) -> Non
              if not any(oracle_admits(e, c) for c in CLIENTS)}
     assert by_rule.get("V002", set()) == {f"/versions/{v}/min_client_version" for v in empty}
     assert ("I011" in by_rule) == (not entries)
-    assert counts.get("I012", 0) == len(expected["major_pairs"])
+    assert counts.get("I012", 0) == len({low for low, _ in expected["major_pairs"]})
     assert by_rule.get("I012", set()) == {f"/versions/{low}/max_client_version"
                                           for low, _ in expected["major_pairs"]}
     assert set(by_rule) <= {"I005", "I006", "I007", "I009", "V002", "I011", "I012"}
