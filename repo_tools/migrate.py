@@ -255,7 +255,8 @@ def _require(result: dict[str, Any], entry: dict[str, Any], source: str,
     for path, v1_key in REQUIRED:
         container: Any = result
         for part in path[:-1]:
-            container = container.get(part) if isinstance(container, dict) else None
+            # An absent parent (no `download` at all) misses everything below it.
+            container = container.get(part, {}) if isinstance(container, dict) else None
         if not isinstance(container, dict) or path[-1] in container:
             continue  # present, or a parent of the wrong type (reported by the schema)
         needed = ".".join(path)

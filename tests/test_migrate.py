@@ -651,3 +651,12 @@ def test_the_broken_example_repo_has_a_v1_file_that_migrates(tmp_path: Path) -> 
         1, [(f"{MODELS}/gpt4all.json", "M001")])
     assert errors_of(legacy) == []
     assert run("--repo", repo, cwd=repo) == (0, [])
+
+
+def test_an_entry_without_any_download_field_is_refused_not_half_converted() -> None:
+    # Found by the property above: no download_url, file_hash or cache_path used to give
+    # a v2 entry without `download`, which validate then rejects (S001).
+    conversion = convert_v1({"version": "0.0.0", "provider": "0", "name": "n"}, "p.json")
+    assert conversion.document is None
+    assert {f.rule for f in conversion.problems} == {"M002"}
+    assert any("download_url" in f.message for f in conversion.problems)
