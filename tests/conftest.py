@@ -37,6 +37,15 @@ def tool_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's ~/.netrc, tokens and proxies out of a network test."""
+    for name in list(os.environ):
+        if name.startswith("REPO_TOOLS_TOKEN") or name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+
+
+@pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     """A loopback HTTP server of its own for each test (tests count its requests)."""
     with LoopbackServer() as running:

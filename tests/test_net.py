@@ -26,14 +26,7 @@ from tests.httpserver import Body, Endless, LoopbackServer, Redirect, Trickle, s
 TOKEN = "tok-PLANTED-4e1d90"
 
 
-@pytest.fixture(autouse=True)
-def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("REPO_TOOLS_TOKEN") or name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+pytestmark = pytest.mark.usefixtures("no_ambient_credentials")
 
 
 def probe_repo(tmp_path: Path, *urls: str) -> Path:

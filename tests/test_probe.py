@@ -35,13 +35,7 @@ FAST = ("--retries", "2", "--max-backoff", "0.02", "--max-retry-after", "0.2",
         "--connect-timeout", "2", "--read-timeout", "0.5")
 
 
-@pytest.fixture(autouse=True)
-def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the developer's ~/.netrc, tokens and proxies out of these tests."""
-    for name in list(os.environ):
-        if name.startswith("REPO_TOOLS_TOKEN") or name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+pytestmark = pytest.mark.usefixtures("no_ambient_credentials")
 
 
 def entry(url: str, sha: str | None = DATA_SHA, **download: Any) -> dict[str, Any]:

@@ -46,18 +46,19 @@ def format_progress(done: int, total: int, elapsed: float) -> str:
     return line
 
 
-class ProgressBar:
-    """A one-line progress display on a terminal, redrawn at most ten times a second."""
+class _Progress:
+    """Counts body bytes from the worker threads and shows the progress line at most once
+    every `interval` seconds (`_show`); the first at once, unless `wait_first`."""
 
-    def __init__(self, stream: IO[str], clock: Any = time.monotonic):
+    def __init__(self, stream: IO[str], interval: float, clock: Any, wait_first: bool):
         self._stream = stream
+        self._interval = interval
         self._clock = clock
         self._lock = threading.Lock()
         self._start = clock()
-        self._last = 0.0
+        self._last = self._start if wait_first else float("-inf")
         self._done = 0
         self._total = 0
-        self._shown = False
 
     def expect(self, size: int) -> None:
         with self._lock:
@@ -67,16 +68,32 @@ class ProgressBar:
         with self._lock:
             self._done += size
             now = self._clock()
-            if now - self._last < 0.1:
+            if now - self._last < self._interval:
                 return
             self._last = now
-            line = format_progress(self._done, self._total, now - self._start)
-            self._stream.write(f"\r\x1b[2K{line}")
-            self._stream.flush()
-            self._shown = True
+            self._show(format_progress(self._done, self._total, now - self._start))
+
+    def _show(self, line: str) -> None:
+        raise NotImplementedError
 
     def finished(self, url: str, outcome: Any) -> None:
-        """The live line covers every URL at once: nothing to say per URL."""
+        """Told when a URL is done (from a worker thread)."""
+
+    def close(self) -> None:
+        """Called once, after the last URL."""
+
+
+class ProgressBar(_Progress):
+    """A one-line progress display on a terminal, redrawn at most ten times a second."""
+
+    def __init__(self, stream: IO[str], clock: Any = time.monotonic):
+        super().__init__(stream, 0.1, clock, wait_first=False)
+        self._shown = False
+
+    def _show(self, line: str) -> None:
+        self._stream.write(f"\r\x1b[2K{line}")
+        self._stream.flush()
+        self._shown = True
 
     def close(self) -> None:
         with self._lock:
@@ -85,33 +102,18 @@ class ProgressBar:
                 self._stream.flush()
 
 
-class ProgressLog:
+class ProgressLog(_Progress):
     """Progress for a log (CI): no terminal redraws, but a line for every URL whose body was
     downloaded and, during long downloads, the progress line every `every` seconds, so a
     log is never silent for minutes."""
 
     def __init__(self, stream: IO[str], every: float = 30.0, clock: Any = time.monotonic):
-        self._stream = stream
-        self._every = every
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._start = self._last = clock()
-        self._done = 0
-        self._total = 0
+        super().__init__(stream, every, clock, wait_first=True)
         self._hashed_urls = 0
 
-    def expect(self, size: int) -> None:
-        with self._lock:
-            self._total += size
-
-    def advance(self, size: int) -> None:
-        with self._lock:
-            self._done += size
-            now = self._clock()
-            if now - self._last < self._every:
-                return
-            self._last = now
-            self._write(format_progress(self._done, self._total, now - self._start))
+    def _show(self, line: str) -> None:
+        self._stream.write(line + "\n")
+        self._stream.flush()
 
     def finished(self, url: str, outcome: Any) -> None:
         if outcome.sha256_source != "downloaded":
@@ -121,16 +123,9 @@ class ProgressLog:
         with self._lock:
             self._hashed_urls += 1
             elapsed = self._clock() - self._start
-            self._write(f"hashed {redact_url(url)}: {format_bytes(outcome.received or 0)} "
-                        f"({self._hashed_urls} so far, {format_bytes(self._done)} in "
-                        f"{elapsed:.0f} s)")
-
-    def _write(self, line: str) -> None:
-        self._stream.write(line + "\n")
-        self._stream.flush()
-
-    def close(self) -> None:
-        """Nothing to clear: every line stays in the log."""
+            self._show(f"hashed {redact_url(url)}: {format_bytes(outcome.received or 0)} "
+                       f"({self._hashed_urls} so far, {format_bytes(self._done)} in "
+                       f"{elapsed:.0f} s)")
 
 
 class _ProbeCommand(click.Command):
