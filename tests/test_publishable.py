@@ -11,12 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repo_tools.checks import publishable
-from repo_tools.checks.publishable import (
-    private_key_material,
-    scan_for_private_key,
-    unpublishable,
-)
+from repo_tools.checks import keys
+from repo_tools.checks.keys import private_key_material, scan_for_private_key
+from repo_tools.checks.publishable import unpublishable
 from repo_tools.lint import lint_repo
 from repo_tools.release import signing, sshsig
 from repo_tools.release.bundle import FilesRefused, collect_files
@@ -97,12 +94,12 @@ def test_the_stream_scan_finds_what_the_whole_scan_finds(before: bytes, after: b
                                                           marker: bytes, chunk: int) -> None:
     # Tiny reads put the marker across read boundaries.
     data = before + marker + after
-    original = publishable._CHUNK
-    publishable._CHUNK = chunk
+    original = keys._CHUNK
+    keys._CHUNK = chunk
     try:
         assert scan_for_private_key(io.BytesIO(data)) == private_key_material(data)
     finally:
-        publishable._CHUNK = original
+        keys._CHUNK = original
     assert private_key_material(data) is not None
 
 
@@ -133,3 +130,20 @@ def test_lint_reports_exactly_the_files_release_refuses(stray: list[str], key: b
             refused = {path for path, _ in exc.problems}
         assert linted == refused == set(stray)
         assert keys == (set(stray) if key else set())
+
+
+def test_the_validate_hook_finds_a_key_pasted_into_a_model_file(tmp_path: Path) -> None:
+    # check-index (run on every commit) reads no model file for R037: validate, which reads
+    # each file it checks anyway, reports it, at the key's line.
+    from tests.helpers import cli, findings_json
+
+    config = two_model_config()
+    config["models"][0]["metadata"] = {"note": OPENSSH.decode()}
+    repo = make_repo(tmp_path, {"v1.0.0/huggingface": config}, INDEX)
+    named = repo / "versions/v1.0.0/models/huggingface.json"
+    found = [f for f in findings_json(cli("validate", named, "--format", "json", cwd=repo))
+             if f["rule"] == "R037"]
+    assert len(found) == 1 and found[0]["line"] > 1
+    assert "PRIVATE KEY-----" not in found[0]["message"]
+    index_run = cli("check-index", "--format", "json", cwd=repo)
+    assert "R037" not in {f["rule"] for f in findings_json(index_run)}

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.checks.fastschema import is_valid_v2
+from repo_tools.checks.keys import key_findings
 from repo_tools.checks.summaries import SummaryCache, stat_key
 from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
@@ -65,6 +66,8 @@ def check_file(path: Path, display: str,
     if doc is None:
         return FileResult(findings, [], key)
     found = check_document(doc)
+    # A model file is published as it is: a key pasted into one must not be (R037).
+    found += key_findings(doc.text, doc.path)
     if known_platforms is not None:
         from repo_tools.checks.platforms import unknown_platforms
 

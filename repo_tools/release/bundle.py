@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from repo_tools import repo as repo_layout
-from repo_tools.checks import publishable
+from repo_tools.checks import keys, publishable
 from repo_tools.findings import Finding, Rule, finding
 from repo_tools.release.errors import ReleaseRefused, VerificationError
 from repo_tools.rules import release as rules
@@ -166,8 +166,8 @@ def _refuse_unpublishable(names: Iterable[str]) -> None:
 
 def _refuse_private_keys(files: Iterable[BundleFile]) -> None:
     _refuse(rules.PRIVATE_KEY_MATERIAL,
-            [(f.path, publishable.private_key_message(key)) for f in files
-             for key in [publishable.private_key_material(f.data)] if key is not None])
+            [(f.path, keys.private_key_message(key)) for f in files
+             for key in [keys.private_key_material(f.data)] if key is not None])
 
 
 def _refuse_collisions(files: Iterable[BundleFile]) -> None:
