@@ -163,3 +163,30 @@ def entries_of(data: Any, path: str = "") -> list[ModelEntry]:
 def entries_from(models: Any, path: str = "") -> list[ModelEntry]:
     """Typed entries of a plain list of entry objects (e.g. a client's merged models)."""
     return entries_of({"models": list(models)}, path)
+
+
+def summaries_of(data: Any, path: str = "") -> list[EntrySummary]:
+    """`[e.summary() for e in entries_of(data, path)]` without building the entries: the
+    summaries of every sibling are read on each hook call and by check-index."""
+    models = data.get("models") if _is_map(data) else None
+    if type(models) is not list:
+        return []
+    found: list[EntrySummary] = []
+    for index, model in enumerate(models):
+        if not _is_map(model):
+            continue
+        download = model.get("download")
+        sha = cache = None
+        if _is_map(download):
+            sha, cache = download.get("sha256"), download.get("cachePath")
+        compat = model.get("compatibility")
+        is_map = compat is not None and _is_map(compat)
+        low = compat.get("min_client_version") if is_map else None
+        high = compat.get("max_client_version") if is_map else None
+        found.append(EntrySummary(
+            path, f"/models/{index}", _text(model.get("provider", "")),
+            _text(model.get("model", "")), _text(model.get("version", "")),
+            sha.lower() if isinstance(sha, str) else None,
+            cache if isinstance(cache, str) else None, low, high, compat is None or is_map))
+    return found
+

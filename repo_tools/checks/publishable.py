@@ -62,19 +62,27 @@ def _git_listed(repo: Path) -> list[str] | None:
 
 
 def _walked(repo: Path) -> list[str]:
+    # Strings and scandir's own file types, not Paths and stats: check-index walks every
+    # config version on every commit.
     found: list[str] = []
-    if (repo / repo_layout.INDEX_FILE).exists() or (repo / repo_layout.INDEX_FILE).is_symlink():
+    root = os.fspath(repo)
+    if os.path.lexists(os.path.join(root, repo_layout.INDEX_FILE)):
         found.append(repo_layout.INDEX_FILE)
-    versions = repo / repo_layout.VERSIONS_DIR
-    for dirpath, dirnames, filenames in os.walk(versions):
-        rel = Path(dirpath).relative_to(repo)
-        for name in dirnames:
-            if (Path(dirpath) / name).is_symlink():
-                # os.walk does not descend into it; report it rather than drop it silently.
-                filenames.append(name)
-        for name in filenames:
-            found.append((rel / name).as_posix())
+    _walk(os.path.join(root, repo_layout.VERSIONS_DIR), repo_layout.VERSIONS_DIR, found)
     return found
+
+
+def _walk(directory: str, rel: str, found: list[str]) -> None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            _walk(entry.path, f"{rel}/{entry.name}", found)
+        else:
+            # Files, and links of any kind: a link to a folder is reported, not followed.
+            found.append(f"{rel}/{entry.name}")
 
 
 def release_candidates(repo: Path, *, use_git: bool | None = None) -> list[str]:

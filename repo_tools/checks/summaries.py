@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from repo_tools.model import EntrySummary, entries_of
+from repo_tools.model import EntrySummary, summaries_of
 
 FORMAT = "repo-tools-summaries/2"
 CACHED_FROM = 64
@@ -52,16 +52,17 @@ def stat_key(path: str) -> list[int] | None:
     return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
 
-def parse_summary(path: Path) -> list[_Row]:
+def parse_summary(path: str) -> list[_Row]:
     """A file's entries as rows; none when it does not parse or is not a v2 file
     (validating it is another call's job)."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return []
     if type(data) is not dict or "schema_version" not in data:
         return []
-    return [row_of(e.summary()) for e in entries_of(data)]
+    return [row_of(e) for e in summaries_of(data)]
 
 
 def row_of(entry: EntrySummary) -> _Row:
@@ -107,7 +108,7 @@ class SummaryCache:
                 return _entries([tuple(r) for r in cached[1]], shown)
             except (TypeError, ValueError):
                 pass  # a damaged entry: parse the file again
-        rows = parse_summary(Path(path))
+        rows = parse_summary(path)
         if self._file is not None:
             self._entries[name] = [key, [list(r) for r in rows]]
             self._changed = True

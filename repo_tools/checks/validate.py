@@ -25,7 +25,7 @@ from repo_tools.checks.keys import key_findings
 from repo_tools.checks.summaries import SummaryCache, stat_key
 from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
-from repo_tools.model import EntrySummary, entries_of
+from repo_tools.model import EntrySummary, summaries_of
 from repo_tools.rules import core
 from repo_tools.versions import explain_semver, is_semver, version_key
 
@@ -329,7 +329,7 @@ def collect_models(doc: JsonDocument) -> list[EntrySummary]:
     """The entries the cross-file rules compare (v2 files only: a v1 file is S005's)."""
     if not isinstance(doc.data, dict) or "schema_version" not in doc.data:
         return []
-    return [entry.summary() for entry in entries_of(doc.data, doc.path)]
+    return summaries_of(doc.data, doc.path)
 
 
 PlaceOf = Callable[[str, str], str]
