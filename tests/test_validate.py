@@ -368,10 +368,10 @@ def test_a_sibling_edited_between_runs_is_read_again(tmp_path: Path,
     # on the later file, the named one, and only a fresh read of acme.json shows it.
     acme["download"]["cachePath"] = "huggingface/model.gguf"
     (repo / "versions/v1.0.0/models/acme.json").write_text(json.dumps(config(acme)))
-    for damaged in (None, b"{", marshal.dumps({"format": "repo-tools-summaries/2",
+    for damaged in (None, b"{", marshal.dumps({"format": "repo-tools-summaries/3",
                                                 "files": {"acme.json": 7}}),
-                    marshal.dumps({"format": "repo-tools-summaries/2",
-                                   "files": {"acme.json": [[1, 2], [["x"]]]}})):
+                    marshal.dumps({"format": "repo-tools-summaries/3",
+                                   "files": {"acme.json": ((1, 2), (("x",),))}})):
         if damaged is not None:
             caches[0].write_bytes(damaged)
         run = cli("validate", named, "--format", "json", cwd=repo)

@@ -21,12 +21,13 @@ import hashlib
 import json
 import marshal
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from repo_tools.model import EntrySummary, summaries_of
 
-FORMAT = "repo-tools-summaries/2"
+FORMAT = "repo-tools-summaries/3"
 CACHED_FROM = 64
 # One entry: its index in `models`, then EntrySummary's fields after path and pointer.
 _Row = tuple[Any, ...]
@@ -43,13 +44,13 @@ def cache_root() -> Path | None:
     return Path(platformdirs.user_cache_dir("repo-tools")) / "summaries"
 
 
-def stat_key(path: str) -> list[int] | None:
+def stat_key(path: str) -> tuple[int, ...] | None:
     """What any rewrite of the file changes: size, mtime, ctime, inode."""
     try:
         info = os.stat(path)
     except OSError:
         return None
-    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 def parse_summary(path: str) -> list[_Row]:
@@ -66,7 +67,9 @@ def parse_summary(path: str) -> list[_Row]:
 
 
 def row_of(entry: EntrySummary) -> _Row:
-    return (int(entry.pointer.rsplit("/", 1)[1]), *entry[2:])
+    # Interned, repeated values (providers, versions, bounds) are stored once by marshal.
+    return (int(entry.pointer.rsplit("/", 1)[1]),
+            *(sys.intern(v) if type(v) is str else v for v in entry[2:]))
 
 
 def _entries(rows: list[_Row], shown: str) -> list[EntrySummary]:
@@ -79,7 +82,7 @@ class SummaryCache:
     def __init__(self, models_dir: Path, files: int) -> None:
         """files: how many files the directory holds (below CACHED_FROM, no cache)."""
         self._file: Path | None = None
-        self._entries: dict[str, list[Any]] = {}
+        self._entries: dict[str, tuple[Any, ...]] = {}
         self._changed = False
         root = cache_root() if files >= CACHED_FROM else None
         if root is None:
@@ -103,23 +106,24 @@ class SummaryCache:
             return []
         name = os.path.basename(path)
         cached = self._entries.get(name)
-        if type(cached) is list and len(cached) == 2 and cached[0] == key:
+        if type(cached) is tuple and len(cached) == 2 and cached[0] == key:
             try:
-                return _entries([tuple(r) for r in cached[1]], shown)
+                return _entries(cached[1], shown)
             except (TypeError, ValueError):
                 pass  # a damaged entry: parse the file again
         rows = parse_summary(path)
         if self._file is not None:
-            self._entries[name] = [key, [list(r) for r in rows]]
+            self._entries[name] = (key, tuple(rows))
             self._changed = True
         return _entries(rows, shown)
 
-    def record(self, path: str, key: list[int] | None, entries: list[EntrySummary]) -> None:
+    def record(self, path: str, key: tuple[int, ...] | None,
+               entries: list[EntrySummary]) -> None:
         """Keep what a full check of the file found (key: its `stat_key` taken before it
         was read, so that an edit made meanwhile is a miss next time, never stale)."""
         if key is None or self._file is None:
             return
-        record = [key, [list(row_of(e)) for e in entries]]
+        record = (key, tuple(row_of(e) for e in entries))
         name = os.path.basename(path)
         if self._entries.get(name) != record:
             self._entries[name] = record

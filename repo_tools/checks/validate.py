@@ -43,7 +43,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class FileResult:
     findings: list[Finding]
     models: list[EntrySummary]
-    stat_key: list[int] | None = None  # the file as it was read (checks.summaries)
+    stat_key: tuple[int, ...] | None = None  # the file as it was read (checks.summaries)
 
 
 def is_v1_document(data: Any) -> bool:
