@@ -26,6 +26,7 @@ complements of such intervals are again such intervals. Nothing is ever sampled.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -318,6 +319,16 @@ def model_client_range(model: ModelEntry | EntrySummary) -> Interval | None:
     if not model.has_compatibility_object:
         raise ValueError("compatibility is not an object")
     low, high = model.min_client_version, model.max_client_version
+    for bound in (low, high):
+        if bound is not None and type(bound) is not str:
+            raise ValueError(f"{bound!r} is not strict SemVer")
+    return _closed(low, high)
+
+
+@functools.lru_cache(maxsize=4096)
+def _closed(low: str | None, high: str | None) -> Interval | None:
+    # A repo repeats a handful of bounds across thousands of entries (a ValueError is not
+    # cached, but bounds that are not SemVer are rare and validate reports them).
     for bound in (low, high):
         if bound is not None and not is_semver(bound):
             raise ValueError(f"{bound!r} is not strict SemVer")

@@ -436,11 +436,12 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
         names = sorted(e.name for e in os.scandir(models_dir)
                        if e.name.endswith(".json") and not e.name.startswith("."))
         summaries = SummaryCache(models_dir, len(names))
+        reaches: dict[Interval, bool] = {}
         for name in names:
             files += 1
             here = _unreachable_in(summaries.models(os.path.join(models_dir, name),
                                                     shown_dir + name),
-                                   entry.config_version, ranges)
+                                   entry.config_version, ranges, reaches)
             if here:
                 doc, _ = load_json_file(models_dir / name, shown_dir + name)
                 found.extend(doc.locate(here) if doc is not None else here)
@@ -449,14 +450,21 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
 
 
 def _unreachable_in(models: Sequence[EntrySummary], config_version: str,
-                    ranges: list[Interval]) -> list[Finding]:
+                    ranges: list[Interval], reaches: dict[Interval, bool]) -> list[Finding]:
+    """`reaches`: whether a model range meets `ranges`, remembered across the config
+    version's files (its entries share a few ranges)."""
     found = []
     for model in models:
         try:
             own = compat.model_client_range(model)
         except ValueError:
             continue
-        if own is None or compat.overlaps([own], ranges):
+        if own is None:
+            continue
+        met = reaches.get(own)
+        if met is None:
+            met = reaches[own] = compat.overlaps([own], ranges)
+        if met:
             continue
         name = f"{model.provider or '?'}/{model.model or '?'} {model.version}"
         found.append(finding(
