@@ -392,3 +392,32 @@ def test_a_small_config_version_is_not_cached(tmp_path: Path,
     assert cli("validate", repo / "versions/v1.0.0/models/acme.json", cwd=repo).exit_code == 0
     assert cli("check-index", "--repo", repo, cwd=repo).exit_code == 0
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_clean_verdict_holds_only_while_file_and_options_are_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lint and validate skip a file whose cached full check was clean; an edit, or other
+    options (lint's known platforms), means checking it again."""
+    monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    files = {f"v1.0.0/p-{i:03d}": config(model(
+        provider=f"p-{i:03d}", download={"url": f"https://h/{i}", "sha256": SHA_B,
+                                         "cachePath": f"p/{i}.gguf"},
+        compatibility={"supported_platforms": ["linux"]}))
+        for i in range(CACHED_FROM)}
+    index = {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}}
+    repo = make_repo(tmp_path / "repo", files, index)
+    assert cli("validate", "--repo", repo, cwd=repo).exit_code == 0  # every verdict: clean
+    target = repo / "versions/v1.0.0/models/p-007.json"
+    broken = json.loads(target.read_text())
+    broken["models"][0]["downlaod"] = broken["models"][0].pop("download")
+    target.write_text(json.dumps(broken, indent=2))
+    run = cli("validate", "--repo", repo, "--format", "json", cwd=repo)
+    assert {f["rule"] for f in findings_json(run)} >= {"S001", "S003"}
+    target.write_text(json.dumps(config(model(
+        provider="p-007", download={"url": "https://h/7", "sha256": SHA_B,
+                                    "cachePath": "p/7.gguf"},
+        compatibility={"supported_platforms": ["linux"]})), indent=2))
+    assert cli("lint", "--repo", repo, cwd=repo).exit_code == 0
+    (repo / ".repo-tools.toml").write_text('known-platforms = ["macos"]\n')
+    run = cli("lint", "--repo", repo, "--format", "json", cwd=repo)
+    assert [f["rule"] for f in findings_json(run)].count("L004") == CACHED_FROM

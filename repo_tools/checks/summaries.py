@@ -9,6 +9,12 @@ ruff keys its cache: an unchanged sibling is not even opened on the next commit.
 cache file per models directory; writing it is best effort (a read-only or missing
 cache directory only costs the parsing).
 
+A file that validate checked in full and found clean is marked so; while it is unchanged,
+and the checking code and options are the same (`code_key`, `options`), `clean_models`
+hands back its summary and `lint` or `validate` skip the check, as ruff skips files whose
+cached result still holds. A file with findings is always checked again (its findings
+need positions anyway).
+
 `REPO_TOOLS_CACHE_DIR` moves the cache; `REPO_TOOLS_NO_SUMMARY_CACHE=1` turns it off. A
 directory of fewer than `CACHED_FROM` files is not cached at all: parsing a few files
 costs less than finding, reading and writing a cache file.
@@ -17,6 +23,7 @@ costs less than finding, reading and writing a cache file.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import marshal
@@ -27,10 +34,27 @@ from typing import Any
 
 from repo_tools.model import EntrySummary, summaries_of
 
-FORMAT = "repo-tools-summaries/3"
+FORMAT = "repo-tools-summaries/4"
 CACHED_FROM = 64
 # One entry: its index in `models`, then EntrySummary's fields after path and pointer.
 _Row = tuple[Any, ...]
+
+
+@functools.lru_cache(maxsize=1)
+def code_key() -> str:
+    """What the verdicts depend on besides the file: the version and every module of
+    repo_tools as installed (sizes and mtimes: an edited checkout counts as new code)."""
+    import repo_tools
+
+    package = os.path.dirname(os.path.abspath(repo_tools.__file__))
+    parts = [getattr(repo_tools, "__version__", ""), FORMAT]
+    for folder, _dirs, files in sorted(os.walk(package)):
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                info = os.stat(os.path.join(folder, name))
+                parts.append(f"{os.path.relpath(folder, package)}/{name}:{info.st_size}:"
+                             f"{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def cache_root() -> Path | None:
@@ -79,14 +103,17 @@ def _entries(rows: list[_Row], shown: str) -> list[EntrySummary]:
 class SummaryCache:
     """The summaries of one models directory's files."""
 
-    def __init__(self, models_dir: Path, files: int) -> None:
-        """files: how many files the directory holds (below CACHED_FROM, no cache)."""
+    def __init__(self, models_dir: Path, files: int, options: str = "") -> None:
+        """files: how many files the directory holds (below CACHED_FROM, no cache);
+        options: what else a clean verdict depends on (e.g. lint's known platforms)."""
         self._file: Path | None = None
         self._entries: dict[str, tuple[Any, ...]] = {}
         self._changed = False
+        self._verdicts = ""
         root = cache_root() if files >= CACHED_FROM else None
         if root is None:
             return
+        self._verdicts = f"{code_key()}|{options}"
         digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
         self._file = root / f"{digest}.marshal"
         try:
@@ -96,7 +123,7 @@ class SummaryCache:
         except (OSError, ValueError, EOFError, TypeError):
             return
         if type(data) is dict and data.get("format") == FORMAT and type(
-                data.get("files")) is dict:
+                data.get("files")) is dict and data.get("verdicts") == self._verdicts:
             self._entries = data["files"]
 
     def models(self, path: str, shown: str) -> list[EntrySummary]:
@@ -106,24 +133,37 @@ class SummaryCache:
             return []
         name = os.path.basename(path)
         cached = self._entries.get(name)
-        if type(cached) is tuple and len(cached) == 2 and cached[0] == key:
+        if type(cached) is tuple and len(cached) == 3 and cached[0] == key:
             try:
                 return _entries(cached[1], shown)
             except (TypeError, ValueError):
                 pass  # a damaged entry: parse the file again
         rows = parse_summary(path)
         if self._file is not None:
-            self._entries[name] = (key, tuple(rows))
+            self._entries[name] = (key, tuple(rows), False)
             self._changed = True
         return _entries(rows, shown)
 
-    def record(self, path: str, key: tuple[int, ...] | None,
-               entries: list[EntrySummary]) -> None:
+    def clean_models(self, path: str, shown: str) -> list[EntrySummary] | None:
+        """The file's summary when a full check found it clean and it has not changed
+        since; None when it must be checked."""
+        cached = self._entries.get(os.path.basename(path))
+        if not (type(cached) is tuple and len(cached) == 3 and cached[2] is True):
+            return None
+        if cached[0] != stat_key(path):
+            return None
+        try:
+            return _entries(cached[1], shown)
+        except (TypeError, ValueError):
+            return None
+
+    def record(self, path: str, key: tuple[int, ...] | None, entries: list[EntrySummary],
+               clean: bool) -> None:
         """Keep what a full check of the file found (key: its `stat_key` taken before it
         was read, so that an edit made meanwhile is a miss next time, never stale)."""
         if key is None or self._file is None:
             return
-        record = (key, tuple(row_of(e) for e in entries))
+        record = (key, tuple(row_of(e) for e in entries), clean)
         name = os.path.basename(path)
         if self._entries.get(name) != record:
             self._entries[name] = record
@@ -138,7 +178,8 @@ class SummaryCache:
             return
         for name in stale:
             del self._entries[name]
-        data = marshal.dumps({"format": FORMAT, "files": self._entries})
+        data = marshal.dumps({"format": FORMAT, "verdicts": self._verdicts,
+                              "files": self._entries})
         # A cache needs no fsync: a torn or lost file is only a miss. The rename keeps
         # readers from ever seeing half a file.
         temporary = self._file.with_name(f".{self._file.name}.{os.getpid()}.tmp")

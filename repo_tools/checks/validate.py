@@ -447,31 +447,45 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     for real, shown in named.items():
         version = repo_layout.config_version_dir(Path(real))
         groups[os.path.dirname(real) if version else real][real] = shown
+    options = "" if known_platforms is None else repr(sorted(known_platforms))
+    clean: set[str] = set()  # named files that a cached clean verdict still vouches for
     for group, members in groups.items():
-        if group not in named:
-            _add_siblings(group, members, base)
-    items = [(Path(p), shown, known_platforms) for p, shown in named.items()]
-    results = dict(zip(named, _run_check_file(items, jobs), strict=True))
+        if group in named:
+            continue  # outside versions/<v>/models/: a group of its own, nothing to cache
+        _add_siblings(group, members, base)
+        cache = SummaryCache(Path(group), len(members), options)
+        clean.update(real for real, shown in members.items()
+                     if real in named and cache.clean_models(real, shown) is not None)
+    # Checked in the order the groups are gone through below, and taken one group at a
+    # time as the workers deliver: memory follows a config version, not the repo.
+    ordered = [(group, sorted(members.items(), key=lambda item: item[1]))
+               for group, members in groups.items()]
+    results = _run_check_file([(Path(real), shown, known_platforms)
+                               for _, files in ordered for real, shown in files
+                               if real in named and real not in clean], jobs)
 
     findings: list[Finding] = []
     report_on = set(named.values())
-    for group, members in groups.items():
+    for group, files in ordered:
         version_models: list[EntrySummary] = []
-        # Outside versions/<v>/models/ a file is a group of its own, with nothing to cache.
-        summaries = SummaryCache(Path(group), len(members)) if group not in named else None
-        for real, shown in sorted(members.items(), key=lambda item: item[1]):
-            result = results.get(real)
-            if result is not None:
+        summaries = SummaryCache(Path(group), len(files), options) if group not in named \
+            else None
+        for real, shown in files:
+            if real in named and real not in clean:
+                result = next(results)
                 findings.extend(result.findings)
                 version_models.extend(result.models)
                 if summaries is not None:
                     # What this run learnt spares the next hook call (and check-index).
-                    summaries.record(real, result.stat_key, result.models)
+                    summaries.record(real, result.stat_key, result.models,
+                                     not result.findings)
             elif summaries is not None:
-                version_models.extend(summaries.models(real, shown))
+                models = summaries.clean_models(real, shown) if real in clean else None
+                version_models.extend(models if models is not None
+                                      else summaries.models(real, shown))
         if summaries is not None:
-            summaries.save({os.path.basename(p) for p in members})
-        docs = _ReparsedFiles({shown: p for p, shown in members.items()})
+            summaries.save({os.path.basename(p) for p, _ in files})
+        docs = _ReparsedFiles({shown: p for p, shown in files})
         cross = cross_file_findings(version_models, report_on, places_in(docs))
         findings.extend(_locate_cross(cross, docs))
     return ValidateResult(sort_findings(findings), len(named))
@@ -530,15 +544,23 @@ PARALLEL_THRESHOLD = 400
 
 
 def _run_check_file(items: list[tuple[Path, str, frozenset[str] | None]],
-                    jobs: int) -> list[FileResult]:
+                    jobs: int) -> Iterator[FileResult]:
+    """The results in the order of items, as they come (a generator: the caller consumes
+    them one config version at a time)."""
     workers = jobs or min(os.cpu_count() or 1, 8)
     if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
-        return [check_file(*item) for item in items]
+        yield from (check_file(*item) for item in items)
+        return
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, len(items) // (workers * 8))
+    # Executor.map submits everything at once and keeps each result until it is taken;
+    # windows keep that bounded whatever the repo's size.
+    window = 4096
+    chunk = max(1, min(len(items), window) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_check_file_item, items, chunksize=chunk))
+        for start in range(0, len(items), window):
+            yield from pool.map(_check_file_item, items[start:start + window],
+                                chunksize=chunk)
 
 
 def _check_file_item(item: tuple[Path, str, frozenset[str] | None]) -> FileResult:
