@@ -449,11 +449,16 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
         groups[os.path.dirname(real) if version else real][real] = shown
     options = "" if known_platforms is None else repr(sorted(known_platforms))
     clean: set[str] = set()  # named files that a cached clean verdict still vouches for
+    # The hook's call touches one or two config versions: their caches are kept for the
+    # pass below rather than read twice; a whole repo's are read again, one at a time.
+    kept: dict[str, SummaryCache] = {}
     for group, members in groups.items():
         if group in named:
             continue  # outside versions/<v>/models/: a group of its own, nothing to cache
         _add_siblings(group, members, base)
         cache = SummaryCache(Path(group), len(members), options)
+        if len(groups) <= KEEP_CACHES:
+            kept[group] = cache
         clean.update(real for real, shown in members.items()
                      if real in named and cache.clean_models(real, shown) is not None)
     # Checked in the order the groups are gone through below, and taken one group at a
@@ -468,8 +473,8 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     report_on = set(named.values())
     for group, files in ordered:
         version_models: list[EntrySummary] = []
-        summaries = SummaryCache(Path(group), len(files), options) if group not in named \
-            else None
+        summaries = None if group in named else kept.pop(group, None) or SummaryCache(
+            Path(group), len(files), options)
         for real, shown in files:
             if real in named and real not in clean:
                 result = next(results)
@@ -539,6 +544,7 @@ def _locate_cross(findings: list[Finding], docs: Mapping[str, JsonDocument]) -> 
     return located
 
 
+KEEP_CACHES = 8
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
 
