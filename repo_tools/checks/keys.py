@@ -18,6 +18,7 @@ _KEY_MARKER = re.compile(
     rb"|(?P<body>b3BlbnNzaC1rZXktdjE)"
     rb"|(?P<putty>PuTTY-User-Key-File-[0-9]{1,3}:)")
 _KEY_WORDS = (b"PRIVATE", b"b3BlbnNzaC1rZXktdjE", b"PuTTY-User-Key-File-")  # one in each marker
+_KEY_TEXT = tuple(word.decode() for word in _KEY_WORDS)
 _KINDS = {"openssh": "an OpenSSH private key", "pem": "a PEM private key",
           "body": "the body of an OpenSSH private key", "putty": "a PuTTY private key"}
 _OVERLAP = 256  # longer than any marker, so one split across two reads is still found
@@ -64,7 +65,7 @@ def scan_for_private_key(handle: BinaryIO) -> KeyMaterial | None:
 
 def key_findings(text: str, shown: str) -> list[Finding]:
     """R037 for a file's text already read (validate's pass over a model file)."""
-    if not any(word in text for word in ("PRIVATE", "b3BlbnNzaC1rZXktdjE", "PuTTY-User")):
+    if not any(word in text for word in _KEY_TEXT):
         return []
     key = private_key_material(text.encode("utf-8", "surrogatepass"))
     if key is None:

@@ -38,6 +38,7 @@ FORMAT = "repo-tools-summaries/4"
 CACHED_FROM = 64
 # One entry: its index in `models`, then EntrySummary's fields after path and pointer.
 _Row = tuple[Any, ...]
+_ROW_FIELDS = len(EntrySummary._fields) - 1  # the index stands for path and pointer
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,16 +145,20 @@ class SummaryCache:
             self._changed = True
         return _entries(rows, shown)
 
-    def clean_models(self, path: str, shown: str) -> list[EntrySummary] | None:
-        """The file's summary when a full check found it clean and it has not changed
-        since; None when it must be checked."""
+    def is_clean(self, path: str) -> bool:
+        """Whether a full check found the file clean and it has not changed since."""
         cached = self._entries.get(os.path.basename(path))
-        if not (type(cached) is tuple and len(cached) == 3 and cached[2] is True):
-            return None
-        if cached[0] != stat_key(path):
+        return (type(cached) is tuple and len(cached) == 3 and cached[2] is True
+                and type(cached[1]) is tuple
+                and all(type(row) is tuple and len(row) == _ROW_FIELDS for row in cached[1])
+                and cached[0] == stat_key(path))
+
+    def clean_models(self, path: str, shown: str) -> list[EntrySummary] | None:
+        """The file's summary when `is_clean`; None when it must be checked."""
+        if not self.is_clean(path):
             return None
         try:
-            return _entries(cached[1], shown)
+            return _entries(self._entries[os.path.basename(path)][1], shown)
         except (TypeError, ValueError):
             return None
 

@@ -459,8 +459,7 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
         cache = SummaryCache(Path(group), len(members), options)
         if len(groups) <= KEEP_CACHES:
             kept[group] = cache
-        clean.update(real for real, shown in members.items()
-                     if real in named and cache.clean_models(real, shown) is not None)
+        clean.update(real for real in members if real in named and cache.is_clean(real))
     # Checked in the order the groups are gone through below, and taken one group at a
     # time as the workers deliver: memory follows a config version, not the repo.
     ordered = [(group, sorted(members.items(), key=lambda item: item[1]))

@@ -414,7 +414,6 @@ class Answer:
     insecure_redirect: str | None = None
     linked_etag: str | None = None
     linked_size: str | None = None
-    hops: int = 0
 
     @property
     def status(self) -> int:
@@ -652,7 +651,7 @@ class Transport:
         linked_etag: str | None = None
         linked_size: str | None = None
         current = url
-        for hop in range(self.limits.max_redirects + 1):
+        for _ in range(self.limits.max_redirects + 1):
             # Once an https chain has dropped to plain http, a credential sent on would
             # cross the network in clear text.
             downgraded = insecure is not None and urlsplit(current).scheme == "http"
@@ -661,7 +660,7 @@ class Transport:
             linked_etag = response.headers.get("X-Linked-Etag") or linked_etag
             linked_size = response.headers.get("X-Linked-Size") or linked_size
             if response.status not in REDIRECT_STATUSES:
-                return Answer(current, response, insecure, linked_etag, linked_size, hop)
+                return Answer(current, response, insecure, linked_etag, linked_size)
             location = response.headers.get("Location", "")
             discard(response)
             if not location:
