@@ -38,6 +38,7 @@ from repo_tools.action import (
 )
 from repo_tools.findings import Finding, Severity
 from repo_tools.report import render_github
+from tests.docs import section
 from tests.helpers import SHA_A, config, make_repo, model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -271,10 +272,9 @@ def test_action_yml_passes_zizmor() -> None:
 
 
 def test_readme_documents_every_input_and_output() -> None:
-    readme = (ROOT / "README.md").read_text("utf-8")
-    section = readme.split("<!-- section: lint -->")[1].split("<!-- /section: lint -->")[0]
+    text = section("lint")
     for name in (*ACTION["inputs"], *ACTION["outputs"]):
-        assert f"`{name}`" in section, name
+        assert f"`{name}`" in text, name
 
 
 # -- the entry point in-process: the cases a second install would only slow down ----------

@@ -37,6 +37,7 @@ from repo_tools.probe_options import PROBE_OPTIONS, to_probe_options
 from repo_tools.rules import ALL_RULES
 from repo_tools.rules import probe as rules
 from repo_tools.settings import parse_settings
+from tests.docs import all_text
 from tests.helpers import cli
 
 SHA = "ab" * 32
@@ -241,8 +242,8 @@ def test_every_probe_rule_is_registered_and_documented() -> None:
     assert codes == [f"P{i:03d}" for i in range(1, len(codes) + 1)]
     for rule in rules.RULES:
         assert ALL_RULES[rule.code] is rule and rule.summary and rule.fix
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert all(code in readme for code in codes)
+    docs = all_text()
+    assert all(code in docs for code in codes)
 
 
 # -- --write's text edit -------------------------------------------------------------------------

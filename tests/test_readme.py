@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
 from repo_tools.cli.rules import markdown_table
+from tests.docs import README_PATH, ROOT, all_text, section
 from tests.helpers import cli
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text("utf-8")
-
-
-def section(name: str) -> str:
-    match = re.search(rf"<!-- section: {name} -->\n(.*?)<!-- /section: {name} -->", README,
-                      re.S)
-    assert match, f"README has no section {name}"
-    return match.group(1)
+README = README_PATH.read_text("utf-8")
 
 
 def test_every_hook_is_documented() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     for hook in hooks:
-        assert f"id: {hook['id']}" in README or f"`{hook['id']}`" in README, hook["id"]
+        docs = all_text()
+        assert f"id: {hook['id']}" in docs or f"`{hook['id']}`" in docs, hook["id"]
 
 
 def test_rule_table_is_the_generated_one() -> None:

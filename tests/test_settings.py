@@ -22,6 +22,7 @@ from repo_tools.settings import (
     parse_settings,
     resolve_rule,
 )
+from tests.docs import section
 
 FULL = """\
 checks = ["validate", "index"]
@@ -204,14 +205,13 @@ def test_resolve_rule() -> None:
 
 
 def test_every_documented_key_is_known_and_in_the_readme() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
-    section = readme.split("<!-- section: lint -->")[1].split("<!-- /section: lint -->")[0]
+    text = section("lint")
     for key in KEYS:
-        assert f"`{key}`" in section, key
+        assert f"`{key}`" in text, key
     for key in PROBE_OPTIONS:
-        assert f"`{key}`" in section, key
+        assert f"`{key}`" in text, key
     for rule in ("L001", "L002", "L003", "L004", "L005"):
-        assert rule in section
+        assert rule in text
 
 
 # -- applying settings ----------------------------------------------------------------------
@@ -298,9 +298,7 @@ def test_parse_settings_never_raises(table: dict[str, Any]) -> None:
 
 
 def test_readme_settings_example_is_valid() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
-    section = readme.split("<!-- section: lint -->")[1].split("<!-- /section: lint -->")[0]
-    [example] = [block for block in section.split("```toml\n")[1:]]
+    [example] = [block for block in section("lint").split("```toml\n")[1:]]
     text = example.split("```")[0]
     loaded = parse_settings(tomllib.loads(text), ".repo-tools.toml", text)
     assert loaded.findings == []

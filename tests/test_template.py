@@ -25,6 +25,7 @@ from cookiecutter.main import cookiecutter
 
 from repo_tools import __version__
 from repo_tools.scaffold import template_dir, template_variables
+from tests.docs import section
 from tests.helpers import cli, git
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -280,18 +281,13 @@ def test_init_refuses_what_lint_would_refuse(tmp_path: Path) -> None:
 
 
 def test_template_variables_are_documented() -> None:
-    readme = (ROOT / "README.md").read_text("utf-8")
-    section = readme.split("<!-- section: template -->")[1].split(
-        "<!-- /section: template -->")[0]
+    text = section("template")
     for name in template_variables():
-        assert f"`{name}`" in section, name
+        assert f"`{name}`" in text, name
 
 
 def test_readme_snippets_are_what_the_template_renders(rendered: Path) -> None:
-    readme = (ROOT / "README.md").read_text("utf-8")
-    section = readme.split("<!-- section: template -->")[1].split(
-        "<!-- /section: template -->")[0]
-    snippets = dict(re.findall(r"<!-- rendered: (\S+) -->\n```\w*\n(.*?)```", section,
+    snippets = dict(re.findall(r"<!-- rendered: (\S+) -->\n```\w*\n(.*?)```", section("template"),
                                re.DOTALL))
     assert set(snippets) == {".pre-commit-config.yaml", *WORKFLOWS}
     for name, text in snippets.items():
