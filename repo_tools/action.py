@@ -147,7 +147,7 @@ def summary_markdown(findings: Sequence[Finding], files: int, checks: Sequence[s
     """The job summary: verdict, counts per rule, every finding (within `limit` bytes),
     then the client -> config version map. With `blob` (see `blob_url`), each file links
     to its line at that commit."""
-    from repo_tools.rules import ALL_RULES
+    from repo_tools.rules import ALL_RULES, rule_url
 
     counts = count_by_severity(findings)
     errors, warnings = counts[Severity.ERROR], counts[Severity.WARNING]
@@ -173,7 +173,8 @@ def summary_markdown(findings: Sequence[Finding], files: int, checks: Sequence[s
     for code, count in sorted(by_rule.items()):
         rule = ALL_RULES.get(code)
         severity = Severity.ERROR if code in erring else Severity.WARNING
-        head.append(f"| {md_cell(code)} | {md_cell(rule.name if rule else '')} | "
+        shown = f"[{md_cell(code)}]({rule_url(code)})" if rule else md_cell(code)
+        head.append(f"| {shown} | {md_cell(rule.name if rule else '')} | "
                     f"{severity} | {count} |")
     head += ["", "### Findings", "", "| | File | Line | Rule | Message |",
              "| --- | --- | ---: | --- | --- |"]

@@ -4,7 +4,7 @@ Each row is an option of `repo-tools probe` and the key of the same name in the 
 settings table: its kind, default and help. The click flags (`cli/probe.py`), the checks
 of `[probe]` values (`settings.py`) and the conversion to `ProbeOptions` below all read
 this table, so an option added here of an existing kind is a flag and a setting at once
-(a new kind also needs its click type and its check; the README's tables are by hand).
+(a new kind also needs its click type and its check; the docs' tables are by hand).
 
 It lives outside `repo_tools/probe/` because importing that package imports urllib3,
 and this table is on the hooks' path (settings, and `repo-tools --help`): it imports no

@@ -133,7 +133,7 @@ def artifact_uri(path: str) -> str:
 
 
 def render_sarif(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
-    from repo_tools.rules import ALL_RULES
+    from repo_tools.rules import ALL_RULES, rule_url
 
     used = sorted({f.rule for f in findings})
     index = {code: i for i, code in enumerate(used)}
@@ -146,6 +146,7 @@ def render_sarif(findings: Sequence[Finding], files: int, *, color: bool = False
                 "name": rule.name,
                 "shortDescription": {"text": rule.summary},
                 "help": {"text": rule.fix},
+                "helpUri": rule_url(code),
                 "defaultConfiguration": {"level": str(rule.severity)},
             })
         rules.append(entry)

@@ -38,6 +38,7 @@ from repo_tools.action import (
 )
 from repo_tools.findings import Finding, Severity
 from repo_tools.report import render_github
+from repo_tools.rules import rule_url
 from tests.docs import section
 from tests.helpers import SHA_A, config, make_repo, model
 
@@ -218,9 +219,11 @@ def test_summary(real_run: tuple[ActionRun, Path]) -> None:
     summary = run.step("Lint").summary
     assert summary.startswith("## repo-tools lint: ❌ 3 errors, 1 warning\n")
     assert "Checked 3 files in configs with validate, index, migrate." in summary
-    for row in ("| M001 | v1-converted | error | 1 |", "| L004 | unknown-platform | warning | 1 |",
-                "| V003 | bad-url | error | 1 |", "| V005 | bad-sha256 | error | 1 |"):
-        assert row in summary
+    for code, row in (("M001", "v1-converted | error | 1 |"),
+                      ("L004", "unknown-platform | warning | 1 |"),
+                      ("V003", "bad-url | error | 1 |"), ("V005", "bad-sha256 | error | 1 |")):
+        # Each code links to its rule page on the docs site.
+        assert f"| [{code}]({rule_url(code)}) | {row}" in summary
     findings_table = summary.split("### Findings\n")[1].split("###")[0]
     rows = [line for line in findings_table.splitlines() if line.startswith("| ❌") or
             line.startswith("| ⚠️")]
@@ -411,7 +414,7 @@ def test_summary_stays_under_githubs_limit() -> None:
     assert 1000 < shown < 20_000
     assert f"… and {20_000 - shown} more findings not shown here" in text
     assert text.rstrip().endswith("```")  # the resolve table is never cut off
-    assert "| V005 | bad-sha256 | error | 20000 |" in text
+    assert f"| [V005]({rule_url('V005')}) | bad-sha256 | error | 20000 |" in text
 
 
 def test_summary_lists_everything_when_it_fits() -> None:
@@ -495,7 +498,9 @@ def test_files_are_plain_text_without_githubs_variables(env: dict[str, str]) -> 
     assert blob_url(env) is None
     finding = Finding("V005", Severity.ERROR, "versions/v1.0.0/models/p.json", "bad", line=3)
     text = summary_markdown([finding], 1, ["validate"], repo_shown=".", blob=blob_url(env))
-    assert "| ❌ | versions/v1.0.0/models/p.json | 3:0 |" in text and "](" not in text
+    # Only the rule codes link (to their docs pages); the files are plain text.
+    assert "| ❌ | versions/v1.0.0/models/p.json | 3:0 |" in text
+    assert "](" not in text.split("### Findings\n")[1]
 
 
 def test_the_action_links_files_from_the_runners_variables(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 import click
 
 from repo_tools.findings import Rule
-from repo_tools.rules import ALL_RULES, FAMILIES
+from repo_tools.rules import ALL_RULES, FAMILIES, rule_url
 
 
 def _cell(text: str) -> str:
@@ -15,7 +15,7 @@ def _cell(text: str) -> str:
 
 
 def markdown_table() -> str:
-    """The rule table as Markdown, one section per family (the README embeds this)."""
+    """The rule table as Markdown, one section per family (docs/rules/index.md embeds this)."""
     lines = []
     for family, rules in FAMILIES.items():
         if not rules:
@@ -66,7 +66,7 @@ def rules(code: str | None, markdown: bool, fmt: str) -> None:
             click.echo(json.dumps(rule_record(rule), indent=2, ensure_ascii=False))
             return
         click.echo(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.summary}\n\n"
-                   f"What to do: {rule.fix}")
+                   f"What to do: {rule.fix}\n\nMore: {rule_url(rule.code)}")
         return
     if fmt == "json":
         click.echo(json_table(), nl=False)

@@ -21,8 +21,16 @@ FAMILIES: dict[str, tuple[Rule, ...]] = {
     "client (C)": client.RULES,
 }
 
+# The docs site (mkdocs.yml's site_url); each rule has a page at rules/CODE/.
+DOCS_URL = "https://model-config-tools.readthedocs.io/en/latest/"
+
 ALL_RULES: dict[str, Rule] = {rule.code: rule for rules in FAMILIES.values() for rule in rules}
 
 
 def rule(code: str) -> Rule:
     return ALL_RULES[code]
+
+
+def rule_url(code: str) -> str:
+    """The rule's page on the docs site: SARIF's helpUri, and the link `rules CODE` prints."""
+    return f"{DOCS_URL}rules/{code}/"

@@ -9,7 +9,7 @@ E, W = Severity.ERROR, Severity.WARNING
 UNKNOWN_SETTING = Rule(
     "L001", "unknown-setting", E,
     "The settings have a key that repo-tools does not know (often a typo).",
-    "Fix the spelling or remove the key; the README's `lint` section lists every key.",
+    "Fix the spelling or remove the key; the docs' lint page lists every key.",
 )
 BAD_SETTING = Rule(
     "L002", "bad-setting-value", E,
