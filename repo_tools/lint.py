@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repo_tools import repo as repo_layout
-from repo_tools.checks.validate import validate_paths
+from repo_tools.checks.validate import VersionHook, validate_paths
 from repo_tools.findings import Finding, sort_findings
 from repo_tools.rules import core
 from repo_tools.settings import CHECKS, Settings, apply_settings, load_settings
 
 if TYPE_CHECKING:
+    from repo_tools.checks.index import IndexCheck
+    from repo_tools.compat import Interval
+    from repo_tools.model import EntrySummary
     from repo_tools.probe import ProbeOptions
 
 # migrate keeps each changed file's old and new text until it returns; batches bound that.
@@ -55,20 +58,26 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
     wanted = tuple(c for c in CHECKS if c in named)
     paths = repo_layout.model_files(repo)
     files = len(paths)
+    on_version = None
+    if "index" in wanted:
+        # With validate, the index rule on models (I008) rides on validate's pass over
+        # each config version's summaries instead of reading every file again.
+        index = _index_check(repo, shown_from, scan_models="validate" not in wanted)
+        found.extend(index.findings)
+        files += (repo / "index.json").is_file()
+        on_version = _unreachable_hook(index.selected, found)
     if "validate" in wanted:
         # The platform rule rides on validate's one read of each file.
-        found.extend(validate_paths(paths, shown_from,
-                                    known_platforms=settings.known_platforms).findings)
-    if "index" in wanted:
-        found.extend(_index_findings(repo, shown_from))
-        files += (repo / "index.json").is_file()
+        found.extend(validate_paths(paths, shown_from, known_platforms=settings.known_platforms,
+                                    on_version=on_version).findings)
     if "migrate" in wanted:
         targets = paths
         if "validate" in wanted:
             # migrate leaves v2 files alone and reports unparsable ones as validate did,
             # so only the files validate saw as v1 need reading a second time.
             v1 = {f.path for f in found if f.rule == core.V1_FORMAT.code}
-            targets = [p for p in paths if repo_layout.display_path(p, shown_from) in v1]
+            targets = [p for p in paths
+                       if v1 and repo_layout.display_path(p, shown_from) in v1]
         found = _prefer_migrate(found, _migrate_findings(targets, shown_from))
     if "probe" in wanted:
         found.extend(_probe_findings(repo, paths, shown_from, settings))
@@ -84,10 +93,23 @@ def repo_prefix(repo: Path, base: Path) -> str:
     return repo_layout.display_path(repo, base).rstrip("/") + "/"
 
 
-def _index_findings(repo: Path, base: Path) -> list[Finding]:
-    from repo_tools.checks.index import check_index
+def _index_check(repo: Path, base: Path, *, scan_models: bool) -> IndexCheck:
+    from repo_tools.checks.index import run_check_index
 
-    return check_index(repo, base)
+    return run_check_index(repo, base, scan_models=scan_models)
+
+
+def _unreachable_hook(selected: dict[str, list[Interval]], found: list[Finding]) -> VersionHook:
+    """I008 per config version, from the summaries validate has in hand."""
+    from repo_tools.checks.index import unreachable_findings
+
+    def on_version(models_dir: str, files: Mapping[str, str],
+                   models: Sequence[EntrySummary]) -> None:
+        config_version = os.path.basename(os.path.dirname(models_dir))
+        ranges = selected.get(config_version)
+        if ranges:
+            found.extend(unreachable_findings(models, config_version, ranges, files))
+    return on_version
 
 
 def _migrate_findings(paths: Sequence[Path], base: Path) -> list[Finding]:

@@ -15,7 +15,10 @@ PYPROJECT = "pyproject.toml"
 
 def model_files(repo: Path) -> list[Path]:
     """Every versions/*/models/*.json under repo, sorted."""
-    return sorted(repo.glob(f"{VERSIONS_DIR}/*/{MODELS_DIR}/*.json"))
+    # Path's own order (part by part), by a key: comparing Path objects costs several
+    # times more on a big repo.
+    return sorted(repo.glob(f"{VERSIONS_DIR}/*/{MODELS_DIR}/*.json"),
+                  key=lambda p: os.fspath(p).split(os.sep))
 
 
 def is_model_file_path(path: str) -> bool:

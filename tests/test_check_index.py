@@ -23,7 +23,17 @@ from repo_tools.checks.index import analyse, check_index, plainly_valid
 from repo_tools.checks.validate import schema_findings
 from repo_tools.compat import IndexEntry
 from repo_tools.lint import lint_repo
-from tests.helpers import cli, findings_json, git, make_repo, model, rules_of, write_json
+from tests.helpers import (
+    SHA_A,
+    cli,
+    config,
+    findings_json,
+    git,
+    make_repo,
+    model,
+    rules_of,
+    write_json,
+)
 from tests.test_compat import CLIENTS, NEWEST_CLIENT, by_precedence, cmp, indexes, oracle_admits
 from tests.test_compat import oracle_select as select
 
@@ -408,3 +418,28 @@ def test_check_index_verdicts_match_the_oracle(entries: list[IndexEntry]) -> Non
     assert by_rule.get("I012", set()) == {f"/versions/{low}/max_client_version"
                                           for low, _ in expected["major_pairs"]}
     assert set(by_rule) <= {"I005", "I006", "I007", "I009", "V002", "I011", "I012"}
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_lint_reports_unreachable_models_as_check_index_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool) -> None:
+    # lint takes I008 from validate's pass over the summaries; check-index reads them
+    # itself. Same findings, positions included, with and without a warm cache.
+    from repo_tools.checks.summaries import CACHED_FROM
+
+    monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    files = {f"v1.0.0/p-{i:03d}": config(model(
+        provider=f"p-{i:03d}", download={"url": f"https://h/{i}", "sha256": SHA_A,
+                                         "cachePath": f"p/{i}.gguf"},
+        compatibility={"min_client_version": "0.1.0", "max_client_version": "0.2.0"}
+        if i % 7 == 0 else {"min_client_version": "1.0.0"}))
+        for i in range(CACHED_FROM + 1)}
+    repo = make_repo(tmp_path / "repo", files,
+                     {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
+    if cached:
+        cli("validate", "--repo", repo, cwd=repo)
+    index_run = findings_json(cli("check-index", "--format", "json", cwd=repo))
+    lint_run = findings_json(cli("lint", "--format", "json", cwd=repo))
+    unreachable = [f for f in index_run if f["rule"] == "I008"]
+    assert len(unreachable) == len(range(0, CACHED_FROM + 1, 7))
+    assert [f for f in lint_run if f["rule"] == "I008"] == unreachable

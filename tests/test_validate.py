@@ -421,3 +421,23 @@ def test_a_clean_verdict_holds_only_while_file_and_options_are_unchanged(
     (repo / ".repo-tools.toml").write_text('known-platforms = ["macos"]\n')
     run = cli("lint", "--repo", repo, "--format", "json", cwd=repo)
     assert [f["rule"] for f in findings_json(run)].count("L004") == CACHED_FROM
+
+
+def test_validate_and_lint_keep_each_others_clean_verdicts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lint checks with its known platforms, validate without: both verdicts live in one
+    cache entry, so taking turns re-checks nothing (the cache is not even rewritten)."""
+    monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    files = {f"v1.0.0/p-{i:03d}": config(model(
+        provider=f"p-{i:03d}", download={"url": f"https://h/{i}", "sha256": SHA_B,
+                                         "cachePath": f"p/{i}.gguf"}))
+        for i in range(CACHED_FROM)}
+    repo = make_repo(tmp_path / "repo", files,
+                     {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
+    assert cli("validate", "--repo", repo, cwd=repo).exit_code == 0
+    assert cli("lint", "--repo", repo, cwd=repo).exit_code == 0
+    [cache] = (tmp_path / "cache" / "summaries").glob("*.marshal")
+    written = cache.stat().st_mtime_ns
+    for command in ("validate", "lint", "validate", "lint"):
+        assert cli(command, "--repo", repo, cwd=repo).exit_code == 0
+        assert cache.stat().st_mtime_ns == written, command

@@ -11,7 +11,7 @@ import bisect
 import dataclasses
 import heapq
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -422,7 +422,9 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
     Config versions that are never selected are skipped (I006 covers them), and so are
     files that do not parse (validate reports those). Each file is read through its
     summary (`checks.summaries`: cached between runs, so an unchanged file is not
-    opened); only a file with a finding is parsed again, for its positions.
+    opened); only a file with a finding is parsed again, for its positions. `lint`, which
+    has every summary in hand from validate, calls `unreachable_findings` per config
+    version instead (see `run_check_index(scan_models=False)`).
     """
     selected = compat.selected_ranges(table)
     found: list[Finding] = []
@@ -439,14 +441,31 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
         reaches: dict[Interval, bool] = {}
         for name in names:
             files += 1
-            here = _unreachable_in(summaries.models(os.path.join(models_dir, name),
-                                                    shown_dir + name),
-                                   entry.config_version, ranges, reaches)
-            if here:
-                doc, _ = load_json_file(models_dir / name, shown_dir + name)
-                found.extend(doc.locate(here) if doc is not None else here)
+            real, shown = os.path.join(models_dir, name), shown_dir + name
+            found.extend(unreachable_findings(summaries.models(real, shown),
+                                              entry.config_version, ranges, {shown: real},
+                                              reaches))
         summaries.save(set(names))
     return ModelScan(found, files)
+
+
+def unreachable_findings(models: Sequence[EntrySummary], config_version: str,
+                         ranges: list[Interval], files: Mapping[str, str],
+                         reaches: dict[Interval, bool] | None = None) -> list[Finding]:
+    """I008 for the entries of one config version's files, located: `files` maps each
+    entry's shown path to the file to parse again for positions (only files with a
+    finding are)."""
+    here = _unreachable_in(models, config_version, ranges, {} if reaches is None else reaches)
+    if not here:
+        return []
+    by_file: dict[str, list[Finding]] = {}
+    for f in here:
+        by_file.setdefault(f.path, []).append(f)
+    located: list[Finding] = []
+    for shown, found in by_file.items():
+        doc, _ = load_json_file(Path(files.get(shown, shown)), shown)
+        located.extend(doc.locate(found) if doc is not None else found)
+    return located
 
 
 def _unreachable_in(models: Sequence[EntrySummary], config_version: str,
@@ -482,10 +501,16 @@ def _unreachable_in(models: Sequence[EntrySummary], config_version: str,
 class IndexCheck:
     findings: list[Finding]
     files: int
+    # Config version -> the client ranges it is selected for: what the unreachable-model
+    # rule (I008) measures a model's own range against.
+    selected: dict[str, list[Interval]] = dataclasses.field(default_factory=dict)
 
 
-def run_check_index(repo: Path, base: Path) -> IndexCheck:
-    """Every index check; `files` counts index.json and the model files read."""
+def run_check_index(repo: Path, base: Path, *, scan_models: bool = True) -> IndexCheck:
+    """Every index check; `files` counts index.json and the model files read.
+
+    With `scan_models=False` the model files are not read: the caller, which reads them
+    anyway, applies I008 with `unreachable_findings` and the returned `selected`."""
     index, findings = load_index(repo, base)
     # What a release would refuse to take (model files' contents are validate's to scan).
     findings.extend(publish_findings(repo, base, model_files=False))
@@ -493,6 +518,7 @@ def run_check_index(repo: Path, base: Path) -> IndexCheck:
         return IndexCheck(sort_findings(findings), 1)
     on_index = directory_findings(repo, base, index)
     files = 1
+    selected: dict[str, list[Interval]] = {}
     if index.complete and not index.entries:
         on_index.append(finding(rules.EMPTY_INDEX, index.doc.path,
                                 "index.json lists no config version: no client gets a config",
@@ -500,11 +526,13 @@ def run_check_index(repo: Path, base: Path) -> IndexCheck:
     elif index.complete:
         analysis = analyse(index.entries)
         on_index.extend(range_findings(index.doc.path, index.entries, analysis))
-        scan = unreachable_models(repo, base, index.entries, analysis.table)
-        findings.extend(scan.findings)
-        files += scan.files
+        if scan_models:
+            scan = unreachable_models(repo, base, index.entries, analysis.table)
+            findings.extend(scan.findings)
+            files += scan.files
+        selected = compat.selected_ranges(analysis.table)
     findings.extend(index.doc.locate(on_index))
-    return IndexCheck(sort_findings(findings), files)
+    return IndexCheck(sort_findings(findings), files, selected)
 
 
 def check_index(repo: Path, base: Path) -> list[Finding]:

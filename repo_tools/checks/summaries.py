@@ -34,7 +34,7 @@ from typing import Any
 
 from repo_tools.model import EntrySummary, summaries_of
 
-FORMAT = "repo-tools-summaries/4"
+FORMAT = "repo-tools-summaries/5"
 CACHED_FROM = 64
 # One entry: its index in `models`, then EntrySummary's fields after path and pointer.
 _Row = tuple[Any, ...]
@@ -110,11 +110,14 @@ class SummaryCache:
         self._file: Path | None = None
         self._entries: dict[str, tuple[Any, ...]] = {}
         self._changed = False
-        self._verdicts = ""
+        self._code = ""
+        # A file's entry keeps the options it was found clean with: validate (none) and
+        # lint (its known platforms) share one cache without voiding each other's verdicts.
+        self._options = options
         root = cache_root() if files >= CACHED_FROM else None
         if root is None:
             return
-        self._verdicts = f"{code_key()}|{options}"
+        self._code = code_key()
         digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
         self._file = root / f"{digest}.marshal"
         try:
@@ -124,7 +127,7 @@ class SummaryCache:
         except (OSError, ValueError, EOFError, TypeError):
             return
         if type(data) is dict and data.get("format") == FORMAT and type(
-                data.get("files")) is dict and data.get("verdicts") == self._verdicts:
+                data.get("files")) is dict and data.get("code") == self._code:
             self._entries = data["files"]
 
     def models(self, path: str, shown: str) -> list[EntrySummary]:
@@ -141,15 +144,15 @@ class SummaryCache:
                 pass  # a damaged entry: parse the file again
         rows = parse_summary(path)
         if self._file is not None:
-            self._entries[name] = (key, tuple(rows), False)
+            self._entries[name] = (key, tuple(rows), ())
             self._changed = True
         return _entries(rows, shown)
 
     def is_clean(self, path: str) -> bool:
         """Whether a full check found the file clean and it has not changed since."""
         cached = self._entries.get(os.path.basename(path))
-        return (type(cached) is tuple and len(cached) == 3 and cached[2] is True
-                and type(cached[1]) is tuple
+        return (type(cached) is tuple and len(cached) == 3 and type(cached[2]) is tuple
+                and self._options in cached[2] and type(cached[1]) is tuple
                 and all(type(row) is tuple and len(row) == _ROW_FIELDS for row in cached[1])
                 and cached[0] == stat_key(path))
 
@@ -168,8 +171,15 @@ class SummaryCache:
         was read, so that an edit made meanwhile is a miss next time, never stale)."""
         if key is None or self._file is None:
             return
-        record = (key, tuple(row_of(e) for e in entries), clean)
         name = os.path.basename(path)
+        rows = tuple(row_of(e) for e in entries)
+        before = self._entries.get(name)
+        # Verdicts under other options still hold if the file is the one they were for.
+        others: tuple[str, ...] = ()
+        if (type(before) is tuple and len(before) == 3 and before[0] == key
+                and before[1] == rows and type(before[2]) is tuple):
+            others = tuple(o for o in before[2] if o != self._options)
+        record = (key, rows, (*others, self._options) if clean else others)
         if self._entries.get(name) != record:
             self._entries[name] = record
             self._changed = True
@@ -183,8 +193,7 @@ class SummaryCache:
             return
         for name in stale:
             del self._entries[name]
-        data = marshal.dumps({"format": FORMAT, "verdicts": self._verdicts,
-                              "files": self._entries})
+        data = marshal.dumps({"format": FORMAT, "code": self._code, "files": self._entries})
         # A cache needs no fsync: a torn or lost file is only a miss. The rename keeps
         # readers from ever seeing half a file.
         temporary = self._file.with_name(f".{self._file.name}.{os.getpid()}.tmp")

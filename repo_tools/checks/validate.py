@@ -429,8 +429,14 @@ class ValidateResult:
     files_checked: int
 
 
+VersionHook = Callable[[str, Mapping[str, str], Sequence[EntrySummary]], None]
+"""(models directory, shown path -> file, every entry summary of the directory): what a
+caller that needs a config version's entries gets as validate goes through them."""
+
+
 def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
-                   known_platforms: frozenset[str] | None = None) -> ValidateResult:
+                   known_platforms: frozenset[str] | None = None,
+                   on_version: VersionHook | None = None) -> ValidateResult:
     """Validate the named model files; siblings in the same config version are read for
     the cross-file rules but only the named files are reported on.
 
@@ -438,9 +444,10 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     identities, cachePaths and digests; `checks.summaries`, cached between runs), so the
     pre-commit hook's call on one file costs that file plus a cheap pass over its
     config version, however large the repo is. `known_platforms` adds lint's L004 to the
-    named files' checks (one read of each file for both).
+    named files' checks (one read of each file for both). `on_version` is handed each
+    models directory's summaries, so that lint's index rule reads no file again.
     """
-    named = {os.path.abspath(p): repo_layout.display_path(p, base) for p in paths}
+    named = _display_paths(paths, base)
     # Group the files by config version (its models directory), adding unnamed siblings.
     # A file outside the versions/<v>/models/ layout is a group of its own.
     groups: dict[str, dict[str, str]] = defaultdict(dict)
@@ -489,10 +496,25 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
                                       else summaries.models(real, shown))
         if summaries is not None:
             summaries.save({os.path.basename(p) for p, _ in files})
-        docs = _ReparsedFiles({shown: p for p, shown in files})
+        shown_to_real = {shown: p for p, shown in files}
+        if on_version is not None and group not in named:
+            on_version(group, shown_to_real, version_models)
+        docs = _ReparsedFiles(shown_to_real)
         cross = cross_file_findings(version_models, report_on, places_in(docs))
         findings.extend(_locate_cross(cross, docs))
     return ValidateResult(sort_findings(findings), len(named))
+
+
+def _display_paths(paths: Sequence[Path], base: Path) -> dict[str, str]:
+    """Absolute path -> display path, for every path: one abspath each, the display path
+    cut from it (a whole repo's worth of files are named by lint)."""
+    root = os.path.abspath(base).rstrip(os.sep) + os.sep
+    named = {}
+    for path in paths:
+        real = os.path.abspath(path)
+        named[real] = (real[len(root):].replace(os.sep, "/") if real.startswith(root)
+                       else repo_layout.display_path(path, base))
+    return named
 
 
 def _add_siblings(models_dir: str, members: dict[str, str], base: Path) -> None:
