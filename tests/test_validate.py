@@ -359,8 +359,10 @@ def test_a_sibling_edited_between_runs_is_read_again(tmp_path: Path,
                                          "v1.0.0/acme": config(acme), **fillers})
     named = repo / "versions/v1.0.0/models/huggingface.json"  # sorts after acme.json
     assert cli("validate", named, cwd=repo).exit_code == 0
-    caches = list((tmp_path / "cache" / "summaries").glob("*.marshal"))
-    assert len(caches) == 1  # one per models directory, holding acme.json's summary
+    caches = sorted((tmp_path / "cache" / "summaries").glob("*.marshal"))
+    # One per models directory, holding acme.json's summary, and its key index.
+    assert [p.name.endswith(".keys.marshal") for p in caches] == [True, False]
+    index = caches.pop(0)
     written = caches[0].stat().st_mtime_ns
     assert cli("validate", named, cwd=repo).exit_code == 0
     assert caches[0].stat().st_mtime_ns == written  # nothing changed: nothing rewritten
@@ -374,6 +376,7 @@ def test_a_sibling_edited_between_runs_is_read_again(tmp_path: Path,
                                    "files": {"acme.json": ((1, 2), (("x",),))}})):
         if damaged is not None:
             caches[0].write_bytes(damaged)
+            index.write_bytes(damaged)
         run = cli("validate", named, "--format", "json", cwd=repo)
         assert [f["rule"] for f in findings_json(run)] == ["V007"], damaged
     monkeypatch.setenv("REPO_TOOLS_NO_SUMMARY_CACHE", "1")
@@ -436,7 +439,8 @@ def test_validate_and_lint_keep_each_others_clean_verdicts(
                      {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
     assert cli("validate", "--repo", repo, cwd=repo).exit_code == 0
     assert cli("lint", "--repo", repo, cwd=repo).exit_code == 0
-    [cache] = (tmp_path / "cache" / "summaries").glob("*.marshal")
+    [cache] = [p for p in (tmp_path / "cache" / "summaries").glob("*.marshal")
+               if not p.name.endswith(".keys.marshal")]
     written = cache.stat().st_mtime_ns
     for command in ("validate", "lint", "validate", "lint"):
         assert cli(command, "--repo", repo, cwd=repo).exit_code == 0

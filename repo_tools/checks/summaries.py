@@ -15,6 +15,9 @@ hands back its summary and `lint` or `validate` skip the check, as ruff skips fi
 cached result still holds. A file with findings is always checked again (its findings
 need positions anyway).
 
+Beside each cache file is its directory's key index (see `build_key_index`): the hook's
+call on a few files reads that instead of every sibling's summary.
+
 `REPO_TOOLS_CACHE_DIR` moves the cache; `REPO_TOOLS_NO_SUMMARY_CACHE=1` turns it off. A
 directory of fewer than `CACHED_FROM` files is not cached at all: parsing a few files
 costs less than finding, reading and writing a cache file.
@@ -29,6 +32,8 @@ import json
 import marshal
 import os
 import sys
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +100,11 @@ def row_of(entry: EntrySummary) -> _Row:
     # Interned, repeated values (providers, versions, bounds) are stored once by marshal.
     return (int(entry.pointer.rsplit("/", 1)[1]),
             *(sys.intern(v) if type(v) is str else v for v in entry[2:]))
+
+
+def read_summaries(path: str, shown: str) -> list[EntrySummary]:
+    """A file's entries summarised, read now (no cache)."""
+    return _entries(parse_summary(path), shown)
 
 
 def _entries(rows: list[_Row], shown: str) -> list[EntrySummary]:
@@ -189,18 +199,128 @@ class SummaryCache:
         if self._file is None:
             return
         stale = self._entries.keys() - present
-        if not self._changed and not stale:
+        if not self._changed and not stale and _index_file(self._file).exists():
             return
         for name in stale:
             del self._entries[name]
         data = marshal.dumps({"format": FORMAT, "code": self._code, "files": self._entries})
+        index = marshal.dumps(build_key_index(self._code, self._entries))
         # A cache needs no fsync: a torn or lost file is only a miss. The rename keeps
         # readers from ever seeing half a file.
         temporary = self._file.with_name(f".{self._file.name}.{os.getpid()}.tmp")
         try:
             self._file.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(index)
+            os.replace(temporary, _index_file(self._file))
             temporary.write_bytes(data)
             os.replace(temporary, self._file)
         except OSError:
             with contextlib.suppress(OSError):
                 temporary.unlink()
+
+
+# -- the key index: what the hook's call reads instead of every sibling's summary -----------
+#
+# The cross-file rules report only on the named files, against the earliest entry (file
+# order, then position) with the same identity or case-folded cachePath. So a hook call
+# needs, of its siblings, only the files that hold such an earliest entry. The key index
+# maps a CRC of each key to the first two files (in order) that hold it, and lists each
+# file's stat key, so that an unchanged directory is vouched for by stats alone. A CRC
+# collision only adds a file to read; a changed, new or deleted sibling is read afresh
+# (up to STALE_LIMIT of them), and anything the index cannot answer exactly (a key whose
+# recorded files are all being re-read, a cachePath that is a directory of another) sends
+# the caller back to the full summaries.
+
+INDEX_FORMAT = "repo-tools-key-index/1"
+STALE_LIMIT = 16
+_HOLDERS = 2
+
+
+def key_crc(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def identity_crc(provider: str, model: str, version: str) -> int:
+    return key_crc(f"{provider}\0{model}\0{version}")
+
+
+def path_crc(cache_path: str) -> int:
+    return key_crc(cache_path.casefold())
+
+
+def _index_file(cache_file: Path) -> Path:
+    return cache_file.with_name(cache_file.stem + ".keys.marshal")
+
+
+def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
+    """The key index of a directory whose every file's summary is `entries`."""
+    names = sorted(entries)
+    stats: dict[str, Any] = {}
+    identities: dict[int, list[int]] = {}
+    paths: dict[int, list[int]] = {}
+    parents: set[int] = set()
+    for number, name in enumerate(names):
+        key, rows = entries[name][0], entries[name][1]
+        stats[name] = key
+        for row in rows:
+            for table, crc in ((identities, identity_crc(*row[1:4])),
+                               (paths, path_crc(row[5]) if type(row[5]) is str else None)):
+                if crc is None:
+                    continue
+                holders = table.setdefault(crc, [])
+                if len(holders) < _HOLDERS and number not in holders:
+                    holders.append(number)
+            if type(row[5]) is str:
+                parts = row[5].casefold().split("/")
+                parents.update(key_crc("/".join(parts[:depth])) for depth in range(1, len(parts)))
+    return {"format": INDEX_FORMAT, "code": code, "names": names, "stats": stats,
+            "identities": {k: tuple(v) for k, v in identities.items()},
+            "paths": {k: tuple(v) for k, v in paths.items()}, "parents": parents}
+
+
+class KeyIndex:
+    """A models directory's key index, as loaded (see `build_key_index`)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.names: list[str] = data["names"]
+        self.stats: dict[str, Any] = data["stats"]
+        self.identities: dict[int, tuple[int, ...]] = data["identities"]
+        self.paths: dict[int, tuple[int, ...]] = data["paths"]
+        self.parents: set[int] = data["parents"]
+
+    @classmethod
+    def load(cls, models_dir: Path, files: int) -> KeyIndex | None:
+        root = cache_root() if files >= CACHED_FROM else None
+        if root is None:
+            return None
+        digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
+        try:
+            data = marshal.loads(_index_file(root / f"{digest}.marshal").read_bytes())
+            if (type(data) is not dict or data.get("format") != INDEX_FORMAT
+                    or data.get("code") != code_key()):
+                return None
+            return cls(data)
+        except (OSError, ValueError, EOFError, TypeError, KeyError):
+            return None
+
+    def holders(self, models: Iterable[EntrySummary], excluded: set[str]) -> set[str] | None:
+        """The names of the files that may hold the earliest entry sharing a key with
+        `models` (none of `excluded`, whose entries the caller has afresh); None when the
+        index cannot tell."""
+        wanted: set[str] = set()
+        for model in models:
+            lookups = [(self.identities, identity_crc(*model.identity))]
+            if model.cache_path is not None:
+                folded = model.cache_path.casefold()
+                if key_crc(folded) in self.parents:
+                    return None  # a directory of another cachePath: the rare nesting case
+                parts = folded.split("/")
+                lookups += [(self.paths, key_crc("/".join(parts[:depth])))
+                            for depth in range(1, len(parts) + 1)]
+            for table, crc in lookups:
+                numbers = table.get(crc, ())
+                kept = [self.names[n] for n in numbers if self.names[n] not in excluded]
+                if not kept and len(numbers) >= _HOLDERS:
+                    return None  # every recorded holder is being re-read; more may exist
+                wanted.update(kept[:1])
+        return wanted

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import difflib
+import itertools
 import os
 import re
 import unicodedata
@@ -22,7 +23,13 @@ from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.checks.fastschema import is_valid_v2
 from repo_tools.checks.keys import key_findings
-from repo_tools.checks.summaries import SummaryCache, stat_key
+from repo_tools.checks.summaries import (
+    STALE_LIMIT,
+    KeyIndex,
+    SummaryCache,
+    read_summaries,
+    stat_key,
+)
 from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
 from repo_tools.model import EntrySummary, summaries_of
@@ -459,10 +466,19 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     # The hook's call touches one or two config versions: their caches are kept for the
     # pass below rather than read twice; a whole repo's are read again, one at a time.
     kept: dict[str, SummaryCache] = {}
+    # A directory where only a few files are named is answered from its key index when
+    # it has one: the siblings are vouched for by their stats, and only the files that
+    # share a key with the named ones are read (see checks.summaries).
+    indexes: dict[str, KeyIndex] = {}
     for group, members in groups.items():
         if group in named:
             continue  # outside versions/<v>/models/: a group of its own, nothing to cache
         _add_siblings(group, members, base)
+        if on_version is None and sum(real in named for real in members) <= INDEXED_NAMED:
+            index = KeyIndex.load(Path(group), len(members))
+            if index is not None:
+                indexes[group] = index
+                continue
         cache = SummaryCache(Path(group), len(members), options)
         if len(groups) <= KEEP_CACHES:
             kept[group] = cache
@@ -479,6 +495,19 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     report_on = set(named.values())
     for group, files in ordered:
         version_models: list[EntrySummary] = []
+        index = indexes.get(group)
+        if index is not None:
+            checked = [next(results) for real, _ in files if real in named]
+            for result in checked:
+                findings.extend(result.findings)
+            indexed = _from_key_index(index, files, named, checked)
+            if indexed is not None:
+                docs = _ReparsedFiles({shown: p for p, shown in files})
+                findings.extend(_locate_cross(
+                    cross_file_findings(indexed, report_on, places_in(docs)), docs))
+                continue
+            # The index could not answer: the summaries, as below.
+            results = itertools.chain(checked, results)
         summaries = None if group in named else kept.pop(group, None) or SummaryCache(
             Path(group), len(files), options)
         for real, shown in files:
@@ -503,6 +532,43 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
         cross = cross_file_findings(version_models, report_on, places_in(docs))
         findings.extend(_locate_cross(cross, docs))
     return ValidateResult(sort_findings(findings), len(named))
+
+
+# Up to this many named files in one directory, its key index is used.
+INDEXED_NAMED = 8
+
+
+def _from_key_index(index: KeyIndex, files: list[tuple[str, str]], named: Mapping[str, str],
+                    checked: list[FileResult]) -> list[EntrySummary] | None:
+    """The entries the cross-file rules need for the named files of one directory: theirs
+    (just checked), every changed or new sibling's (read afresh), and those of the files
+    the index names as holding the earliest entry of a key the named files use. In file
+    order, as the full list would be; None when the index cannot answer exactly."""
+    fresh: dict[str, list[EntrySummary]] = {}
+    named_files = [shown for real, shown in files if real in named]
+    for result, shown in zip(checked, named_files, strict=True):
+        fresh[shown] = list(result.models)
+    present = set()
+    for real, shown in files:
+        name = os.path.basename(real)
+        present.add(name)
+        if real in named:
+            continue
+        if index.stats.get(name) != stat_key(real):
+            if len(fresh) - len(checked) >= STALE_LIMIT:
+                return None
+            fresh[shown] = read_summaries(real, shown)
+    by_name = {os.path.basename(real): (real, shown) for real, shown in files}
+    excluded = {os.path.basename(real) for real, shown in files if shown in fresh}
+    excluded.update(name for name in index.stats if name not in present)
+    named_models = [m for result in checked for m in result.models]
+    holders = index.holders(named_models, excluded)
+    if holders is None:
+        return None
+    for name in holders:
+        real, shown = by_name[name]
+        fresh[shown] = read_summaries(real, shown)
+    return [m for shown in sorted(fresh) for m in fresh[shown]]
 
 
 def _display_paths(paths: Sequence[Path], base: Path) -> dict[str, str]:

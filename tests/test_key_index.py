@@ -1,0 +1,112 @@
+"""The hook's key index answers exactly as the full summaries do.
+
+`validate NAMED` in a large config version reads, of the siblings, only those the key
+index names (plus any changed since it was written). Differential property: whatever
+the directory holds and however it changed since, the findings on the named files are
+the same as with no cache at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from repo_tools.checks import summaries
+from repo_tools.checks.summaries import CACHED_FROM
+from repo_tools.checks.validate import validate_paths
+from tests.helpers import SHA_A, SHA_B, config, model
+
+IDENTITIES = [("acme", "m1", "1.0.0"), ("acme", "m2", "1.0.0"), ("beta", "m1", "2.0.0")]
+CACHE_PATHS = ["a", "a/b.gguf", "A/B.gguf", "c/d.gguf", "c/e.gguf", None]
+
+entries = st.lists(st.tuples(st.sampled_from(IDENTITIES), st.sampled_from(CACHE_PATHS),
+                             st.sampled_from([SHA_A, SHA_B])), min_size=0, max_size=2)
+
+
+def document(rows: list[tuple[tuple[str, str, str], str | None, str]], number: int) -> str:
+    models = []
+    for (provider, name, version), cache_path, sha in rows:
+        download: dict[str, Any] = {"url": f"https://h/{number}", "sha256": sha}
+        if cache_path is not None:
+            download["cachePath"] = cache_path
+        models.append(model(provider=provider, model=name, version=version,
+                            download=download))
+    # Most files hold unrelated models, as a real config version's do.
+    models.append(model(provider=f"p{number}", model=f"own-{number}",
+                        download={"url": f"https://h/own/{number}", "sha256": SHA_A,
+                                  "cachePath": f"own/{number}.gguf"}))
+    return json.dumps(config(*models), indent=2)
+
+
+def replace(path: Path, text: str) -> None:
+    # A new inode: the stat key changes even within one timestamp tick.
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def findings(paths: list[Path], base: Path) -> list[tuple[str, str, str]]:
+    return [(f.rule, f.path, f.message) for f in validate_paths(paths, base, jobs=1).findings]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(entries, min_size=CACHED_FROM, max_size=CACHED_FROM + 4),
+       changes=st.dictionaries(st.integers(0, CACHED_FROM + 6), st.none() | entries,
+                               max_size=20),
+       named=st.sets(st.integers(0, CACHED_FROM + 6), min_size=1, max_size=3))
+def test_key_index_gives_the_findings_the_full_summaries_give(
+        monkeypatch: pytest.MonkeyPatch, before: list[Any], changes: dict[int, Any],
+        named: set[int]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        models_dir = root / "repo" / "versions" / "v1.0.0" / "models"
+        models_dir.mkdir(parents=True)
+        monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(root / "cache"))
+        monkeypatch.delenv("REPO_TOOLS_NO_SUMMARY_CACHE", raising=False)
+        path = {i: models_dir / f"f{i:03d}.json" for i in range(CACHED_FROM + 7)}
+        for i, rows in enumerate(before):
+            path[i].write_text(document(rows, i))
+        validate_paths(sorted(models_dir.glob("*.json")), root)  # writes cache and index
+        assert list((root / "cache" / "summaries").glob("*.keys.marshal"))
+        for i, rows in changes.items():
+            if rows is None:
+                path[i].unlink(missing_ok=True)
+            else:
+                replace(path[i], document(rows, i))
+        chosen = [path[i] for i in sorted(named) if path[i].exists()]
+        if not chosen:
+            return
+        with_index = findings(chosen, root)
+        monkeypatch.setenv("REPO_TOOLS_NO_SUMMARY_CACHE", "1")
+        assert with_index == findings(chosen, root)
+
+
+def test_the_hook_reads_only_the_siblings_that_share_a_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    models_dir = tmp_path / "versions" / "v1.0.0" / "models"
+    models_dir.mkdir(parents=True)
+    for i in range(CACHED_FROM * 2):
+        (models_dir / f"f{i:03d}.json").write_text(document([], i))
+    clash = [(("acme", "m1", "1.0.0"), "a/b.gguf", SHA_A)]
+    replace(models_dir / "f010.json", document(clash, 10))
+    validate_paths(sorted(models_dir.glob("*.json")), tmp_path)
+    replace(models_dir / "f100.json", document([(("acme", "m1", "1.0.0"), "x.gguf", SHA_B)],
+                                               100))
+    read: list[str] = []
+    real = summaries.parse_summary
+    monkeypatch.setattr(summaries, "parse_summary",
+                        lambda p: read.append(os.path.basename(p)) or real(p))
+    found = [f for f in validate_paths([models_dir / "f100.json"], tmp_path).findings
+             if f.rule != "V009"]  # (the providers do not match the file names)
+    assert [f.rule for f in found] == ["V008"]
+    assert "f010.json" in found[0].message
+    assert read == ["f010.json"]  # of 127 siblings, the one holding the same identity
