@@ -83,6 +83,12 @@ def stat_key(path: str) -> tuple[int, ...] | None:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
+def stat_digest(path: str) -> int | None:
+    """`stat_key` as one number, for the key index (ints hash the same in every process)."""
+    key = stat_key(path)
+    return None if key is None else hash(key)
+
+
 def parse_summary(path: str) -> list[_Row]:
     """A file's entries as rows; none when it does not parse or is not a v2 file
     (validating it is another call's job)."""
@@ -224,14 +230,15 @@ class SummaryCache:
 # The cross-file rules report only on the named files, against the earliest entry (file
 # order, then position) with the same identity or case-folded cachePath. So a hook call
 # needs, of its siblings, only the files that hold such an earliest entry. The key index
-# maps a CRC of each key to the first two files (in order) that hold it, and lists each
-# file's stat key, so that an unchanged directory is vouched for by stats alone. A CRC
+# maps a CRC of each key to the first two files (in order) that hold it, and holds each
+# file's stat key (hashed to one int), so that an unchanged directory is vouched for by
+# stats alone. A CRC
 # collision only adds a file to read; a changed, new or deleted sibling is read afresh
 # (up to STALE_LIMIT of them), and anything the index cannot answer exactly (a key whose
 # recorded files are all being re-read, a cachePath that is a directory of another) sends
 # the caller back to the full summaries.
 
-INDEX_FORMAT = "repo-tools-key-index/1"
+INDEX_FORMAT = "repo-tools-key-index/2"
 STALE_LIMIT = 16
 _HOLDERS = 2
 
@@ -261,7 +268,7 @@ def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str,
     parents: set[int] = set()
     for number, name in enumerate(names):
         key, rows = entries[name][0], entries[name][1]
-        stats[name] = key
+        stats[name] = hash(key) if type(key) is tuple else None
         for row in rows:
             for table, crc in ((identities, identity_crc(*row[1:4])),
                                (paths, path_crc(row[5]) if type(row[5]) is str else None)):

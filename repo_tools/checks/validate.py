@@ -28,6 +28,7 @@ from repo_tools.checks.summaries import (
     KeyIndex,
     SummaryCache,
     read_summaries,
+    stat_digest,
     stat_key,
 )
 from repo_tools.findings import Finding, finding, place, sort_findings
@@ -548,19 +549,22 @@ def _from_key_index(index: KeyIndex, files: list[tuple[str, str]], named: Mappin
     named_files = [shown for real, shown in files if real in named]
     for result, shown in zip(checked, named_files, strict=True):
         fresh[shown] = list(result.models)
-    present = set()
+    by_name: dict[str, tuple[str, str]] = {}
+    excluded: set[str] = set()
+    stats = index.stats
+    stale = 0
     for real, shown in files:
-        name = os.path.basename(real)
-        present.add(name)
+        name = real[real.rfind(os.sep) + 1:]
+        by_name[name] = (real, shown)
         if real in named:
-            continue
-        if index.stats.get(name) != stat_key(real):
-            if len(fresh) - len(checked) >= STALE_LIMIT:
+            excluded.add(name)
+        elif stats.get(name) != stat_digest(real):
+            stale += 1
+            if stale > STALE_LIMIT:
                 return None
             fresh[shown] = read_summaries(real, shown)
-    by_name = {os.path.basename(real): (real, shown) for real, shown in files}
-    excluded = {os.path.basename(real) for real, shown in files if shown in fresh}
-    excluded.update(name for name in index.stats if name not in present)
+            excluded.add(name)
+    excluded.update(name for name in stats if name not in by_name)  # deleted since
     named_models = [m for result in checked for m in result.models]
     holders = index.holders(named_models, excluded)
     if holders is None:
