@@ -11,7 +11,8 @@ one repeats). Every request is recorded, so tests can count what reached the ser
 
 Behaviours: `Body` (with Range support), `Status`, `Redirect`, `Reset` (connection
 reset mid-body), `Short` (body shorter than its Content-Length), `Stall` (stops sending
-after some bytes), `Paced` (a large file served slowly, with Range support); `Delay` and `RequireHeader` wrap another behaviour. Given a TLS
+after some bytes), `Paced` (a large file served slowly, with Range support); `Delay` and
+`RequireHeader` wrap another behaviour. Given a TLS
 context (`make_certificate(dir).server_context()`) the server speaks HTTPS.
 """
 

@@ -9,6 +9,7 @@ import collections
 import contextlib
 import dataclasses
 import hashlib
+import json
 import os
 import threading
 import time
@@ -37,6 +38,7 @@ from repo_tools.client.progress import Throttle
 from repo_tools.findings import RuleError
 from repo_tools.model import ModelEntry, entry_of
 from tests.client_helpers import FAST, Lab, blob, capture, client_log, entry, sha
+from tests.helpers import cli
 from tests.httpserver import (
     Body,
     LoopbackServer,
@@ -456,3 +458,49 @@ def test_ensure_takes_a_model_entry_and_explains_a_bad_one(tmp_path: Path) -> No
                        "cachePath": "../outside.bin"}
     with pytest.raises(NotDownloadable, match="cachePath"):
         client.ensure(entry_of(raw))
+
+
+# --- export-defaults ---------------------------------------------------------------------
+
+def test_export_defaults_writes_what_the_client_reads_from_a_release_or_a_checkout(
+        lab: Lab) -> None:
+    lab.standard_repo()
+    release = lab.release()
+    url = lab.serve(release.files)
+    out = lab.root / "app" / "configs" / "defaults" / "models"
+    run = cli("export-defaults", "--client-version", "1.7.0", "--platform", "linux",
+              "--from", url, "--allowed-signers", lab.allowed, "--out", out)
+    assert run.exit_code == 0, run.stderr
+    assert "wrote 5 model(s) of config version v1.1.0 for client 1.7.0 on linux" in run.stdout
+    # The client, with no remote at all, gets exactly what it would get from the release.
+    online = lab.client("1.7.0").load()
+    offline = ConfigClient("1.7.0", "linux", source=BundleSource(url),
+                           allowed_signers=lab.allowed, defaults_dir=out,
+                           cache_dir=lab.root / "fresh",
+                           config=dataclasses.replace(FAST, offline=True)).load()
+    assert offline.source is Source.DEFAULTS and offline.skipped == []
+    assert [m.identity for m in offline.models] == [m.identity for m in online.models]
+
+    from_repo = lab.root / "from-repo"
+    run = cli("export-defaults", "--client-version", "2.3.0", "--from", lab.repo,
+              "--out", from_repo)
+    assert run.exit_code == 0, run.stderr
+    written = json.loads((from_repo / "repo-tools-defaults.json").read_text())
+    assert [m["model"] for m in written["models"]] == ["next", "tiny"]
+
+
+def test_export_defaults_refuses_what_the_client_could_not_use(lab: Lab) -> None:
+    lab.standard_repo()
+    run = cli("export-defaults", "--client-version", "0.1.0", "--from", lab.repo,
+              "--out", lab.root / "out1")
+    assert run.exit_code == 1 and "C004" in run.stderr
+    assert not (lab.root / "out1").exists()
+    bad = entry("bad", "https://example.org/b.bin", "not-a-digest")
+    lab.write_repo({"v1.0.0": [bad], "v1.1.0": [], "v2.0.0": []})
+    run = cli("export-defaults", "--client-version", "1.2.0", "--from", lab.repo,
+              "--out", lab.root / "out2")
+    assert run.exit_code == 1 and "C006" in run.stderr
+    assert not (lab.root / "out2" / "repo-tools-defaults.json").exists()
+    run = cli("export-defaults", "--client-version", "1.2.0", "--from",
+              lab.server.url("/rel/"), "--out", lab.root / "out3")
+    assert run.exit_code == 2 and "--allowed-signers" in run.stderr
