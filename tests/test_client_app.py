@@ -504,3 +504,39 @@ def test_export_defaults_refuses_what_the_client_could_not_use(lab: Lab) -> None
     run = cli("export-defaults", "--client-version", "1.2.0", "--from",
               lab.server.url("/rel/"), "--out", lab.root / "out3")
     assert run.exit_code == 2 and "--allowed-signers" in run.stderr
+
+
+# --- progress-bar adapters ---------------------------------------------------------------
+
+def test_a_rich_bar_follows_a_download(tmp_path: Path, server: LoopbackServer) -> None:
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from repo_tools.client.bars import RichProgress
+
+    data = blob("rich", BIG)
+    model = served(server, "rich", Paced(data), data=data)
+    screen = io.StringIO()
+    with Progress(console=Console(file=screen, width=100)) as progress:
+        bar = RichProgress("rich.bin", progress=progress)
+        make_client(tmp_path).ensure(model, progress=bar).release()
+        [task] = progress.tasks
+        assert (task.completed, task.total) == (BIG, BIG)
+    assert "rich.bin" in screen.getvalue()
+
+
+def test_a_tqdm_bar_follows_a_download(tmp_path: Path, server: LoopbackServer) -> None:
+    import io
+
+    pytest.importorskip("tqdm")
+    from repo_tools.client.bars import TqdmProgress
+
+    data = blob("tqdm", BIG)
+    model = served(server, "tqdm", Paced(data), data=data)
+    screen = io.StringIO()
+    with TqdmProgress("tqdm.bin", file=screen) as bar:
+        make_client(tmp_path).ensure(model, progress=bar).release()
+        assert (bar.bar.n, bar.bar.total) == (BIG, BIG)
+    assert "tqdm.bin" in screen.getvalue()
