@@ -41,6 +41,7 @@ from tests.client_helpers import FAST, Lab, blob, capture, client_log, entry, sh
 from tests.helpers import cli
 from tests.httpserver import (
     Body,
+    Delay,
     LoopbackServer,
     Paced,
     Redirect,
@@ -156,6 +157,20 @@ def test_a_cancel_wakes_a_read_waiting_on_a_silent_server(tmp_path: Path,
         client.ensure(model, cancel=stop)
     assert time.monotonic() - started < 3
     assert client.cache.partial_path("acme/silent.bin").stat().st_size == 30_000
+
+
+def test_a_cancel_wakes_a_wait_for_the_answer(tmp_path: Path, server: LoopbackServer) -> None:
+    data = blob("slow", 10_000)
+    model = served(server, "slow", Delay(30, Body(data)), data=data)
+    client = make_client(tmp_path, network=dataclasses.replace(FAST.network,
+                                                               read_timeout=30))
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled) as raised:
+        client.ensure(model, cancel=stop)
+    assert time.monotonic() - started < 3 and raised.value.done_bytes == 0
+    assert server.count("/slow.bin") == 1  # no retry after a cancel
 
 
 class CancelAfter:

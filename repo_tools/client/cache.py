@@ -433,7 +433,12 @@ class ModelCache:
         never a protected path, a leased file or one being downloaded or hashed. Abandoned
         partial downloads count, and go first."""
         with self.transaction() as index:
-            return self._evict(index, budget_bytes, protect)[0]
+            sizes = {path: entry.size for path, entry in index.entries.items()}
+            removed = self._evict(index, budget_bytes, protect)[0]
+        if self.on_evict is not None:  # outside the index lock: other processes wait on it
+            for path in removed:
+                self.on_evict(path, sizes[path])
+        return removed
 
     def _evict(self, index: CacheIndex, budget_bytes: int,
                protect: Collection[str]) -> tuple[list[str], list[str]]:
@@ -479,8 +484,6 @@ class ModelCache:
             del index.entries[entry.path]
             total -= entry.size
             removed.append(entry.path)
-            if self.on_evict is not None:
-                self.on_evict(entry.path, entry.size)
         if dropped:
             log.info("removed %d abandoned partial download(s) to stay under the cache budget",
                      len(dropped))

@@ -104,10 +104,13 @@ class Watch:
 
     def check(self, done: int) -> None:
         if self.cancelled():
-            raise Cancelled(rules.DOWNLOAD_CANCELLED,
-                            f"{self.cache_path}: cancelled after {done} bytes; the partial "
-                            "file is kept and the next download resumes it", self.cache_path,
-                            done_bytes=done)
+            raise self.cancel_error(done)
+
+    def cancel_error(self, done: int) -> Cancelled:
+        return Cancelled(rules.DOWNLOAD_CANCELLED,
+                         f"{self.cache_path}: cancelled with {done} bytes on disk; the "
+                         "partial file is kept and the next download resumes it",
+                         self.cache_path, done_bytes=done)
 
     def report(self, done: int, total: int | None, *, final: bool = False) -> None:
         if not self.throttle.due(done, final=final):
@@ -153,13 +156,21 @@ def download_file(ref: DownloadRef, target: Path, config: ClientConfig,
     partial file kept). A download that fails for good leaves no `.partial` behind."""
     partial = target.with_name(target.name + PARTIAL_SUFFIX)  # what `prune` looks for
     watch = watch or Watch(ref.cache_path)
-    if deadline is None:
-        deadline = Deadline(config.download_timeout,
-                            name="the download time limit (ClientConfig.download_timeout)")
+    # The download's own deadline (inside the caller's), so that a cancel ends this
+    # download only.
+    deadline = Deadline(config.download_timeout, parent=deadline,
+                        name="the download time limit (ClientConfig.download_timeout)")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _download(ref, target, partial, config, transport, deadline, watch)
+        # A cancel ends the download's deadline: whatever the transfer waits for
+        # (connecting, the answer, the next bytes) wakes up at once and fails.
+        with abort_on_cancel(watch.cancel, _Ending(deadline)):
+            _download(ref, target, partial, config, transport, deadline, watch)
     except DownloadError as exc:
+        if watch.cancelled():  # the failure is the cancel's doing: keep what was received
+            cancelled = watch.cancel_error(_size_of(partial))
+            watch.fail(cancelled)
+            raise cancelled from None
         partial.unlink(missing_ok=True)
         watch.fail(exc)
         raise
@@ -266,8 +277,7 @@ def _attempt(transport: Transport, ref: DownloadRef, partial: Path, config: Clie
         total = ref.size if ref.size is not None else _declared_total(response, offset)
         received = offset
         try:
-            with partial.open("ab" if resumed else "wb") as out, \
-                    abort_on_cancel(watch.cancel, response):
+            with partial.open("ab" if resumed else "wb") as out:
                 try:
                     watch.report(received, total)
                     for chunk in response.iter_content(config.chunk_size):
@@ -294,6 +304,14 @@ def _attempt(transport: Transport, ref: DownloadRef, partial: Path, config: Clie
             raise DownloadError(rules.DOWNLOAD_FAILED,
                                 f"cannot write {partial.name}: {exc.strerror}") from None
         return _Body(digest.hexdigest(), resumed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ending:
+    deadline: Deadline
+
+    def abort(self) -> None:
+        self.deadline.expire()
 
 
 def _size_of(path: Path) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -133,13 +134,15 @@ class ConfigClient:
         self.cache = ModelCache(self.cache_dir, self.config.cache_budget_bytes,
                                 on_evict=lambda path, size: self._emit(Evicted(path, size)))
         self._transport: Transport | None = None
+        self._transport_lock = threading.Lock()
 
     def transport(self) -> Transport:
         """The client's one transport (pooled connections), made on first use; raises
         RemoteFailure when the environment's credentials cannot be read."""
-        if self._transport is None:
-            self._transport = client_transport(self.config)
-        return self._transport
+        with self._transport_lock:
+            if self._transport is None:
+                self._transport = client_transport(self.config)
+            return self._transport
 
     @property
     def state_dir(self) -> Path:
