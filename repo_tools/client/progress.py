@@ -7,9 +7,11 @@ download starts at the bytes already on disk; when a server ignores the resume a
 everything again, nothing is reported until the count passes what was already shown, so a
 progress bar never goes backwards.
 
-`cancel` is anything with `is_set() -> bool` (a `threading.Event`). It is looked at before
-each request, after every chunk, and every `CANCEL_POLL` seconds while a read waits for
-a silent server, so a cancel takes effect within that time whatever the server does.
+`cancel` is anything with `is_set() -> bool` (a `threading.Event`). It is looked at after
+every chunk and, by a watcher thread, every `CANCEL_POLL` seconds: a cancel then ends the
+download's deadline, which wakes whatever the transfer waits for (connecting, the answer,
+the next bytes), so it takes effect within that time whatever the server does. A back-off
+pause between retries is the one wait it does not cut short.
 
 Ready adapters turn a tqdm or rich progress bar into a `progress` callable
 (`repo_tools.client.bars`); neither package is needed otherwise.
@@ -63,8 +65,8 @@ class Throttle:
 
 @contextlib.contextmanager
 def abort_on_cancel(cancel: CancelFlag | None, target: Abortable) -> Iterator[None]:
-    """While the block runs, abort target as soon as cancel is set: a read blocked on a
-    silent server wakes up instead of waiting for the read timeout."""
+    """While the block runs, abort target as soon as cancel is set: a wait on a silent
+    server wakes up instead of running to the read timeout."""
     if cancel is None:
         yield
         return
