@@ -55,7 +55,8 @@ class CacheHit:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DownloadStarted:
-    """A download began; resumed_from: bytes already on disk from an earlier attempt."""
+    """A download attempt began (one per attempt: a retry starts again); resumed_from:
+    bytes already on disk from an earlier attempt or process."""
 
     cache_path: str
     url: str  # redacted: no user info, no query
