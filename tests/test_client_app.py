@@ -555,3 +555,23 @@ def test_a_tqdm_bar_follows_a_download(tmp_path: Path, server: LoopbackServer) -
         make_client(tmp_path).ensure(model, progress=bar).release()
         assert (bar.bar.n, bar.bar.total) == (BIG, BIG)
     assert "tqdm.bin" in screen.getvalue()
+
+
+def test_threads_ensuring_one_model_share_one_download(tmp_path: Path,
+                                                       server: LoopbackServer) -> None:
+    data = blob("shared", BIG)
+    model = served(server, "shared", Paced(data), data=data)
+    client = make_client(tmp_path)
+    paths: list[Path] = []
+
+    def use() -> None:
+        with client.ensure(model) as f:
+            paths.append(f.path)
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(paths) == 4 and paths[0].read_bytes() == data
+    assert server.body_requests("/shared.bin") == 1
