@@ -575,3 +575,21 @@ def test_threads_ensuring_one_model_share_one_download(tmp_path: Path,
         thread.join(timeout=60)
     assert len(paths) == 4 and paths[0].read_bytes() == data
     assert server.body_requests("/shared.bin") == 1
+
+
+def test_application_credentials_are_checked_without_quoting_them() -> None:
+    from repo_tools.net.credentials import CredentialsError
+
+    with pytest.raises(CredentialsError) as raised:
+        Credentials(env={}, tokens={"https://h.example/path": TOKEN})
+    assert TOKEN not in str(raised.value)
+    with pytest.raises(CredentialsError) as raised:
+        Credentials(env={}, headers={"h.example": {"X-Key": API_KEY + "\n"}})
+    assert API_KEY not in str(raised.value)
+    both = Credentials(env={"REPO_TOOLS_TOKENS": "h.example=from-env"},
+                       tokens={"https://h.example": TOKEN},
+                       headers={"h.example:8443": {"X-Key": API_KEY}})
+    assert both.headers_for("https://h.example/f") == {"Authorization": f"Bearer {TOKEN}"}
+    assert both.headers_for("https://h.example:8443/f") == {"X-Key": API_KEY}
+    assert both.headers_for("http://h.example/f") == {}
+    assert {TOKEN, API_KEY} <= both.secrets()
