@@ -18,7 +18,7 @@ rule code (C001...). Log lines go to the `repo_tools.client` logger and start wi
 
 from __future__ import annotations
 
-from repo_tools.client.cache import ModelFile
+from repo_tools.client.cache import ModelCache, ModelFile
 from repo_tools.client.download import download
 from repo_tools.client.errors import Cancelled, ClientError, DownloadError, NotDownloadable
 from repo_tools.client.events import Event, EventHandler
@@ -39,6 +39,6 @@ from repo_tools.net.limits import NetworkLimits
 __all__ = ["SOURCE_DEFAULTS", "SOURCE_LAST_KNOWN_GOOD", "SOURCE_REMOTE", "BundleSource",
            "CancelFlag", "Cancelled", "ClientConfig", "ClientError", "ConfigClient",
            "Credentials", "Download", "DownloadError", "Event", "EventHandler", "GitSource",
-           "LoadResult", "ModelEntry", "ModelFile", "NetworkLimits", "NotDownloadable",
-           "Origin", "ProgressCallback", "RemoteSource", "Source", "VerifyOnUse",
-           "default_cache_dir", "download"]
+           "LoadResult", "ModelCache", "ModelEntry", "ModelFile", "NetworkLimits",
+           "NotDownloadable", "Origin", "ProgressCallback", "RemoteSource", "Source",
+           "VerifyOnUse", "default_cache_dir", "download"]
