@@ -86,6 +86,11 @@ class ModelEntry:
     def describe(self) -> str:
         return f"{self.provider}/{self.model} {self.version}"
 
+    def __getitem__(self, key: str) -> Any:
+        """`entry["model"]`: the entry as published (`raw`), for code written when the
+        client's results were dicts. Typed code reads the attributes instead."""
+        return self.raw[key]
+
 
 class EntrySummary(NamedTuple):
     """What the rules across files need of one entry (identity, digest, cachePath, client

@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
+from repo_tools.model import ModelEntry
 from repo_tools.net.limits import NetworkLimits
 from tests.helpers import cli, make_repo, write_json
 from tests.httpserver import Body, LoopbackServer, _Handler, send_start
@@ -174,8 +175,8 @@ def capture(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="repo_tools.client")
 
 
-def names(models: list[dict[str, Any]]) -> list[str]:
-    return [m["model"] for m in models]
+def names(models: list[ModelEntry]) -> list[str]:
+    return [m.model for m in models]
 
 
 def json_bytes(data: Any) -> bytes:

@@ -11,7 +11,8 @@ one repeats). Every request is recorded, so tests can count what reached the ser
 
 Behaviours: `Body` (with Range support), `Status`, `Redirect`, `Reset` (connection
 reset mid-body), `Short` (body shorter than its Content-Length), `Stall` (stops sending
-after some bytes); `Delay` and `RequireHeader` wrap another behaviour. Given a TLS
+after some bytes), `Paced` (a large file served slowly, with Range support); `Delay` and
+`RequireHeader` wrap another behaviour. Given a TLS
 context (`make_certificate(dir).server_context()`) the server speaks HTTPS.
 """
 
@@ -215,6 +216,36 @@ class Trickle:
             handler.wfile.write(stream[start:start + step])
             handler.wfile.flush()
         handler.close_connection = True
+
+
+@dataclasses.dataclass
+class Paced:
+    """Like `Body` (200 or 206 for a Range), but the body goes out `step` bytes at a time
+    every `interval` seconds: a large file on a slow link, that a client can cancel and
+    resume. Stops when the client hangs up or the server closes."""
+
+    data: bytes
+    step: int = 64 * 1024
+    interval: float = 0.01
+
+    def serve(self, handler: _Handler) -> None:
+        data, status = self.data, 200
+        headers = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
+        wanted = _parse_range(handler.headers.get("Range", ""), len(data))
+        if wanted is not None:
+            start, end = wanted
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+            data, status = data[start:end + 1], 206
+        headers["Content-Length"] = str(len(data))
+        _send_head(handler, status, headers)
+        if handler.command == "HEAD":
+            return
+        for start in range(0, len(data), self.step):
+            handler.wfile.write(data[start:start + self.step])
+            handler.wfile.flush()
+            if handler.server.stopping.wait(self.interval):
+                handler.close_connection = True
+                return
 
 
 @dataclasses.dataclass

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from repo_tools.client import BundleSource, ConfigClient, DownloadError
 from repo_tools.client import cache as cache_module
 from repo_tools.client.cache import ModelCache, parse_index
+from repo_tools.model import entry_of
 from tests.client_helpers import (
     FAST,
     IgnoreRange,
@@ -57,7 +58,7 @@ def test_a_download_cut_mid_body_resumes(tmp_path: Path, server: LoopbackServer)
     data = blob("cut", SIZE)
     model = served(server, "cut", Short(data[:12_000], announced=SIZE), Body(data))
     client = make_client(tmp_path)
-    with client.ensure(model) as f:
+    with client.ensure(entry_of(model)) as f:
         assert f.path.read_bytes() == data
     gets = [r for r in server.requests if r.method == "GET"]
     assert len(gets) == 2
@@ -71,7 +72,7 @@ def test_a_download_cut_mid_body_resumes(tmp_path: Path, server: LoopbackServer)
 def test_a_connection_reset_is_retried(tmp_path: Path, server: LoopbackServer) -> None:
     data = blob("reset", SIZE)
     model = served(server, "reset", Reset(data, sent=5_000), Reset(data, sent=9_000), Body(data))
-    with make_client(tmp_path).ensure(model) as f:
+    with make_client(tmp_path).ensure(entry_of(model)) as f:
         assert f.path.read_bytes() == data
     assert server.body_requests("/reset.bin") == 3
 
@@ -83,7 +84,7 @@ def test_a_partial_file_from_an_earlier_process_is_resumed(tmp_path: Path,
     partial = tmp_path / "cache" / "acme" / "left.bin.partial"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(data[:7_000])
-    with make_client(tmp_path).ensure(model) as f:
+    with make_client(tmp_path).ensure(entry_of(model)) as f:
         assert f.path.read_bytes() == data
     assert [r.headers.get("Range") for r in server.requests] == ["bytes=7000-"]
 
@@ -91,7 +92,7 @@ def test_a_partial_file_from_an_earlier_process_is_resumed(tmp_path: Path,
 def test_a_server_without_ranges_starts_over(tmp_path: Path, server: LoopbackServer) -> None:
     data = blob("norange", SIZE)
     model = served(server, "norange", Short(data[:8_000], announced=SIZE), IgnoreRange(data))
-    with make_client(tmp_path).ensure(model) as f:
+    with make_client(tmp_path).ensure(entry_of(model)) as f:
         assert f.path.read_bytes() == data
 
 
@@ -101,7 +102,7 @@ def test_a_checksum_mismatch_never_leaves_a_file(tmp_path: Path, server: Loopbac
     model = served(server, "wrong", Body(b"x" * SIZE), data=blob("wrong", SIZE))
     client = make_client(tmp_path)
     with pytest.raises(DownloadError) as raised:
-        client.ensure(model)
+        client.ensure(entry_of(model))
     assert raised.value.rule.code == "C011"
     cache_root = tmp_path / "cache"
     assert not (cache_root / "acme" / "wrong.bin").exists()
@@ -116,7 +117,7 @@ def test_a_resumed_mismatch_is_downloaded_once_more_from_the_start(
     # The server's file changed between the two attempts: the joined halves are garbage.
     old, new = blob("v1", SIZE), blob("v2", SIZE)
     model = served(server, "changed", Short(old[:10_000], announced=SIZE), Body(new), data=new)
-    with make_client(tmp_path).ensure(model) as f:
+    with make_client(tmp_path).ensure(entry_of(model)) as f:
         assert f.path.read_bytes() == new
     ranges = [r.headers.get("Range") for r in server.requests]
     assert ranges[0] is None and ranges[1] and ranges[2] is None and len(ranges) == 3
@@ -127,7 +128,7 @@ def test_a_larger_body_than_the_config_says_is_cut_off(tmp_path: Path,
     data = blob("big", SIZE)
     model = served(server, "big", Body(data + b"more"), data=data)
     with pytest.raises(DownloadError) as raised:
-        make_client(tmp_path).ensure(model)
+        make_client(tmp_path).ensure(entry_of(model))
     assert raised.value.rule.code == "C011"
     assert leftovers(tmp_path) == []
 
@@ -138,12 +139,12 @@ def test_server_errors_are_retried_with_backoff_but_404_is_not(tmp_path: Path,
     flaky = served(server, "flaky", Status(503), Status(429, headers={"Retry-After": "0"}),
                    Body(data))
     client = make_client(tmp_path)
-    with client.ensure(flaky) as f:
+    with client.ensure(entry_of(flaky)) as f:
         assert f.path.read_bytes() == data
     assert server.count("/flaky.bin") == 3
     gone = served(server, "gone", Status(404))
     with pytest.raises(DownloadError) as raised:
-        client.ensure(gone)
+        client.ensure(entry_of(gone))
     assert raised.value.rule.code == "C010" and "HTTP 404" in raised.value.message
     assert server.count("/gone.bin") == 1
 
@@ -151,7 +152,8 @@ def test_server_errors_are_retried_with_backoff_but_404_is_not(tmp_path: Path,
 def test_retries_give_up(tmp_path: Path, server: LoopbackServer) -> None:
     model = served(server, "down", Status(500))
     with pytest.raises(DownloadError) as raised:
-        make_client(tmp_path, network=dataclasses.replace(FAST.network, retries=2)).ensure(model)
+        client = make_client(tmp_path, network=dataclasses.replace(FAST.network, retries=2))
+        client.ensure(entry_of(model))
     assert "after 3 attempts" in raised.value.message
     assert server.count("/down.bin") == 3
 
@@ -160,7 +162,7 @@ def test_secrets_in_download_urls_are_not_shown(tmp_path: Path, server: Loopback
     model = served(server, "secret", Status(404))
     model["download"]["url"] += "?X-Amz-Signature=PLANTED-SIGNATURE"
     with pytest.raises(DownloadError) as raised:
-        make_client(tmp_path).ensure(model)
+        make_client(tmp_path).ensure(entry_of(model))
     assert "PLANTED-SIGNATURE" not in str(raised.value)
 
 
@@ -170,16 +172,16 @@ def test_a_verified_file_is_not_hashed_or_fetched_again(tmp_path: Path, server: 
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     model = served(server, "once")
     client = make_client(tmp_path)
-    client.ensure(model).release()
+    client.ensure(entry_of(model)).release()
     hashed: list[Path] = []
     real = cache_module.sha256_file
     monkeypatch.setattr(cache_module, "sha256_file", lambda p: hashed.append(p) or real(p))
-    client.ensure(model).release()
+    client.ensure(entry_of(model)).release()
     assert hashed == [] and server.body_requests("/once.bin") == 1
     # A touched file (new mtime) is hashed again, found good, and kept.
     path = tmp_path / "cache" / "acme" / "once.bin"
     os.utime(path, ns=(1, 1))
-    client.ensure(model).release()
+    client.ensure(entry_of(model)).release()
     assert hashed == [path] and server.body_requests("/once.bin") == 1
 
 
@@ -188,10 +190,10 @@ def test_a_corrupted_cache_entry_is_downloaded_again(tmp_path: Path, server: Loo
     capture(caplog)
     model = served(server, "rot")
     client = make_client(tmp_path)
-    with client.ensure(model) as f:
+    with client.ensure(entry_of(model)) as f:
         path = f.path
     path.write_bytes(b"\0" * SIZE)  # bit rot, or a half-copied file
-    with client.ensure(model) as f:
+    with client.ensure(entry_of(model)) as f:
         assert f.path.read_bytes() == blob("rot", SIZE)
     assert server.body_requests("/rot.bin") == 2
     assert "C011 cached file acme/rot.bin" in client_log(caplog)
@@ -203,7 +205,7 @@ def test_a_file_unknown_to_the_index_is_hashed_before_use(tmp_path: Path,
     path = tmp_path / "cache" / "acme" / "copied.bin"
     path.parent.mkdir(parents=True)
     path.write_bytes(blob("copied", SIZE))  # e.g. copied in by hand, or a crash before indexing
-    with make_client(tmp_path).ensure(model) as f:
+    with make_client(tmp_path).ensure(entry_of(model)) as f:
         assert f.path == path
     assert server.count("/copied.bin") == 0
 
@@ -212,16 +214,16 @@ def test_lru_evicts_the_least_recently_used_and_never_one_in_use(
         tmp_path: Path, server: LoopbackServer) -> None:
     a, b, c, d = (served(server, n) for n in "abcd")
     client = make_client(tmp_path, budget=3 * SIZE)
-    held = client.ensure(a)  # in use throughout, and the least recently used
+    held = client.ensure(entry_of(a))  # in use throughout, and the least recently used
     for model in (b, c):
-        client.ensure(model).release()
-    client.ensure(b).release()  # b is now more recent than c
-    client.ensure(d).release()
+        client.ensure(entry_of(model)).release()
+    client.ensure(entry_of(b)).release()  # b is now more recent than c
+    client.ensure(entry_of(d)).release()
     cached = set(client.cache.read().entries)
     assert cached == {"acme/a.bin", "acme/b.bin", "acme/d.bin"}
     assert held.path.read_bytes() == blob("a", SIZE)
     held.release()
-    client.ensure(c).release()  # now a is free and least recently used
+    client.ensure(entry_of(c)).release()  # now a is free and least recently used
     assert set(client.cache.read().entries) == {"acme/b.bin", "acme/c.bin", "acme/d.bin"}
     assert not (tmp_path / "cache" / "acme" / "a.bin").exists()
 
@@ -229,13 +231,13 @@ def test_lru_evicts_the_least_recently_used_and_never_one_in_use(
 def test_a_lease_of_a_dead_process_does_not_pin(tmp_path: Path, server: LoopbackServer) -> None:
     a, b = served(server, "a"), served(server, "b")
     client = make_client(tmp_path, budget=SIZE)
-    client.ensure(a).release()
+    client.ensure(entry_of(a)).release()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     index = json.loads(client.cache.index_path.read_text())
     index["entries"]["acme/a.bin"]["leases"] = [{"pid": int(dead.stdout), "id": "crashed"}]
     client.cache.index_path.write_text(json.dumps(index))
-    client.ensure(b).release()
+    client.ensure(entry_of(b)).release()
     assert set(client.cache.read().entries) == {"acme/b.bin"}
 
 
@@ -246,9 +248,9 @@ def test_a_damaged_index_is_rebuilt_without_trusting_files(tmp_path: Path,
     capture(caplog)
     model = served(server, "idx")
     client = make_client(tmp_path)
-    client.ensure(model).release()
+    client.ensure(entry_of(model)).release()
     client.cache.index_path.write_bytes(b'{"format": "repo-tools-model-cache/1", "entr')
-    with client.ensure(model) as f:  # hashed again (no index entry), found good
+    with client.ensure(entry_of(model)) as f:  # hashed again (no index entry), found good
         assert f.path.read_bytes() == blob("idx", SIZE)
     assert "damaged" in client_log(caplog)
     assert parse_index(client.cache.index_path.read_bytes()) is not None
@@ -260,7 +262,7 @@ def test_an_unsafe_cache_path_is_refused(tmp_path: Path, server: LoopbackServer)
         model = served(server, "unsafe")
         model["download"]["cachePath"] = bad
         with pytest.raises(ValueError, match="cachePath"):
-            client.ensure(model)
+            client.ensure(entry_of(model))
     assert server.count() == 0
 
 
@@ -268,7 +270,7 @@ def test_a_model_without_cache_path_is_stored_by_hash(tmp_path: Path,
                                                       server: LoopbackServer) -> None:
     model = served(server, "anon")
     del model["download"]["cachePath"]
-    with make_client(tmp_path).ensure(model) as f:
+    with make_client(tmp_path).ensure(entry_of(model)) as f:
         assert f.path == tmp_path / "cache" / "by-sha256" / model["download"]["sha256"]
 
 
@@ -278,6 +280,7 @@ WORKER = """
 import hashlib, json, random, sys
 from pathlib import Path
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
+from repo_tools.model import entry_of
 from repo_tools.net.limits import NetworkLimits
 
 cache_dir, models_path, seed, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -288,7 +291,7 @@ client = ConfigClient("1.0.0", source=BundleSource("unused"), cache_dir=Path(cac
 rng = random.Random(seed)
 for _ in range(25):
     model = rng.choice(models)
-    with client.ensure(model) as handle:
+    with client.ensure(entry_of(model)) as handle:
         digest = hashlib.sha256(handle.path.read_bytes()).hexdigest()
         assert digest == model["download"]["sha256"], model["model"]
 """
@@ -371,8 +374,8 @@ def test_eviction_is_lru_and_spares_leased_files(ops: list[tuple[str, bool, int]
 def test_cache_cli(tmp_path: Path, server: LoopbackServer) -> None:
     a, b = served(server, "a"), served(server, "b")
     client = make_client(tmp_path)
-    client.ensure(a).release()
-    pinned = client.ensure(b)
+    client.ensure(entry_of(a)).release()
+    pinned = client.ensure(entry_of(b))
     cache_dir = tmp_path / "cache"
 
     run = cli("cache", "ls", "--cache-dir", cache_dir)
@@ -397,7 +400,7 @@ def test_cache_cli(tmp_path: Path, server: LoopbackServer) -> None:
     assert rules == [("C011", "acme/a.bin"), ("C013", "acme/c.bin")]
     assert not path.exists()
 
-    client.ensure(a).release()
+    client.ensure(entry_of(a)).release()
     run = cli("cache", "prune", "--cache-dir", cache_dir, "--max-bytes", "1K")
     assert run.exit_code == 0, run.stderr
     assert "removed partial download acme/c.bin" in run.stdout
@@ -434,7 +437,7 @@ def test_something_in_the_way_at_the_cache_path_is_a_download_error(
     in_the_way.mkdir(parents=True)
     (in_the_way / "other.gguf").write_bytes(b"another model's file")
     with pytest.raises(DownloadError) as raised:
-        client.ensure(model)
+        client.ensure(entry_of(model))
     assert raised.value.rule.code == "C010"
     assert (in_the_way / "other.gguf").read_bytes() == b"another model's file"
 
@@ -458,7 +461,7 @@ def test_links_inside_the_cache_are_never_written_or_deleted_through(
         model = served(server, cache_path.replace("/", "-"))
         model["download"]["cachePath"] = cache_path
         with pytest.raises(DownloadError) as raised:
-            client.ensure(model)
+            client.ensure(entry_of(model))
         assert raised.value.rule.code == "C010" and "symbolic link" in raised.value.message
     assert server.count() == 0
     assert sorted(p.name for p in outside.iterdir()) == ["victim.bin"]
@@ -467,7 +470,7 @@ def test_links_inside_the_cache_are_never_written_or_deleted_through(
     # Links planted after files were cached: eviction and verify delete nothing outside.
     kept = outside / "kept"
     for name in ("e", "v"):
-        client.ensure(served(server, name, data=blob(name, SIZE))).release()
+        client.ensure(entry_of(served(server, name, data=blob(name, SIZE)))).release()
     (cache_dir / "acme").rename(kept)
     (cache_dir / "acme").symlink_to(kept)
     (kept / "v.bin").write_bytes(b"\0" * SIZE)  # a mismatch verify would delete
@@ -482,7 +485,7 @@ def test_links_inside_the_cache_are_never_written_or_deleted_through(
     # The same through eviction: the entries are dropped, the files stay.
     (cache_dir / "acme").unlink()
     kept.rename(cache_dir / "acme")
-    client.ensure(served(server, "e", data=blob("e", SIZE))).release()
+    client.ensure(entry_of(served(server, "e", data=blob("e", SIZE)))).release()
     (cache_dir / "acme").rename(kept)
     (cache_dir / "acme").symlink_to(kept)
     assert client.cache.evict(0) == []
@@ -496,8 +499,8 @@ def test_cache_dir_itself_may_be_a_link(tmp_path: Path, server: LoopbackServer) 
     (tmp_path / "cache").symlink_to(other_disk)
     a, b = served(server, "a"), served(server, "b")
     client = make_client(tmp_path, budget=SIZE)
-    client.ensure(a).release()
-    client.ensure(b).release()  # evicts a
+    client.ensure(entry_of(a)).release()
+    client.ensure(entry_of(b)).release()  # evicts a
     assert sorted(p.name for p in (other_disk / "acme").iterdir()) == ["b.bin"]
     assert cli("cache", "verify", "--cache-dir", tmp_path / "cache").exit_code == 0
 
@@ -560,9 +563,9 @@ def test_partial_downloads_are_listed_counted_and_pruned(tmp_path: Path,
         # the one being written stays and counts.
         client = make_client(tmp_path, budget=3 * SIZE)
         a, b, d = (served(server, n) for n in "abd")
-        client.ensure(a).release()
-        client.ensure(b).release()
-        client.ensure(d).release()
+        client.ensure(entry_of(a)).release()
+        client.ensure(entry_of(b)).release()
+        client.ensure(entry_of(d)).release()
         assert not abandoned.exists()
         assert set(client.cache.read().entries) == {"acme/b.bin", "acme/d.bin"}
         assert writing.read_bytes() == b"\2" * SIZE
@@ -584,7 +587,7 @@ def test_a_hung_lock_holder_is_a_clear_error(tmp_path: Path, server: LoopbackSer
 
     model = served(server, "a")
     client = make_client(tmp_path)
-    client.ensure(model).release()
+    client.ensure(entry_of(model)).release()
     cache_dir = tmp_path / "cache"
     index_lock = cache_dir / ".repo-tools" / "cache-index.json.lock"
     holder = Holder(tmp_path, "path", cache_dir, index_lock)
@@ -604,8 +607,8 @@ def test_a_hung_lock_holder_is_a_clear_error(tmp_path: Path, server: LoopbackSer
             assert run.exit_code == 2, (command, run.stdout, run.stderr)
             assert f"holds the lock {index_lock}" in run.stderr
         with pytest.raises(OSError, match="another repo-tools process holds the lock"):
-            client.ensure(model)  # as any other I/O failure of the cache
+            client.ensure(entry_of(model))  # as any other I/O failure of the cache
     finally:
         holder.kill()
     assert cli("cache", "prune", "--cache-dir", cache_dir).exit_code == 0  # death released it
-    client.ensure(model).release()
+    client.ensure(entry_of(model)).release()

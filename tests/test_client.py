@@ -42,13 +42,13 @@ def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptur
         assert names(result.models) == models
         assert result.origin is not None and result.origin.bundle_version == 1
         assert result.reasons == []
-        tiny = next(m for m in result.models if m["model"] == "tiny")
-        assert tiny["download"]["url"] == lab.model_url  # remote replaced the v1 default
+        tiny = next(m for m in result.models if m.model == "tiny")
+        assert tiny.download.url == lab.model_url  # remote replaced the v1 default
 
     # A model file served by the same server: downloaded, verified, pinned while in use.
     client = lab.client("1.7.0", cache="cache-1.7.0")
     result = client.load()
-    tiny = next(m for m in result.models if m["model"] == "tiny")
+    tiny = next(m for m in result.models if m.model == "tiny")
     with client.ensure(tiny) as model_file:
         assert model_file.path == lab.root / "cache-1.7.0" / "acme" / "tiny.bin"
         assert model_file.path.read_bytes() == lab.model_bytes
@@ -269,8 +269,8 @@ def test_model_download_sha_is_checked_against_the_config(lab: Lab) -> None:
     lab.standard_repo()
     lab.serve(lab.release().files)
     client = lab.client("1.7.0")
-    tiny = next(m for m in client.load().models if m["model"] == "tiny")
-    assert tiny["download"]["sha256"] == sha(lab.model_bytes)
+    tiny = next(m for m in client.load().models if m.model == "tiny")
+    assert tiny.download.sha256 == sha(lab.model_bytes)
 
 
 DEEP = b"[" * 100_000 + b"]" * 100_000  # json.loads raises RecursionError, not ValueError
@@ -286,7 +286,7 @@ def test_deeply_nested_state_files_are_damaged_files(lab: Lab,
     lab.serve(lab.release().files)
     client = lab.client("1.7.0")
     assert client.load().source == "remote"
-    tiny = next(m for m in client.load().models if m["model"] == "tiny")
+    tiny = next(m for m in client.load().models if m.model == "tiny")
     client.ensure(tiny).release()
 
     state = client.state_dir / STATE_FILE

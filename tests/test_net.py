@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from repo_tools.client import ClientConfig, DownloadError
+from repo_tools.model import entry_of
 from repo_tools.net import Credentials, CredentialsError, Deadline
 from repo_tools.net.transport import DEADLINE, NetworkError, Transport, classify
 from repo_tools.probe import hashing
@@ -162,7 +163,7 @@ def test_an_undeclared_size_is_capped_and_leaves_nothing(tmp_path: Path,
     client = ConfigClient("1.0.0", source=BundleSource("unused"), cache_dir=tmp_path / "cache",
                           config=dataclasses.replace(FAST, cache_budget_bytes=budget))
     with pytest.raises(DownloadError) as raised:
-        client.ensure(entry("endless", url, "0" * 64))
+        client.ensure(entry_of(entry("endless", url, "0" * 64)))
     assert raised.value.rule.code == "C010"
     assert f"passed {budget} bytes" in raised.value.message
     assert "declares no download.size" in raised.value.message
@@ -179,7 +180,7 @@ def test_client_download_errors_name_the_url_and_what_happened(tmp_path: Path) -
     client = ConfigClient("1.0.0", source=BundleSource("unused"), cache_dir=tmp_path / "cache",
                           config=FAST)
     with pytest.raises(DownloadError) as raised:
-        client.ensure(entry("m", url, sha256_hex(b"m")))
+        client.ensure(entry_of(entry("m", url, sha256_hex(b"m"))))
     message = raised.value.message
     assert message.startswith(f"http://127.0.0.1:{url.split(':')[2].split('/')[0]}/m.bin?…: ")
     assert "the connection was refused" in message and "(after 4 attempts)" in message

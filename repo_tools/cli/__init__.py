@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "keygen": "repo_tools.cli.release:keygen",
     "init": "repo_tools.cli.lint:init",
     "cache": "repo_tools.cli.cache:cache",
+    "export-defaults": "repo_tools.cli.defaults:export_defaults",
     "rules": "repo_tools.cli.rules:rules",
 }
 

@@ -37,7 +37,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeGuard
@@ -191,6 +191,7 @@ class ModelFile:
         self.sha256 = sha256
         self.size = size
         self.lease = lease
+        self.rehashed = False  # hashed again before being handed out
         self._released = False
 
     def release(self) -> None:
@@ -227,9 +228,11 @@ class PruneReport:
 
 
 class ModelCache:
-    def __init__(self, root: Path, budget_bytes: int | None = None) -> None:
+    def __init__(self, root: Path, budget_bytes: int | None = None, *,
+                 on_evict: Callable[[str, int], None] | None = None) -> None:
         self.root = Path(root)
         self.budget_bytes = budget_bytes
+        self.on_evict = on_evict  # told (cache path, size) of each file evicted
         self.state_dir = self.root / STATE_DIR
         self.index_path = self.state_dir / INDEX_NAME
         self._index_lock = self.state_dir / (INDEX_NAME + ".lock")
@@ -361,9 +364,11 @@ class ModelCache:
         entry.used_at = time.time()
         return ModelFile(self, entry.path, entry.sha256, entry.size, lease)
 
-    def open_verified(self, cache_path: str, sha256: str) -> ModelFile | None:
+    def open_verified(self, cache_path: str, sha256: str, *,
+                      rehash: bool = False) -> ModelFile | None:
         """The cached file, leased, when it has this SHA-256; None when absent. A file that
-        changed since it was hashed is hashed again; on a mismatch it is removed.
+        changed since it was hashed (or any file, with rehash) is hashed again; on a
+        mismatch it is removed. `ModelFile.rehashed` says whether it was hashed.
 
         The caller holds `file_lock(cache_path)`. Raises DownloadError (C010) when a
         symbolic link inside the cache is on the way: nothing is read, written or deleted.
@@ -388,7 +393,7 @@ class ModelCache:
                 raise DownloadError(rules.DOWNLOAD_FAILED,
                                     f"{cache_path} cannot be stored: something that is not a "
                                     "file is in the way in the cache")
-            if entry is not None and entry.sha256 == sha256 and entry.matches(st):
+            if not rehash and entry is not None and entry.sha256 == sha256 and entry.matches(st):
                 return self._lease(index, entry)
         # Hashing a large file takes a while: not under the index lock.
         actual = sha256_file(path)
@@ -399,7 +404,9 @@ class ModelCache:
                 self._unlink(cache_path)
                 index.entries.pop(cache_path, None)
             return None
-        return self.record(cache_path, sha256, st)
+        handle = self.record(cache_path, sha256, st)
+        handle.rehashed = True
+        return handle
 
     def record(self, cache_path: str, sha256: str,
                st: os.stat_result | None = None) -> ModelFile:
@@ -426,7 +433,12 @@ class ModelCache:
         never a protected path, a leased file or one being downloaded or hashed. Abandoned
         partial downloads count, and go first."""
         with self.transaction() as index:
-            return self._evict(index, budget_bytes, protect)[0]
+            sizes = {path: entry.size for path, entry in index.entries.items()}
+            removed = self._evict(index, budget_bytes, protect)[0]
+        if self.on_evict is not None:  # outside the index lock: other processes wait on it
+            for path in removed:
+                self.on_evict(path, sizes[path])
+        return removed
 
     def _evict(self, index: CacheIndex, budget_bytes: int,
                protect: Collection[str]) -> tuple[list[str], list[str]]:

@@ -14,6 +14,8 @@ Loading, in the doc's order:
 Any failure on the way (unreachable, unverifiable, stale, no compatible config version,
 a remote that would drop most models) falls back to the last known good config, with a
 warning on the `repo_tools.client` logger that starts with the reason's code (C001-C007).
+With several sources (a primary and its mirrors), each is tried in turn within the one
+load deadline until one can be fetched, verified and parsed. Offline, no source is tried.
 """
 
 from __future__ import annotations
@@ -21,19 +23,33 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from repo_tools import compat
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
 from repo_tools.client.catalog import InvalidRemote, RemoteConfig, load_defaults, parse_remote_files
-from repo_tools.client.errors import DownloadError
+from repo_tools.client.errors import DownloadError, NotDownloadable
+from repo_tools.client.events import (
+    CacheHit,
+    DownloadFailed,
+    EventHandler,
+    Evicted,
+    LoadFinished,
+    LoadStarted,
+    emitter,
+)
 from repo_tools.client.lkg import FILE_NAME, LastKnownGood, read_lkg, write_lkg
 from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
-from repo_tools.client.options import ClientConfig
+from repo_tools.client.options import ClientConfig, VerifyOnUse, default_cache_dir
+from repo_tools.client.progress import CancelFlag, ProgressCallback
+from repo_tools.client.result import LoadResult, Source
 from repo_tools.client.sources import (
     FetchContext,
+    FetchedRemote,
     Origin,
     RemoteFailure,
     RemoteSource,
@@ -41,7 +57,7 @@ from repo_tools.client.sources import (
     load_deadline,
 )
 from repo_tools.findings import Finding, finding
-from repo_tools.model import ModelEntry, entries_from, entry_of
+from repo_tools.model import ModelEntry, entries_from
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import format_time
@@ -49,35 +65,16 @@ from repo_tools.release.state import load_state, record_accepted
 from repo_tools.rules import client as rules
 
 if TYPE_CHECKING:
+    from repo_tools.net.deadline import Deadline
     from repo_tools.net.transport import Transport
 
 log = logging.getLogger("repo_tools.client")
 
-SOURCE_REMOTE = "remote"
-SOURCE_LAST_KNOWN_GOOD = "last-known-good"
-SOURCE_DEFAULTS = "defaults"
+# The names before `Source`; equal to its members.
+SOURCE_REMOTE = Source.REMOTE
+SOURCE_LAST_KNOWN_GOOD = Source.LAST_KNOWN_GOOD
+SOURCE_DEFAULTS = Source.DEFAULTS
 STATE_FILE = "release-state.json"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LoadResult:
-    """What `ConfigClient.load` decided.
-
-    models: the models this client may use, best first (ranking, then provider, model,
-        version), remote merged over defaults.
-    config_version: the remote config version they come from (None: defaults only).
-    source: "remote", "last-known-good" or "defaults".
-    reasons: why the remote was not applied (empty when source is "remote").
-    skipped: invalid or conflicting model entries that were left out, with why.
-    origin: the release (or git source) the remote models come from.
-    """
-
-    models: list[dict[str, Any]]
-    config_version: str | None
-    source: str
-    reasons: list[Finding]
-    skipped: list[Finding]
-    origin: Origin | None
 
 
 def _utc_now() -> dt.datetime:
@@ -94,39 +91,58 @@ def _signers(value: str | Path | Sequence[sshsig.AllowedSigner]) -> list[sshsig.
 
 class ConfigClient:
     """Load the configuration for one client version and platform, and fetch its models.
+    Thread-safe: loads and downloads from several threads (or processes) share one cache.
 
+    source / sources: where the remote configuration comes from; `sources=[primary,
+        mirror, ...]` are tried in order within the load deadline (give one or the other).
     allowed_signers: the trusted release keys, as an allowed_signers file (`Path`), its
         text (`str`) or parsed entries. An unsigned git source needs none.
     defaults_dir: the application's `configs/defaults/models/` (None: no defaults).
     cache_dir: model files go to `cache_dir/<cachePath>`; the client's own state (last
         known good config, accepted release versions, cache index, locks) to
-        `cache_dir/.repo-tools/`.
+        `cache_dir/.repo-tools/`. None: `REPO_TOOLS_CACHE_DIR` when set, else the user
+        cache directory for app_name (`default_cache_dir`).
+    app_name: names the default cache directory; give the application's own name, so
+        that two applications never share a last known good config.
+    on_event: receives typed events (`repo_tools.client.events`) for telemetry.
     clock: the current time, for release expiry (injectable for tests).
     """
 
     def __init__(self, client_version: str, platform: str | None = None, *,
-                 source: RemoteSource,
+                 source: RemoteSource | None = None,
+                 sources: Sequence[RemoteSource] = (),
                  allowed_signers: str | Path | Sequence[sshsig.AllowedSigner] = (),
-                 defaults_dir: Path | None = None, cache_dir: Path,
+                 defaults_dir: Path | None = None, cache_dir: Path | None = None,
+                 app_name: str = "repo-tools",
                  config: ClientConfig | None = None,
+                 on_event: EventHandler | None = None,
                  clock: Callable[[], dt.datetime] = _utc_now) -> None:
+        if (source is None) == (not sources):
+            raise ValueError("give either source or sources (a primary and its mirrors)")
         self.client_version = compat.normalise(client_version)
         self.platform = platform
-        self.source = source
+        self.sources: tuple[RemoteSource, ...] = (source,) if source is not None else tuple(
+            sources)
+        self.source = self.sources[0]
         self.allowed_signers = _signers(allowed_signers)
         self.defaults_dir = defaults_dir
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(
+            app_name)
         self.config = config or ClientConfig()
         self.clock = clock
-        self.cache = ModelCache(self.cache_dir, self.config.cache_budget_bytes)
+        self._emit = emitter(on_event)
+        self.cache = ModelCache(self.cache_dir, self.config.cache_budget_bytes,
+                                on_evict=lambda path, size: self._emit(Evicted(path, size)))
         self._transport: Transport | None = None
+        self._transport_lock = threading.Lock()
 
     def transport(self) -> Transport:
         """The client's one transport (pooled connections), made on first use; raises
         RemoteFailure when the environment's credentials cannot be read."""
-        if self._transport is None:
-            self._transport = client_transport(self.config)
-        return self._transport
+        with self._transport_lock:
+            if self._transport is None:
+                self._transport = client_transport(self.config)
+            return self._transport
 
     @property
     def state_dir(self) -> Path:
@@ -142,6 +158,16 @@ class ConfigClient:
         """Defaults, then the verified remote merged over them, else the last known good
         config. Never raises for a bad or missing remote: the result says what was used
         and why."""
+        started = time.monotonic()
+        offline = self.config.offline
+        self._emit(LoadStarted(() if offline else tuple(s.describe() for s in self.sources),
+                               offline))
+        result = self._load()
+        self._emit(LoadFinished(result.source, result.config_version, len(result.models),
+                                tuple(result.reasons), time.monotonic() - started))
+        return result
+
+    def _load(self) -> LoadResult:
         now = self.clock()
         default_models, skipped = load_defaults(self.defaults_dir)
         defaults = entries_from(default_models, "defaults")
@@ -152,38 +178,63 @@ class ConfigClient:
             log.warning("%s the last known good config is unusable: %s",
                         rules.NO_LAST_KNOWN_GOOD.code, lkg_problem)
         fallback = _Fallback(self, defaults, skipped, lkg)
-        where = self.source.describe()
+        if self.config.offline:
+            return fallback.use([finding(rules.OFFLINE, self.source.describe(),
+                                         "offline (ClientConfig.offline): the remote was not "
+                                         "fetched")])
+        failures: list[Finding] = []
+        deadline = load_deadline(self.config)
+        for source in self.sources:
+            fetched, remote, failure = self._fetch(source, now, deadline)
+            if failure is not None:
+                failures.append(failure)
+                if len(self.sources) > 1:
+                    log.info("%s %s: %s", failure.rule, failure.path, failure.message)
+                continue
+            assert fetched is not None and remote is not None
+            return self._apply(source, fetched, remote, lkg, defaults, skipped, failures,
+                               fallback, now)
+        return fallback.use(failures)
+
+    def _fetch(self, source: RemoteSource, now: dt.datetime, deadline: Deadline
+               ) -> tuple[FetchedRemote | None, RemoteConfig | None, Finding | None]:
+        """One source, fetched, verified and parsed; or why not."""
+        where = source.describe()
         try:
             state = load_state(self.state_dir / STATE_FILE)
-            fetched = self.source.fetch(FetchContext(self.allowed_signers, state, now,
-                                                     self.config, self.transport(),
-                                                     load_deadline(self.config)))
-            remote = parse_remote_files(fetched.files)
+            fetched = source.fetch(FetchContext(self.allowed_signers, state, now, self.config,
+                                                self.transport(), deadline))
+            return fetched, parse_remote_files(fetched.files), None
         except RemoteFailure as failure:
-            return fallback.use(finding(failure.rule, where, failure.message))
+            return None, None, finding(failure.rule, where, failure.message)
         except VerificationError as exc:  # the stored rollback state is damaged (R023)
-            return fallback.use(finding(rules.REMOTE_REJECTED, where,
-                                        f"{exc.code} {exc.rule.name}: {exc.message}"))
+            return None, None, finding(rules.REMOTE_REJECTED, where,
+                                       f"{exc.code} {exc.rule.name}: {exc.message}")
         except InvalidRemote as exc:
-            return fallback.use(finding(rules.INVALID_REMOTE, where, str(exc)))
+            return None, None, finding(rules.INVALID_REMOTE, where, str(exc))
         except OSError as exc:  # e.g. no space for git's temporary checkout
-            return fallback.use(finding(rules.REMOTE_UNREACHABLE, where,
-                                        f"{type(exc).__name__}: {exc.strerror or exc}"))
+            return None, None, finding(rules.REMOTE_UNREACHABLE, where,
+                                       f"{type(exc).__name__}: {exc.strerror or exc}")
+
+    def _apply(self, source: RemoteSource, fetched: FetchedRemote, remote: RemoteConfig,
+               lkg: LastKnownGood | None, defaults: list[ModelEntry], skipped: list[Finding],
+               failures: list[Finding], fallback: _Fallback, now: dt.datetime) -> LoadResult:
+        where = source.describe()
         origin = fetched.origin
         resolution = self.select(remote)
         if resolution.config_version is None:
-            return fallback.use(finding(
+            return fallback.use([*failures, finding(
                 rules.NO_COMPATIBLE_CONFIG, where,
                 f"no config version in the index of {origin.describe()} admits client "
-                f"{self.client_version}"))
-        suspect = self._suspect(resolution, lkg, origin)
+                f"{self.client_version}")])
+        suspect = self._suspect(source, resolution, lkg, origin)
         if suspect is not None:
-            return fallback.use(suspect)
+            return fallback.use([*failures, suspect])
         remote_skipped = remote.skipped.get(resolution.config_version, [])
         for problem in remote_skipped:
             log.warning("%s %s: %s", problem.rule, problem.path, problem.message)
         models, conflicts = self._assemble(defaults, resolution.models)
-        result = LoadResult(models, resolution.config_version, SOURCE_REMOTE, [],
+        result = LoadResult(models, resolution.config_version, Source.REMOTE, failures,
                             [*skipped, *remote_skipped, *conflicts], origin)
         self._store(remote, origin, result, now)
         log.info("loaded config %s for client %s: %d models from %s",
@@ -197,7 +248,7 @@ class ConfigClient:
                               self.client_version, self.platform)
 
     def _assemble(self, defaults: Sequence[ModelEntry],
-                  remote_models: Sequence[ModelEntry]) -> tuple[list[dict[str, Any]],
+                  remote_models: Sequence[ModelEntry]) -> tuple[list[ModelEntry],
                                                                 list[Finding]]:
         # One selection after the merge: filtering the defaults first changes nothing, as
         # merging drops replaced entries either way and the sorts are stable.
@@ -206,11 +257,10 @@ class ConfigClient:
         models, conflicts = drop_conflicts(merged)
         for problem in conflicts:
             log.warning("%s %s", problem.rule, problem.message)
-        # The public result keeps the entries as published (dicts).
-        return [dict(m.raw) for m in models], conflicts
+        return list(models), conflicts
 
-    def _suspect(self, resolution: compat.Resolution, lkg: LastKnownGood | None,
-                 origin: Origin) -> Finding | None:
+    def _suspect(self, source: RemoteSource, resolution: compat.Resolution,
+                 lkg: LastKnownGood | None, origin: Origin) -> Finding | None:
         if lkg is None or self.config.max_drop_fraction >= 1.0:
             return None
         before = self.select(lkg.remote).models
@@ -218,7 +268,7 @@ class ConfigClient:
         share = gone / total if total else 0.0
         if share <= self.config.max_drop_fraction:
             return None
-        return finding(rules.SUSPECT_REMOTE, self.source.describe(),
+        return finding(rules.SUSPECT_REMOTE, source.describe(),
                        f"{origin.describe()} would drop {gone} of the {total} models the "
                        f"last known good config gives this client ({share:.0%}, more than "
                        f"the allowed {self.config.max_drop_fraction:.0%}); not applied")
@@ -228,7 +278,8 @@ class ConfigClient:
         lkg = LastKnownGood(
             RemoteConfig(remote.index, remote.versions), origin, format_time(now),
             {"client_version": self.client_version, "platform": self.platform,
-             "config_version": result.config_version, "models": result.models})
+             "config_version": result.config_version,
+             "models": [dict(m.raw) for m in result.models]})
         try:
             write_lkg(self.last_known_good_path, lkg)
             if origin.accepted is not None and origin.repository is not None:
@@ -240,29 +291,58 @@ class ConfigClient:
 
     # -- model files ---------------------------------------------------------------------
 
-    def ensure(self, model: ModelEntry | Mapping[str, Any]) -> ModelFile:
+    def ensure(self, model: ModelEntry, *, progress: ProgressCallback | None = None,
+               cancel: CancelFlag | None = None,
+               verify_on_use: VerifyOnUse | None = None) -> ModelFile:
         """The model's file, downloaded if needed and verified, pinned against eviction
         until the returned handle is released (`with client.ensure(m) as f: f.path`).
 
-        Raises DownloadError (C010 after the retries, C011 on a checksum mismatch) and
-        ValueError for a model without a usable download section or cachePath.
-        """
-        from repo_tools.client.download import DownloadRef, download_file
+        progress: called with (done_bytes, total_bytes or None) as bytes arrive
+            (throttled, never backwards, last with done == total); not called for a file
+            already cached.
+        cancel: anything with `is_set()` (a `threading.Event`); when set, the download
+            stops, its partial file is kept, and Cancelled (C014) is raised; the next
+            `ensure` resumes it.
+        verify_on_use: "changed" or "always" for this call (None: the config's).
 
-        ref = DownloadRef.of(model if isinstance(model, ModelEntry) else entry_of(model))
+        Raises DownloadError (C010 after the retries, C011 on a checksum mismatch, C016
+        offline and not cached), Cancelled (C014), NotDownloadable (C015: the entry has no
+        usable download section or cachePath; also a ValueError).
+        """
+        from repo_tools.client.download import DownloadRef, Watch, download_file
+
+        if not isinstance(model, ModelEntry):
+            raise TypeError("ensure() takes a ModelEntry (an item of LoadResult.models); "
+                            "repo_tools.model.entry_of(d) makes one of a dict")
+        ref = DownloadRef.of(model)
+        try:
+            self.cache.file_path(ref.cache_path)
+        except ValueError as exc:
+            raise NotDownloadable(rules.NOT_DOWNLOADABLE, f"{model.describe()}: {exc}",
+                                  model.path) from None
+        rehash = (verify_on_use or self.config.verify_on_use) == "always"
         budget = self.config.cache_budget_bytes
         with self.cache.file_lock(ref.cache_path):
-            handle = self.cache.open_verified(ref.cache_path, ref.sha256)
-            if handle is None:
+            handle = self.cache.open_verified(ref.cache_path, ref.sha256, rehash=rehash)
+            if handle is not None:
+                self._emit(CacheHit(ref.cache_path, handle.size, handle.rehashed))
+            else:
+                if self.config.offline:
+                    error = DownloadError(rules.OFFLINE, f"{ref.cache_path} is not in the "
+                                          "cache and the client is offline "
+                                          "(ClientConfig.offline)")
+                    self._emit(DownloadFailed(ref.cache_path, error.code, error.message, 0))
+                    raise error
                 if budget is not None and ref.size is not None:
                     self.cache.evict(max(budget - ref.size, 0), protect={ref.cache_path})
+                watch = Watch(ref.cache_path, progress, cancel, self._emit)
                 try:
                     try:
                         transport = self.transport()
                     except RemoteFailure as exc:
                         raise DownloadError(rules.DOWNLOAD_FAILED, exc.message) from None
                     download_file(ref, self.cache.file_path(ref.cache_path), self.config,
-                                  transport)
+                                  transport, watch=watch)
                 except DownloadError as exc:
                     log.error("%s %s: %s", exc.rule.code, ref.cache_path, exc.message)
                     raise
@@ -279,10 +359,12 @@ class _Fallback:
     skipped: list[Finding]
     lkg: LastKnownGood | None
 
-    def use(self, reason: Finding) -> LoadResult:
-        """The last known good config (re-selected for this client), else the defaults."""
+    def use(self, reasons: list[Finding]) -> LoadResult:
+        """The last known good config (re-selected for this client), else the defaults;
+        reasons: why the remote was not applied (the last one is logged as the cause)."""
         client = self.client
-        reasons = [reason]
+        reason = reasons[-1]
+        reasons = list(reasons)
         if self.lkg is not None:
             resolution = client.select(self.lkg.remote)
             if resolution.config_version is not None:
@@ -290,7 +372,7 @@ class _Fallback:
                             reason.rule, reason.message, self.lkg.origin.describe(),
                             self.lkg.saved)
                 models, conflicts = client._assemble(self.defaults, resolution.models)
-                return LoadResult(models, resolution.config_version, SOURCE_LAST_KNOWN_GOOD,
+                return LoadResult(models, resolution.config_version, Source.LAST_KNOWN_GOOD,
                                   reasons, [*self.skipped, *conflicts], self.lkg.origin)
             why = (f"the last known good config ({self.lkg.origin.describe()}) admits no "
                    f"config version for client {client.client_version} either")
@@ -300,8 +382,8 @@ class _Fallback:
         reasons.append(finding(rules.NO_LAST_KNOWN_GOOD, str(client.last_known_good_path),
                                f"{why}; using the defaults only"))
         models, conflicts = client._assemble(self.defaults, [])
-        return LoadResult(models, None, SOURCE_DEFAULTS, reasons, [*self.skipped, *conflicts],
-                          None)
+        return LoadResult(models, None, Source.DEFAULTS, reasons,
+                          [*self.skipped, *conflicts], None)
 
 
 def load_release_config(location: str,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
 
 from repo_tools.net.credentials import Credentials
 from repo_tools.net.limits import NetworkLimits
@@ -12,6 +16,21 @@ GIB = 1 << 30
 # A desktop app's downloads: patient reads (a CDN may pause), more retries than probe.
 CLIENT_NETWORK = NetworkLimits(connect_timeout=10.0, read_timeout=60.0, retries=4,
                                backoff_base=0.5, backoff_cap=30.0, retry_after_cap=60.0)
+
+VerifyOnUse = Literal["changed", "always"]
+CACHE_DIR_VARIABLE = "REPO_TOOLS_CACHE_DIR"
+
+
+def default_cache_dir(app_name: str, env: Mapping[str, str] | None = None) -> Path:
+    """`REPO_TOOLS_CACHE_DIR` when set, else the platform's user cache directory for
+    app_name (platformdirs: ~/.cache/APP on Linux, ~/Library/Caches/APP on macOS,
+    %LOCALAPPDATA%\\APP\\Cache on Windows)."""
+    chosen = (os.environ if env is None else env).get(CACHE_DIR_VARIABLE)
+    if chosen:
+        return Path(chosen)
+    import platformdirs
+
+    return platformdirs.user_cache_path(app_name, appauthor=False)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,8 +60,15 @@ class ClientConfig:
     max_undeclared_size: the most bytes `ensure()` downloads for an entry without
         `download.size` (64 GiB; with a cache budget, the budget when smaller): a server
         sending endless data is cut off there, and nothing is kept.
-    credentials: who gets an Authorization header (None: from the environment,
-        `REPO_TOOLS_TOKENS`/`REPO_TOOLS_TOKENS_FILE` and ~/.netrc, each by exact host).
+    credentials: who gets an Authorization header and which extra headers, by exact origin
+        (None: from the environment, `REPO_TOOLS_TOKENS`/`REPO_TOOLS_TOKENS_FILE` and
+        ~/.netrc; `Credentials(tokens={...}, headers={...})` adds the application's own).
+    offline: no network at all: `load()` uses the last known good config (else the
+        defaults) with reason C016, and `ensure()` hands out cached files only (C016 for
+        one that is not cached).
+    verify_on_use: "changed" re-hashes a cached file before handing it out only when its
+        size, mtime or inode changed since it was hashed (cheap: one stat); "always"
+        re-hashes it on every `ensure` (reads the whole file: about 1-2 s per GiB).
     """
 
     repository: str | None = None
@@ -58,6 +84,8 @@ class ClientConfig:
     git_timeout: float = 300.0
     chunk_size: int = 1 << 20
     verify_limits: VerifyLimits = DEFAULT_LIMITS
+    offline: bool = False
+    verify_on_use: VerifyOnUse = "changed"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_drop_fraction <= 1.0:
@@ -71,6 +99,8 @@ class ClientConfig:
                 raise ValueError(f"{name} must be positive")
         if self.download_timeout is not None and not self.download_timeout > 0:
             raise ValueError("download_timeout must be positive or None")
+        if self.verify_on_use not in ("changed", "always"):
+            raise ValueError('verify_on_use must be "changed" or "always"')
         if self.max_undeclared_size < 0:
             raise ValueError("max_undeclared_size must not be negative")
 

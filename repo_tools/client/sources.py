@@ -38,8 +38,8 @@ from urllib.parse import urlsplit
 
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
+from repo_tools.client.errors import ClientError
 from repo_tools.client.options import ClientConfig
-from repo_tools.findings import RuleError
 from repo_tools.net.deadline import Deadline
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from repo_tools.net.transport import Transport
 
 
-class RemoteFailure(RuleError):
+class RemoteFailure(ClientError):
     """The remote cannot be used this time; `rule` is C001 or C002, `message` is safe to log."""
 
 

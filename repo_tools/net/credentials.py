@@ -15,6 +15,10 @@ The old `REPO_TOOLS_TOKEN_<HOST>` variables are no longer read: their names map 
 hosts to one variable (`files.example.com`, `files-example.com` and `files.example_com`
 all became `..._FILES_EXAMPLE_COM`), so a look-alike host could receive the token.
 `ignored_variables()` names any that are still set, so the CLI can say so.
+
+An application can add its own, matched the same way: `Credentials(tokens={ORIGIN:
+TOKEN}, headers={ORIGIN: {NAME: VALUE}})`; its tokens win over the environment's for the
+same origin, and its headers go to that origin only (a redirect elsewhere never gets them).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import netrc
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 TOKENS_VARIABLE = "REPO_TOOLS_TOKENS"
@@ -31,6 +36,7 @@ TOKENS_FILE_VARIABLE = "REPO_TOOLS_TOKENS_FILE"
 LEGACY_PREFIX = "REPO_TOOLS_TOKEN_"
 
 Origin = tuple[str, str, int]  # scheme, host (lower case, IDNA), port
+_T = TypeVar("_T")
 
 
 class CredentialsError(Exception):
@@ -100,12 +106,24 @@ class Credentials:
     """Who gets which Authorization header. `Credentials(env={})` has none."""
 
     def __init__(self, env: Mapping[str, str] | None = None,
-                 netrc_path: Path | None = None) -> None:
+                 netrc_path: Path | None = None, *,
+                 tokens: Mapping[str, str] | None = None,
+                 headers: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
         self._netrc_path = netrc_path if netrc_path is not None else default_netrc_path(
             self._env)
-        self._tokens = self._load_tokens()
+        self._tokens = {**self._load_tokens(), **_by_origin(tokens or {}, "tokens")}
+        self._headers = {origin: dict(values) for origin, values in
+                         _by_origin(headers or {}, "headers").items()}
+        for values in self._headers.values():
+            for name, value in values.items():
+                if not (name.isprintable() and value.isprintable()) or ":" in name:
+                    raise CredentialsError(f"headers: {name!r} is not a header name with a "
+                                           "one-line value")
         self._netrc = self._load_netrc()
+
+    def __repr__(self) -> str:
+        return f"Credentials({len(self._tokens)} token(s), {len(self._headers)} header set(s))"
 
     def _load_tokens(self) -> dict[Origin, str]:
         tokens = parse_tokens(self._env.get(TOKENS_VARIABLE, ""), TOKENS_VARIABLE)
@@ -136,21 +154,23 @@ class Credentials:
             raise CredentialsError(f"cannot read {self._netrc_path}: {reason}") from None
 
     def headers_for(self, url: str) -> dict[str, str]:
-        """The Authorization header for url's exact origin, or nothing."""
+        """The Authorization header and the application's headers for url's exact origin,
+        or nothing."""
         origin = origin_of(url)
         if origin is None:
             return {}
+        found = dict(self._headers.get(origin, {}))
         token = self._tokens.get(origin)
         if token:
-            return {"Authorization": f"Bearer {token}"}
-        if self._netrc is not None:
+            found["Authorization"] = f"Bearer {token}"
+        elif self._netrc is not None:
             host = origin[1]
             entry = self._netrc.hosts.get(host) if host != "default" else None
             if entry is not None:
                 login, _account, password = entry
                 raw = f"{login}:{password or ''}".encode()
-                return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
-        return {}
+                found["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+        return found
 
     def ignored_variables(self) -> list[str]:
         """Old per-host token variables that are set but no longer read."""
@@ -159,6 +179,7 @@ class Credentials:
     def secrets(self) -> set[str]:
         """Every credential value this run could send, in the forms it could appear in."""
         found = set(self._tokens.values())
+        found |= {v for values in self._headers.values() for v in values.values()}
         found |= {v for k, v in self._env.items() if k.startswith(LEGACY_PREFIX) and v}
         if self._netrc is not None:
             for login, _account, password in self._netrc.hosts.values():
@@ -177,6 +198,20 @@ class Credentials:
             "" if port == default else f":{port}")
         return (f"set {TOKENS_VARIABLE}='{shown}=TOKEN' or add the host to "
                 f"{self._netrc_path}")
+
+
+def _by_origin(items: Mapping[str, _T], where: str) -> dict[Origin, _T]:
+    """items keyed by ORIGIN text (as in the tokens list), keyed by the parsed origin."""
+    parsed: dict[Origin, _T] = {}
+    for text, value in items.items():
+        origin = parse_origin(text)
+        if origin is None:
+            raise CredentialsError(f"{where}: {text!r} is not an ORIGIN (host, host:port or "
+                                   "https://host[:port])")
+        if origin in parsed:
+            raise CredentialsError(f"{where}: {text} is given twice")
+        parsed[origin] = value
+    return parsed
 
 
 def scrub(text: str, secrets: set[str]) -> str:

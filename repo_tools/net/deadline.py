@@ -53,17 +53,23 @@ class Deadline:
         """A set of sockets to shut down when this deadline runs out."""
         return Guard(self)
 
+    def expire(self) -> None:
+        """End the budget now: every socket under it is shut (a blocked connect or read
+        wakes up) and every later request under it fails as out of time. What a cancel
+        button calls, from any thread."""
+        self._fire()
+
     def _watch(self, guard: Guard) -> bool:
-        """Watch guard's sockets; False when the deadline has already run out."""
-        if self._end is None:
-            return True
+        """Watch guard's sockets; False when the deadline has already run out. An
+        unbounded deadline watches them too, for `expire`, but never wakes the watchdog."""
         with self._lock:
             if self._fired:
                 return False
             self._guards.add(guard)
-            schedule = not self._scheduled
-            self._scheduled = True
+            schedule = self._end is not None and not self._scheduled
+            self._scheduled = self._scheduled or schedule
         if schedule:
+            assert self._end is not None
             _WATCHDOG.schedule(self._end, self)
         return True
 

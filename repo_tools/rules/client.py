@@ -77,7 +77,27 @@ CACHE_LEFTOVER = Rule(
     "Run `repo-tools cache prune`.",
 )
 
+DOWNLOAD_CANCELLED = Rule(
+    "C014", "download-cancelled", W,
+    "The application cancelled a model download (`ensure(..., cancel=...)`); the partial "
+    "file is kept and the next `ensure` of the model resumes it.",
+    "Nothing to do; `repo-tools cache prune` removes partial downloads no longer wanted.",
+)
+NOT_DOWNLOADABLE = Rule(
+    "C015", "not-downloadable", E,
+    "A model entry given to `ensure` has no usable download section (no url, no sha256 of "
+    "64 hex digits) or a cachePath the cache refuses (absolute, '..', reserved names).",
+    "Run `repo-tools validate` on the config that holds the entry.",
+)
+OFFLINE = Rule(
+    "C016", "offline", W,
+    "The client is offline (`ClientConfig.offline`): the remote was not fetched, and a model "
+    "file that is not in the cache cannot be downloaded.",
+    "Nothing to do; the application chose to stay offline.",
+)
+
 RULES: tuple[Rule, ...] = (REMOTE_UNREACHABLE, REMOTE_REJECTED, INVALID_REMOTE,
                            NO_COMPATIBLE_CONFIG, SUSPECT_REMOTE, INVALID_MODEL,
                            NO_LAST_KNOWN_GOOD, DOWNLOAD_FAILED, CHECKSUM_MISMATCH,
-                           CACHE_ENTRY_MISSING, CACHE_LEFTOVER)
+                           CACHE_ENTRY_MISSING, CACHE_LEFTOVER, DOWNLOAD_CANCELLED,
+                           NOT_DOWNLOADABLE, OFFLINE)
