@@ -35,4 +35,19 @@ NO_PLACE = Rule(
     "again.",
 )
 
-RULES: tuple[Rule, ...] = (CONVERTED, MISSING_FIELD, BAD_VALUE, NO_PLACE)
+WITHOUT_SHA256 = Rule(
+    "M005", "written-without-sha256", E,
+    "An entry was written without `download.sha256` (by `migrate --without-hash`, `import` "
+    "or `add`) because its source has no usable SHA-256: only an MD5, or no hash at all.",
+    "Run the command the message names (`repo-tools probe --hash --write FILE`): it "
+    "downloads the file once and fills in its digest.",
+)
+NOT_IMPORTED = Rule(
+    "M006", "not-imported", Severity.WARNING,
+    "An entry of the catalog being imported cannot become a v2 entry (it has no download "
+    "URL, or is not an object); it was left out and the rest imported.",
+    "Add the model by hand (`repo-tools add URL`) if it is needed.",
+)
+
+RULES: tuple[Rule, ...] = (CONVERTED, MISSING_FIELD, BAD_VALUE, NO_PLACE, WITHOUT_SHA256,
+                           NOT_IMPORTED)
