@@ -9,13 +9,13 @@ fills it in), and catalog items that cannot be entries are left out (M006).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from repo_tools.additions import FileAddition, existing_identities, group_by_file, plan_addition
 from repo_tools.catalogs import Converted, converters
 from repo_tools.findings import Finding, finding, sort_findings
+from repo_tools.migrate import fill_command
 from repo_tools.model import entry_of
 from repo_tools.repo import display_path
 from repo_tools.rules import migrate as rules
@@ -33,11 +33,6 @@ class ImportResult:
     @property
     def refused(self) -> bool:
         return any(plan.refused for plan in self.plans)
-
-
-def fill_command(displays: Sequence[str]) -> str:
-    """The command that fills in the missing digests of these files."""
-    return "repo-tools probe --hash --write " + " ".join(displays)
 
 
 def plan_import(repo: Path, fmt: str, catalog: Any, source: str, config_version: str, *,
@@ -80,7 +75,7 @@ def _without_hash(converted: list[Converted], plans: list[FileAddition]) -> list
                 found.append(finding(
                     rules.WITHOUT_SHA256, plan.display,
                     f"{entry['provider']}/{entry['model']} {entry['version']} has no sha256 "
-                    f"({reason}); run `{fill_command([plan.display])}`",
+                    f"({reason}); run `{fill_command(plan.display)}`",
                     f"/models/{plan.first_index + offset}"))
     return plan_locate(plans, found)
 
