@@ -19,16 +19,16 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from repo_tools.additions import FileAddition, existing_identities, plan_addition
 from repo_tools.findings import Finding, RuleError, Severity, finding
-from repo_tools.probe.targets import huggingface_resolve_url, url_problem
+from repo_tools.probe.targets import url_problem
 from repo_tools.rules import core
 from repo_tools.rules import probe as probe_rules
+from repo_tools.urls import HF_HOSTS, huggingface_resolve_url
 
 if TYPE_CHECKING:
     from repo_tools.net import Credentials
     from repo_tools.probe import ProbeOptions
 
 DEFAULT_VERSION = "1.0.0"
-HF_HOSTS = frozenset({"huggingface.co", "hf.co", "www.huggingface.co"})
 # /ORG/REPO/resolve/REVISION/PATH: Hugging Face's layout, which its mirrors share.
 _RESOLVE = re.compile(r"^/([^/]+)/([^/]+)/resolve/[^/]+/(.+)$")
 _REPO_PAGE = re.compile(r"^/([^/]+)/([^/]+?)(?:/tree/([^/]+))?/?$")
