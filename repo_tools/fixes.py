@@ -186,7 +186,8 @@ def plan_fix(path: Path, display: str,
         plan.skipped = "it has a duplicate key"
         return plan
     final = {fix.pointer: fix.new for fix in fixes if fix.old is not ABSENT}
-    first = {"": ("schema_version", fix.new) for fix in fixes if fix.old is ABSENT}
+    added = [fix.new for fix in fixes if fix.old is ABSENT]
+    first = {"": ("schema_version", added[0])} if added else {}
     try:
         text = textedit.edit(doc.text, replace=final, first_members=first)
         textedit.check_edit(text, apply_fixes(doc.data, fixes))

@@ -98,7 +98,7 @@ def test_fix_diff_shows_and_writes_nothing(tmp_path: Path) -> None:
     before = path.read_bytes()
     run = cli("lint", "--repo", tmp_path / "repo", "--fix", "--diff", cwd=tmp_path)
     assert run.exit_code == 1 and path.read_bytes() == before
-    assert '+  "schema_version": "2.0",' in run.stdout and f'-      "version": "v1.0.0",' in (
+    assert '+  "schema_version": "2.0",' in run.stdout and '-      "version": "v1.0.0",' in (
         run.stdout)
     assert "would fix" in run.stderr
     assert cli("lint", "--repo", tmp_path / "repo", "--diff").exit_code == 2
