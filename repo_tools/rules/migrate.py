@@ -1,7 +1,10 @@
-"""Rules for `migrate`: v1 files converted, and v1 files that cannot be converted safely.
+"""Rules for `migrate`: v1 files converted, and v1 files that cannot be converted safely;
+and for what `migrate --without-hash`, `import` and `add` write without being able to
+finish it (M005) or leave out (M006).
 
-Every rule here is an error: a converted file must be reviewed before it is committed
-(a fixer stops the commit), and a file that cannot be converted is left untouched.
+The conversion rules are errors: a converted file must be reviewed before it is
+committed (a fixer stops the commit), and a file that cannot be converted is left
+untouched. M006 is a warning: the rest of the catalog was imported.
 """
 
 from __future__ import annotations
