@@ -73,21 +73,31 @@ def download_url(url: str, file: str | None = None) -> str:
     url = url.strip()
     problem = url_problem(url)
     if problem is not None:
-        raise AddRefused(core.BAD_URL, f"{problem}: {url!r}")
+        raise AddRefused(core.BAD_URL, f"{problem}: {_shown(url)}")
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # The URL is written into a file that is published: no credentials in it.
+        raise AddRefused(core.BAD_URL, f"{_shown(url)} carries credentials, which would be "
+                         "published with the entry; give the token in REPO_TOOLS_TOKENS")
     if file is not None:
         page = _REPO_PAGE.match(parts.path)
         if (parts.hostname or "").lower() not in HF_HOSTS or page is None:
             raise AddRefused(core.BAD_URL, "--file goes with a Hugging Face repository URL "
-                             f"(https://huggingface.co/ORG/REPO), not {url!r}")
+                             f"(https://huggingface.co/ORG/REPO), not {_shown(url)}")
         org, repo, revision = page.group(1), page.group(2), page.group(3) or "main"
         name = file.strip().lstrip("/")
         return urlunsplit(("https", "huggingface.co", f"/{org}/{repo}/resolve/{revision}/{name}",
                            "", ""))
     if (parts.hostname or "").lower() in HF_HOSTS and _REPO_PAGE.match(parts.path):
-        raise AddRefused(core.BAD_URL, f"{url} is a Hugging Face repository, not a file; "
+        raise AddRefused(core.BAD_URL, f"{_shown(url)} is a Hugging Face repository, not a file; "
                          "name the file with --file NAME")
     return huggingface_resolve_url(url) or url
+
+
+def _shown(url: str) -> str:
+    from repo_tools.net.transport import redact_url
+
+    return redact_url(url)
 
 
 def names_from_url(url: str) -> UrlNames:
@@ -159,7 +169,7 @@ def add_model(repo: Path, request: AddRequest, options: ProbeOptions,
               credentials: Credentials) -> AddResult:
     """Probe the URL and plan the entry's addition (nothing is written: see
     `additions.write_addition`)."""
-    from repo_tools.additions import model_file_path
+    from repo_tools.additions import model_file_path, provider_file_problem
     from repo_tools.probe.single import probe_url
     from repo_tools.repo import display_path
 
@@ -173,6 +183,11 @@ def add_model(repo: Path, request: AddRequest, options: ProbeOptions,
     if problem is not None:
         return AddResult(None, None, [problem], probed.requests)
     entry = build_entry(request, url, outcome.sha256, probed.size)
+    problem_name = provider_file_problem(str(entry["provider"]))
+    if problem_name is not None:
+        return AddResult(entry, None, [finding(
+            core.BAD_NAME, "<provider>", f"provider {entry['provider']!r} {problem_name}, so it "
+            "cannot name its model file; give another with --provider")], probed.requests)
     path = model_file_path(repo, request.config_version, str(entry["provider"]))
     display = display_path(path, Path.cwd())
     others = existing_identities(repo, request.config_version, skip=(path,))

@@ -48,6 +48,18 @@ class FileAddition:
         return unified_diff(self.old_text, self.new_text or self.old_text, self.display)
 
 
+def provider_file_problem(provider: str) -> str | None:
+    """Why `provider` cannot name its file `<provider>.json` in one models directory (a
+    path separator or `..` would put the file somewhere else), or None."""
+    if not provider.strip():
+        return "is empty"
+    if "/" in provider or "\\" in provider or provider in (".", ".."):
+        return "contains a path separator or is '.' or '..'"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in provider):
+        return "contains a control character"
+    return None
+
+
 def model_file_path(repo: Path, config_version: str, provider: str) -> Path:
     return (repo / repo_layout.VERSIONS_DIR / config_version / repo_layout.MODELS_DIR
             / f"{provider}.json")

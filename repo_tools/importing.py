@@ -12,7 +12,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from repo_tools.additions import FileAddition, existing_identities, group_by_file, plan_addition
+from repo_tools.additions import (
+    FileAddition,
+    existing_identities,
+    group_by_file,
+    plan_addition,
+    provider_file_problem,
+)
 from repo_tools.catalogs import Converted, converters
 from repo_tools.findings import Finding, finding, sort_findings
 from repo_tools.migrate import fill_command
@@ -40,10 +46,16 @@ def plan_import(repo: Path, fmt: str, catalog: Any, source: str, config_version:
     """Convert a parsed catalog and plan the files (nothing is written: see
     `additions.write_addition`). Raises `CatalogError` when it is not in that format."""
     converted = converters()[fmt](catalog)
-    if provider is not None:
-        for item in converted:
-            if item.entry is not None:
-                item.entry["provider"] = provider
+    for item in converted:
+        if item.entry is None:
+            continue
+        if provider is not None:
+            item.entry["provider"] = provider
+        problem = provider_file_problem(str(item.entry["provider"]))
+        if problem is not None:
+            item.reason = (f"its provider {item.entry['provider']!r} {problem}, so it cannot "
+                           "name a model file")
+            item.entry = None
     shown_from = base if base is not None else Path.cwd()
     entries = [item.entry for item in converted if item.entry is not None]
     grouped = group_by_file(repo, config_version, entries)

@@ -181,9 +181,34 @@ def test_names_from_url(url: str, names: tuple[str, str, str]) -> None:
     assert (found.provider, found.model, found.cache_path) == names
 
 
-def test_secrets_in_the_url_are_not_shown(tmp_path: Path, server: LoopbackServer) -> None:
-    url = server.route("/private.bin", Status(404)).replace("://", "://user:s3cret-pw@")
+def test_a_token_in_the_query_is_not_shown_in_findings(tmp_path: Path,
+                                                       server: LoopbackServer) -> None:
+    url = server.route("/private.bin", Status(403)) + "?token=s3cret-tk"
     run = add(tmp_path, url)
-    assert run.exit_code == 1
-    assert "s3cret-pw" not in run.stdout + run.stderr
+    assert run.exit_code == 1 and "P001" in run.stdout
+    assert "s3cret-tk" not in run.stdout + run.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_credentials_in_the_url_are_refused_before_any_request(
+        tmp_path: Path, server: LoopbackServer) -> None:
+    url = hf_like(server).replace("://", "://user:s3cret-pw@")
+    run = add(tmp_path, url, "--format", "json")
+    assert run.exit_code == 1 and [f["rule"] for f in findings_json(run)] == ["V003"]
+    assert "credentials" in run.stdout and "s3cret-pw" not in run.stdout + run.stderr
+    assert server.count() == 0
+
+
+@pytest.mark.parametrize("provider", ["../escape", "a/b", "..", " "])
+def test_a_provider_that_cannot_name_a_file_is_refused(tmp_path: Path, server: LoopbackServer,
+                                                       provider: str) -> None:
+    run = add(tmp_path, hf_like(server), "--provider", provider, "--format", "json")
+    assert run.exit_code == 1 and [f["rule"] for f in findings_json(run)] == ["V010"]
+    assert not (tmp_path / "repo").exists() and not (tmp_path / "escape.json").exists()
+
+
+@pytest.mark.parametrize("name", ["1.0.0", "../v1.0.0", "v1"])
+def test_config_version_must_be_a_config_version_name(tmp_path: Path, name: str) -> None:
+    run = cli("add", "https://example.org/m.gguf", "--config-version", name,
+              "--repo", tmp_path / "repo")
+    assert run.exit_code == 2 and "--config-version" in run.stderr

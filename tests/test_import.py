@@ -189,3 +189,16 @@ def test_items_that_cannot_be_entries_are_left_out_and_named(tmp_path: Path) -> 
     assert [(f["rule"], f["pointer"]) for f in found] == [("M006", "/0"), ("M006", "/1")]
     assert run.exit_code == 0 and "2 left out" in run.stderr
     assert [e["model"] for e in imported(tmp_path)] == ["ok"]
+
+
+def test_a_provider_that_cannot_name_a_file_is_left_out(tmp_path: Path) -> None:
+    source = tmp_path / "models3.json"
+    source.write_text(json.dumps([{"name": "x", "url": "https://h.example/../r/resolve/m/x.gguf",
+                                   "sha256sum": "b" * 64}]))
+    run = run_import(tmp_path, "gpt4all", source)
+    [left_out] = findings_json(run)
+    assert left_out["rule"] == "M006" and "cannot name a model file" in left_out["message"]
+    assert imported(tmp_path) == []
+    run = run_import(tmp_path, "gpt4all", source, "--provider", "../up")
+    assert [f["rule"] for f in findings_json(run)] == ["M006"]
+    assert not (tmp_path / "repo" / "versions" / "v1.0.0" / "up.json").exists()

@@ -8,12 +8,19 @@ from typing import Any
 
 import click
 
-from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    config_version_name,
+    emit,
+    output_options,
+    repo_option,
+)
 from repo_tools.cli.probe import probe_option_flags
 from repo_tools.probe_options import PROBE_OPTIONS, to_probe_options
 
 _CONFIG_VERSION = click.option(
-    "--config-version", required=True, metavar="vX.Y.Z",
+    "--config-version", required=True, metavar="vX.Y.Z", callback=config_version_name,
     help="The config version to add to: versions/<it>/models/<provider>.json.")
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    config_version_name,
+    emit,
+    output_options,
+    repo_option,
+)
 
 # A catalog is a listing, not a model: a bound keeps a wrong URL from filling memory.
 MAX_CATALOG_BYTES = 256 << 20
@@ -18,7 +25,7 @@ MAX_CATALOG_BYTES = 256 << 20
 @click.argument("catalog_format", metavar="gpt4all|lmstudio|localai",
                 type=click.Choice(["gpt4all", "lmstudio", "localai"]))
 @click.argument("source", metavar="FILE_OR_URL")
-@click.option("--config-version", required=True, metavar="vX.Y.Z",
+@click.option("--config-version", required=True, metavar="vX.Y.Z", callback=config_version_name,
               help="The config version to import into: versions/<it>/models/<provider>.json.")
 @click.option("--provider", default=None,
               help="Put every entry under this provider [default: from each URL].")
@@ -40,14 +47,16 @@ def import_catalog(catalog_format: str, source: str, config_version: str,
     from repo_tools.additions import write_addition
     from repo_tools.catalogs import CatalogError
     from repo_tools.importing import plan_import
+    from repo_tools.net.transport import redact_url
     from repo_tools.textedit import EditError
 
-    catalog = _parse(catalog_format, _read(source), source)
+    shown = redact_url(source) if source.startswith(("http://", "https://")) else source
+    catalog = _parse(catalog_format, _read(source), shown)
     try:
-        result = plan_import(repo, catalog_format, catalog, source, config_version,
+        result = plan_import(repo, catalog_format, catalog, shown, config_version,
                              provider=provider)
     except CatalogError as exc:
-        raise IOFailure(f"{source} is not a {catalog_format} catalog: {exc}") from exc
+        raise IOFailure(f"{shown} is not a {catalog_format} catalog: {exc}") from exc
     written = []
     if not result.refused and not dry_run:
         try:
