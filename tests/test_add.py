@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from repo_tools.add import AddRefused, download_url, names_from_url
 from tests.helpers import Run, cli, config, findings_json, make_repo, model
@@ -212,3 +214,40 @@ def test_config_version_must_be_a_config_version_name(tmp_path: Path, name: str)
     run = cli("add", "https://example.org/m.gguf", "--config-version", name,
               "--repo", tmp_path / "repo")
     assert run.exit_code == 2 and "--config-version" in run.stderr
+
+
+# -- the append itself, on generated files ------------------------------------------------
+
+_NAME = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
+                max_size=6)
+_STYLE = st.sampled_from([{"indent": 2}, {"indent": 4}, {"indent": "\t"}, {},
+                          {"indent": 2, "ensure_ascii": False}, {"separators": (",", ":")},
+                          {"indent": 0}])
+
+
+@given(names=st.lists(_NAME, max_size=3, unique=True), new=st.lists(_NAME, min_size=1,
+                                                                     max_size=3, unique=True),
+       style=_STYLE, crlf=st.booleans())
+def test_appending_keeps_every_old_byte_and_parses_to_old_plus_new(
+        tmp_path_factory: pytest.TempPathFactory, names: list[str], new: list[str],
+        style: dict[str, Any], crlf: bool) -> None:
+    from repo_tools.additions import plan_addition
+    from repo_tools.jsonfile import parse_strict
+
+    new = [n for n in new if n not in names] or ["fresh-" + "".join(names)]
+    document = config(*[model(model=n, provider="p") for n in names]) if names else {
+        "schema_version": "2.0", "models": []}
+    path = tmp_path_factory.mktemp("append") / "p.json"
+    text = json.dumps(document, **style) + "\n"
+    text = text.replace("\n", "\r\n") if crlf else text
+    path.write_bytes(text.encode())
+    entries = [model(model=n, provider="p") for n in new]
+    plan = plan_addition(path, "p.json", entries, {})
+    assert plan.new_text is not None, plan.findings
+    assert parse_strict(plan.new_text) == {**document, "models": document["models"] + entries}
+    if names:
+        # Everything before the insertion point and after it is the old text, unchanged.
+        cut = text.rstrip().rfind("}", 0, text.rstrip().rfind("]")) + 1
+        assert plan.new_text.startswith(text[:cut]) and plan.new_text.endswith(text[cut:])
+    if crlf:
+        assert "\n" not in plan.new_text.replace("\r\n", "")
