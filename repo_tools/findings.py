@@ -21,6 +21,9 @@ class Rule:
     severity: Severity
     summary: str
     fix: str
+    # What `lint --fix` does about it, or "" when a person must decide: only changes that
+    # are mechanical and lossless are automatic.
+    fixable: str = ""
 
 
 class RuleError(Exception):

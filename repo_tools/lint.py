@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from repo_tools.checks.index import IndexCheck
     from repo_tools.compat import Interval
     from repo_tools.model import EntrySummary
+    from repo_tools.fixes import FixResult
     from repo_tools.probe import ProbeOptions
 
 # migrate keeps each changed file's old and new text until it returns; batches bound that.
@@ -83,6 +84,21 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
         found.extend(_probe_findings(repo, paths, shown_from, settings))
     kept = apply_settings(found, settings, repo_prefix=repo_prefix(repo, shown_from))
     return LintResult(sort_findings(kept), files, wanted, settings)
+
+
+def fix_repo(repo: Path, *, base: Path, write: bool,
+             config: Path | None = None) -> FixResult:
+    """`lint --fix`: the mechanical fixes of every model file, except those of rules the
+    repo's settings turn off (for the whole repo or that file)."""
+    from repo_tools import fixes
+
+    settings = load_settings(repo, base=base, config=config).settings
+    prefix = repo_prefix(repo, base)
+
+    def keep(fixed: Finding) -> bool:
+        return bool(apply_settings([fixed], settings, repo_prefix=prefix))
+
+    return fixes.fix_repo(repo, base, write=write, keep=keep)
 
 
 def repo_prefix(repo: Path, base: Path) -> str:

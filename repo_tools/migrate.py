@@ -17,6 +17,10 @@ open, made so that nothing is ever lost silently:
   file is refused (M004).
 - A field v2 requires that the v1 entry lacks (`version`, `provider`, `file_hash`, ...)
   is never invented: the file is refused (M002).
+- With `without_hash`, an entry whose `file_hash` is missing or not a SHA-256 (an MD5,
+  say) becomes an entry without `download.sha256` instead of a refusal: the hash it had
+  is kept in `metadata.v1_extra.file_hash`, and M005 names the command that fills the
+  digest in (`probe --hash --write`).
 - The converted document must pass `validate`'s per-file checks (errors only; warnings
   such as plain http are left to `validate`); if it does not, the file is refused and
   each problem is reported at the v1 value it came from (M003).
@@ -72,13 +76,16 @@ class Conversion:
     document: dict[str, Any] | None
     problems: list[Finding]
     notes: list[str]
+    without_sha256: list[str] = dataclasses.field(default_factory=list)  # v2 entry pointers
 
 
 @dataclasses.dataclass(slots=True)
 class _Builder:
     path: str
+    without_hash: bool = False
     problems: list[Finding] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
+    without_sha256: list[str] = dataclasses.field(default_factory=list)
     # v2 pointer -> v1 pointer of the value it was made from, for reporting at the source.
     origin: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -107,12 +114,13 @@ def normalise_sha256(value: Any) -> Any:
     return value.lower() if _HEX.fullmatch(value) else value
 
 
-def convert_v1(data: Any, path: str = "<v1>") -> Conversion:
+def convert_v1(data: Any, path: str = "<v1>", *, without_hash: bool = False) -> Conversion:
     """Convert a v1 document (see `is_v1_document`) to v2. Pure: reads nothing, writes nothing.
 
-    `path` only labels the findings; their pointers are into the v1 document.
+    `path` only labels the findings; their pointers are into the v1 document. With
+    `without_hash`, entries without a usable SHA-256 are converted without one.
     """
-    build = _Builder(path)
+    build = _Builder(path, without_hash)
     if isinstance(data, list):
         sources = [(pointer_join("", i), entry) for i, entry in enumerate(data)]
     elif isinstance(data, dict) and isinstance(data.get("models"), list) and not (
@@ -136,14 +144,20 @@ def convert_v1(data: Any, path: str = "<v1>") -> Conversion:
     _check_result(document, build)  # even when refused already: report everything at once
     if build.problems:
         return Conversion(None, build.problems, build.notes)
-    return Conversion(document, [], build.notes)
+    return Conversion(document, [], build.notes, build.without_sha256)
 
 
 def _convert_entry(entry: dict[str, Any], source: str, target: str,
                    build: _Builder) -> dict[str, Any]:
     slots: list[str] = []  # top-level keys of the result, in the order v1 first implies them
     extra: dict[str, Any] = {}
+    set_aside = build.without_hash and not _usable_sha256(entry)
+    if set_aside:
+        build.without_sha256.append(target)
     for key in entry:
+        if key == "file_hash" and set_aside:
+            extra[key] = entry[key]  # kept, under metadata.v1_extra, not lost
+            continue
         if key in RENAMED:
             slot = RENAMED[key][0]
         elif key in CARRIED:
@@ -170,14 +184,24 @@ def _convert_entry(entry: dict[str, Any], source: str, target: str,
             result[slot] = _merge_model_name(entry, source, build)
             build.origin[here] = pointer_join(source, "name" if "name" in entry else "model")
         elif slot == "download":
-            result[slot] = _merge_download(entry, source, here, build)
+            result[slot] = _merge_download(entry, source, here, build,
+                                           skip=("file_hash",) if set_aside else ())
         elif slot == "metadata":
             result[slot] = _merge_metadata(entry, extra, source, here, build)
         else:
             result[slot] = entry[slot]
             build.origin[here] = pointer_join(source, slot)
-    _require(result, entry, source, build)
+    _require(result, entry, source, build, skip_sha256=set_aside)
     return result
+
+
+def _usable_sha256(entry: dict[str, Any]) -> bool:
+    """Whether the entry's hash (v1 `file_hash` or a v2 `download.sha256`) is a SHA-256."""
+    download = entry.get("download")
+    value = entry.get("file_hash", download.get("sha256") if isinstance(download, dict)
+                      else None)
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}",
+                                                   normalise_sha256(value)) is not None
 
 
 def _merge_model_name(entry: dict[str, Any], source: str, build: _Builder) -> Any:
@@ -189,9 +213,10 @@ def _merge_model_name(entry: dict[str, Any], source: str, build: _Builder) -> An
     return entry["name"] if "name" in entry else entry["model"]
 
 
-def _merge_download(entry: dict[str, Any], source: str, here: str,
-                    build: _Builder) -> Any:
-    v1_parts = [key for key in entry if key in RENAMED and RENAMED[key][0] == "download"]
+def _merge_download(entry: dict[str, Any], source: str, here: str, build: _Builder,
+                    skip: tuple[str, ...] = ()) -> Any:
+    v1_parts = [key for key in entry
+                if key in RENAMED and RENAMED[key][0] == "download" and key not in skip]
     existing = entry.get("download", {})
     build.origin[here] = pointer_join(source, "download") if "download" in entry else source
     if not isinstance(existing, dict):
@@ -251,8 +276,10 @@ def _merge_metadata(entry: dict[str, Any], extra: dict[str, Any], source: str, h
 
 
 def _require(result: dict[str, Any], entry: dict[str, Any], source: str,
-             build: _Builder) -> None:
+             build: _Builder, *, skip_sha256: bool = False) -> None:
     for path, v1_key in REQUIRED:
+        if skip_sha256 and path == ("download", "sha256"):
+            continue
         container: Any = result
         for part in path[:-1]:
             # An absent parent (no `download` at all) misses everything below it.
@@ -305,7 +332,7 @@ class FileMigration:
         return unified_diff(self.old_text, self.new_text, self.display)
 
 
-def plan_file(path: Path, display: str) -> FileMigration:
+def plan_file(path: Path, display: str, *, without_hash: bool = False) -> FileMigration:
     """Read one file and work out its v2 text; writes nothing."""
     doc, load_findings = load_json_file(path, display)
     if doc is None:
@@ -317,7 +344,7 @@ def plan_file(path: Path, display: str) -> FileMigration:
     unsafe = [f for f in load_findings if f.rule != core.BOM.code]
     if unsafe:
         return FileMigration(path, display, unsafe, doc.text)
-    conversion = convert_v1(doc.data, display)
+    conversion = convert_v1(doc.data, display, without_hash=without_hash)
     if conversion.document is None:
         return FileMigration(path, display, doc.locate(conversion.problems), doc.text)
     notes = list(conversion.notes)
@@ -329,7 +356,30 @@ def plan_file(path: Path, display: str) -> FileMigration:
     if notes:
         done += "; " + "; ".join(notes)
     converted = finding(rules.CONVERTED, display, done, "", line=1, column=1)
-    return FileMigration(path, display, [converted], doc.text, new_text)
+    located = JsonDocument(display, new_text, conversion.document).locate(
+        [_without_sha256(display, conversion.document, pointer)
+         for pointer in conversion.without_sha256])
+    return FileMigration(path, display, [converted, *located], doc.text, new_text)
+
+
+def fill_command(display: str) -> str:
+    """The one next step for entries written without a digest."""
+    return f"repo-tools probe --hash --write {display}"
+
+
+def _without_sha256(display: str, document: dict[str, Any], pointer: str) -> Finding:
+    entry = document["models"][int(pointer.rsplit("/", 1)[1])]
+    old = entry.get("metadata", {}).get(EXTRA_KEY, {}).get("file_hash")
+    if old is None:
+        reason = "it has no file_hash"
+    elif isinstance(old, str) and re.fullmatch(r"[0-9a-fA-F]{32}", old):
+        reason = "its file_hash is an MD5"
+    else:
+        reason = "its file_hash is not a SHA-256"
+    return finding(rules.WITHOUT_SHA256, display,
+                   f"{entry.get('provider')}/{entry.get('model')} {entry.get('version')} was "
+                   f"converted without sha256 ({reason}); run `{fill_command(display)}`",
+                   f"{pointer}/download")
 
 
 def unified_diff(old: str, new: str, display: str) -> str:
@@ -349,14 +399,17 @@ class MigrateResult:
         return [f for f in self.files if f.changed]
 
 
-def migrate_paths(paths: Sequence[Path], base: Path, *, write: bool) -> MigrateResult:
+def migrate_paths(paths: Sequence[Path], base: Path, *, write: bool,
+                  without_hash: bool = False) -> MigrateResult:
     """Plan every file; with write, rewrite the convertible ones atomically.
 
-    A file is written only when its whole conversion succeeded and the result validates.
+    A file is written only when its whole conversion succeeded and the result validates
+    (but for the sha256 that `without_hash` lets entries lack).
     """
     outcomes = []
     for path in paths:
-        outcome = plan_file(path, repo_layout.display_path(path, base))
+        outcome = plan_file(path, repo_layout.display_path(path, base),
+                            without_hash=without_hash)
         if write and outcome.new_text is not None:
             # Through a symlink to its target: replacing the link would break it.
             atomic.write_atomic(path.resolve(), outcome.new_text.encode("utf-8"))
@@ -366,6 +419,9 @@ def migrate_paths(paths: Sequence[Path], base: Path, *, write: bool) -> MigrateR
 
 
 def _tense(f: Finding, written: bool) -> Finding:
+    if f.rule == rules.WITHOUT_SHA256.code and not written:
+        message = f.message.replace(" was converted ", " would be converted ", 1)
+        return dataclasses.replace(f, message=message)
     if f.rule != rules.CONVERTED.code:
         return f
     if written:

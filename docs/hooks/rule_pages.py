@@ -114,6 +114,11 @@ def rule_page(rule: Rule) -> str:
              f"**Severity:** {rule.severity} · **Family:** {family_of(rule)}", "",
              "## What it checks", "", rule.summary, "",
              "## What to do", "", rule.fix, ""]
+    if rule.fixable:
+        lines += [f"`repo-tools lint --fix` {rule.fixable}. See "
+                  "[lint --fix](../maintaining.md#mechanical-fixes-lint-fix).", ""]
+    else:
+        lines += ["`repo-tools lint --fix` does not change this: it needs a person.", ""]
     example = corpus_example(rule.code) or index_example(rule.code)
     lines += example
     lines += disable_text(rule)

@@ -35,6 +35,7 @@ from repo_tools.findings import Finding, finding, place, sort_findings
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
 from repo_tools.model import EntrySummary, summaries_of
 from repo_tools.rules import core
+from repo_tools.urls import huggingface_resolve_url
 from repo_tools.versions import explain_semver, is_semver, version_key
 
 V1_KEYS = frozenset({"name", "download_url", "file_hash", "cache_path"})
@@ -260,6 +261,9 @@ def check_client_range(path: str, pointer: str, compat: dict[str, Any]) -> list[
 def _check_url(path: str, pointer: str, value: Any) -> list[Finding]:
     if not isinstance(value, str) or not value:
         return []
+    if value != value.strip() and value.strip():
+        return [finding(core.BAD_URL, path, "URL has whitespace before or after it; remove it",
+                        pointer)]
     if _SPACE.search(value):
         return [finding(core.BAD_URL, path, "URL contains whitespace; percent-encode it (%20)",
                         pointer)]
@@ -276,6 +280,10 @@ def _check_url(path: str, pointer: str, value: Any) -> list[Finding]:
                         pointer)]
     if not host:
         return [finding(core.BAD_URL, path, "URL has no host", pointer)]
+    if huggingface_resolve_url(value) is not None:
+        return [finding(core.HF_BLOB_URL, path,
+                        "URL is a Hugging Face /blob/ page (HTML), not the file; use /resolve/ "
+                        "instead of /blob/", pointer)]
     if scheme == "http":
         return [finding(core.INSECURE_URL, path,
                         "URL uses plain http; use https so the download cannot be altered",

@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "check-index": "repo_tools.cli.index:check_index",
     "resolve": "repo_tools.cli.index:resolve",
     "migrate": "repo_tools.cli.migrate:migrate",
+    "add": "repo_tools.cli.add:add",
+    "import": "repo_tools.cli.importer:import_catalog",
     "probe": "repo_tools.cli.probe:probe",
     "release": "repo_tools.cli.release:release",
     "verify": "repo_tools.cli.release:verify",

@@ -94,6 +94,16 @@ def repo_option(func: F) -> F:
     return wrapped
 
 
+def config_version_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A --config-version that names a versions/ directory: `v` + strict SemVer (I003)."""
+    from repo_tools.checks.index import explain_config_name
+
+    problem = explain_config_name(value)
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
 def emit(findings: Sequence[Finding], files: int, *, fmt: str, strict: bool,
          output: Path | None) -> int:
     """Render findings to stdout (or --output) and return the exit code."""

@@ -36,9 +36,15 @@ def require_config_repo(repo: Path) -> None:
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Read settings from this file instead of the repo's .repo-tools.toml or "
                    "pyproject.toml.")
+@click.option("--fix", is_flag=True,
+              help="First apply the fixes that are mechanical and lossless (`repo-tools "
+                   "rules` says which rules have one), then report what is left. Exit 1 "
+                   "when a file was changed, so a hook stops the commit for review.")
+@click.option("--diff", is_flag=True,
+              help="With --fix: print the fixes as a unified diff and change nothing.")
 @command_with_exit
 def lint(repo: Path, fmt: str, strict: bool, output: Path | None, checks_value: str | None,
-         probe: bool, config: Path | None) -> int:
+         probe: bool, config: Path | None, fix: bool, diff: bool) -> int:
     """Run every offline check on a whole config repository: one report, one exit code.
 
     validate (model files), check-index (index.json and its ranges) and migrate --check
@@ -50,12 +56,44 @@ def lint(repo: Path, fmt: str, strict: bool, output: Path | None, checks_value: 
     require_config_repo(repo)
     if config is not None and not config.is_file():
         raise IOFailure(f"no such settings file: {config}")
+    if diff and not fix:
+        raise click.UsageError("--diff shows what --fix would change; use it with --fix")
+    changed = _fix(repo, config, fmt, output, write=not diff) if fix else False
     try:
         result = lint_repo(repo, base=Path.cwd(), checks=parse_checks(checks_value),
                            probe=probe, config=config)
     except LintError as exc:
         raise IOFailure(str(exc)) from exc
-    return emit(result.findings, result.files, fmt=fmt, strict=strict, output=output)
+    code = emit(result.findings, result.files, fmt=fmt, strict=strict, output=output)
+    return 1 if changed else code
+
+
+def _fix(repo: Path, config: Path | None, fmt: str, output: Path | None, *,
+         write: bool) -> bool:
+    """Make (or with --diff show) the fixes; True when a file was or would be changed.
+    What was fixed goes to stderr, as probe --write tells it."""
+    from repo_tools.lint import fix_repo
+    from repo_tools.textedit import EditError
+
+    try:
+        result = fix_repo(repo, base=Path.cwd(), write=write, config=config)
+    except EditError as exc:
+        raise IOFailure(f"--fix stopped: {exc}") from exc
+    except OSError as exc:
+        raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from exc
+    if not write:
+        text = "".join(plan.diff() for plan in result.changed)
+        # Keep a machine-readable report alone on stdout; the diff then goes to stderr.
+        if text:
+            click.echo(text, nl=False, err=output is None and fmt in ("json", "sarif"))
+    verb = "fixed" if write else "would fix"
+    for fixed in result.fixed():
+        click.echo(f"{verb} {fixed.path}:{fixed.line}:{fixed.column}: {fixed.rule} "
+                   f"{fixed.message}", err=True)
+    for plan in result.files:
+        if plan.skipped and plan.fixes:
+            click.echo(f"not fixed {plan.display}: {plan.skipped}", err=True)
+    return bool(result.changed)
 
 
 @click.command()

@@ -23,10 +23,14 @@ from repo_tools.migrate import migrate_paths
 @click.option("--check", is_flag=True,
               help="Change nothing; print a unified diff of what would change, and exit 1 "
                    "if any file would change.")
+@click.option("--without-hash", is_flag=True,
+              help="Convert entries whose file_hash is missing or not a SHA-256 (an MD5) "
+                   "without download.sha256, keeping the old hash in metadata, instead of "
+                   "refusing the file; M005 names the command that fills the digest in.")
 @output_options
 @command_with_exit
-def migrate(files: tuple[Path, ...], repo: Path, check: bool, fmt: str, strict: bool,
-            output: Path | None) -> int:
+def migrate(files: tuple[Path, ...], repo: Path, check: bool, without_hash: bool, fmt: str,
+            strict: bool, output: Path | None) -> int:
     """Convert legacy v1 model files to the v2 format, in place.
 
     FILES default to every versions/*/models/*.json under --repo. v2 files are left
@@ -35,7 +39,7 @@ def migrate(files: tuple[Path, ...], repo: Path, check: bool, fmt: str, strict: 
     """
     paths = files_to_check(files, repo)
     try:
-        result = migrate_paths(paths, Path.cwd(), write=not check)
+        result = migrate_paths(paths, Path.cwd(), write=not check, without_hash=without_hash)
     except OSError as exc:
         raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from exc
     if check:

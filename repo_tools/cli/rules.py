@@ -21,10 +21,10 @@ def markdown_table() -> str:
         if not rules:
             continue
         lines += [f"**{family[0].upper()}{family[1:]}**", "",
-                  "| code | name | severity | what it means | what to do |",
-                  "|---|---|---|---|---|"]
+                  "| code | name | severity | what it means | what to do | `lint --fix` |",
+                  "|---|---|---|---|---|---|"]
         lines += [f"| `{r.code}` | {r.name} | {r.severity} | {_cell(r.summary)} | "
-                  f"{_cell(r.fix)} |" for r in rules]
+                  f"{_cell(r.fix)} | {_cell(r.fixable)} |" for r in rules]
         lines.append("")
     return "\n".join(lines)
 
@@ -33,7 +33,8 @@ def rule_record(rule: Rule) -> dict[str, str]:
     """One row of the rule table as JSON: every field of the rule, and its family."""
     family = next(name for name, rules in FAMILIES.items() if rule in rules)
     return {"code": rule.code, "name": rule.name, "severity": str(rule.severity),
-            "summary": rule.summary, "fix": rule.fix, "family": family}
+            "summary": rule.summary, "fix": rule.fix, "fixable": rule.fixable,
+            "family": family}
 
 
 def json_table() -> str:
@@ -47,8 +48,8 @@ def json_table() -> str:
 @click.option("--markdown", is_flag=True, help="Print the whole table as Markdown.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True,
-              help="json: an array of {code, name, severity, summary, fix, family} (one "
-                   "object with CODE).")
+              help="json: an array of {code, name, severity, summary, fix, fixable, family} "
+                   "(one object with CODE; fixable is what `lint --fix` does, or empty).")
 def rules(code: str | None, markdown: bool, fmt: str) -> None:
     """List every rule code, or explain one (by code, e.g. V005, or name, e.g. bad-sha256)."""
     if markdown and fmt == "json":
@@ -65,8 +66,11 @@ def rules(code: str | None, markdown: bool, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(rule_record(rule), indent=2, ensure_ascii=False))
             return
+        automatic = (f"`repo-tools lint --fix` {rule.fixable}." if rule.fixable
+                     else "Not fixed automatically.")
         click.echo(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.summary}\n\n"
-                   f"What to do: {rule.fix}\n\nMore: {rule_url(rule.code)}")
+                   f"What to do: {rule.fix}\n\nFixable: {automatic}\n\n"
+                   f"More: {rule_url(rule.code)}")
         return
     if fmt == "json":
         click.echo(json_table(), nl=False)
@@ -75,4 +79,5 @@ def rules(code: str | None, markdown: bool, fmt: str) -> None:
         click.echo(markdown_table(), nl=False)
         return
     for rule in ALL_RULES.values():
-        click.echo(f"{rule.code}  {rule.severity:<7}  {rule.name}: {rule.summary}")
+        mark = " [fixable]" if rule.fixable else ""
+        click.echo(f"{rule.code}  {rule.severity:<7}  {rule.name}{mark}: {rule.summary}")

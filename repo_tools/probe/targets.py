@@ -8,13 +8,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from repo_tools.jsonfile import JsonDocument
 from repo_tools.model import entries_of
+from repo_tools.urls import huggingface_resolve_url as huggingface_resolve_url
 
-_HF_HOSTS = frozenset({"huggingface.co", "hf.co", "www.huggingface.co"})
-_HF_BLOB = re.compile(r"^(/(?:(?:datasets|spaces)/)?[^/]+/[^/]+)/blob/(.+)$")
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -60,17 +59,6 @@ def url_problem(url: str) -> str | None:
     if not host:
         return "URL has no host"
     return None
-
-
-def huggingface_resolve_url(url: str) -> str | None:
-    """For a huggingface.co `/blob/` URL, the `/resolve/` URL of the same file; else None."""
-    parts = urlsplit(url)
-    if (parts.hostname or "").lower() not in _HF_HOSTS:
-        return None
-    match = _HF_BLOB.match(parts.path)
-    if not match:
-        return None
-    return urlunsplit(parts._replace(path=f"{match.group(1)}/resolve/{match.group(2)}"))
 
 
 def host_declared_sha256(value: str | None) -> str | None:

@@ -44,6 +44,7 @@ JSON_RULES = (NOT_UTF8, BOM, PARSE_ERROR, DUPLICATE_KEY, EMPTY_FILE, BAD_NUMBER,
 MISSING_FIELD = Rule(
     "S001", "missing-field", E, "A required field is missing.",
     "Add the field; see the schema for what it holds.",
+    fixable="adds a missing top-level `schema_version` (\"2.0\") to a v2 file",
 )
 WRONG_TYPE = Rule(
     "S002", "wrong-type", E, "A field has the wrong JSON type.",
@@ -71,6 +72,7 @@ SCHEMA_RULES = (MISSING_FIELD, WRONG_TYPE, UNKNOWN_KEY, SCHEMA_VIOLATION, V1_FOR
 BAD_SEMVER = Rule(
     "V001", "bad-semver", E, "A version is not strict SemVer 2.0.0.",
     "Write MAJOR.MINOR.PATCH with no `v` prefix and no leading zeros, e.g. 1.2.0.",
+    fixable="removes a `v` prefix from an otherwise valid version",
 )
 MIN_ABOVE_MAX = Rule(
     "V002", "min-above-max", E, "`min_client_version` is greater than `max_client_version`.",
@@ -79,6 +81,7 @@ MIN_ABOVE_MAX = Rule(
 BAD_URL = Rule(
     "V003", "bad-url", E, "The download URL is not an absolute https URL with a host.",
     "Use an https:// URL without spaces.",
+    fixable="removes whitespace before and after the URL",
 )
 INSECURE_URL = Rule(
     "V004", "insecure-url", W, "The download URL uses plain http.",
@@ -88,6 +91,7 @@ BAD_SHA256 = Rule(
     "V005", "bad-sha256", E, "`sha256` is not 64 lowercase hexadecimal characters.",
     "Use the hex SHA-256 digest, lower case, with no `sha256:` prefix "
     "(`repo-tools probe --hash --write` computes it).",
+    fixable="lower-cases a 64-digit hex digest and removes a `sha256:` prefix",
 )
 UNSAFE_CACHE_PATH = Rule(
     "V006", "unsafe-cache-path", E, "`cachePath` could escape the cache directory.",
@@ -113,5 +117,12 @@ BAD_NAME = Rule(
     "V010", "bad-name", E, "A model or provider name is empty or contains control characters.",
     "Remove the control characters (newlines, tabs, NUL, ...).",
 )
+HF_BLOB_URL = Rule(
+    "V011", "huggingface-blob-url", E,
+    "A Hugging Face download URL points at `/blob/`, the HTML page about the file, not at "
+    "`/resolve/`, the file itself.",
+    "Replace `/blob/` with `/resolve/` in the URL.",
+    fixable="replaces `/blob/` with `/resolve/`",
+)
 VALUE_RULES = (BAD_SEMVER, MIN_ABOVE_MAX, BAD_URL, INSECURE_URL, BAD_SHA256, UNSAFE_CACHE_PATH,
-               CACHE_PATH_CONFLICT, DUPLICATE_MODEL, FILENAME_PROVIDER, BAD_NAME)
+               CACHE_PATH_CONFLICT, DUPLICATE_MODEL, FILENAME_PROVIDER, BAD_NAME, HF_BLOB_URL)

@@ -1,7 +1,10 @@
-"""Rules for `migrate`: v1 files converted, and v1 files that cannot be converted safely.
+"""Rules for `migrate`: v1 files converted, and v1 files that cannot be converted safely;
+and for what `migrate --without-hash`, `import` and `add` write without being able to
+finish it (M005) or leave out (M006).
 
-Every rule here is an error: a converted file must be reviewed before it is committed
-(a fixer stops the commit), and a file that cannot be converted is left untouched.
+The conversion rules are errors: a converted file must be reviewed before it is
+committed (a fixer stops the commit), and a file that cannot be converted is left
+untouched. M006 is a warning: the rest of the catalog was imported.
 """
 
 from __future__ import annotations
@@ -35,4 +38,19 @@ NO_PLACE = Rule(
     "again.",
 )
 
-RULES: tuple[Rule, ...] = (CONVERTED, MISSING_FIELD, BAD_VALUE, NO_PLACE)
+WITHOUT_SHA256 = Rule(
+    "M005", "written-without-sha256", E,
+    "An entry was written without `download.sha256` (by `migrate --without-hash`, `import` "
+    "or `add`) because its source has no usable SHA-256: only an MD5, or no hash at all.",
+    "Run the command the message names (`repo-tools probe --hash --write FILE`): it "
+    "downloads the file once and fills in its digest.",
+)
+NOT_IMPORTED = Rule(
+    "M006", "not-imported", Severity.WARNING,
+    "An entry of the catalog being imported cannot become a v2 entry (it has no download "
+    "URL, or is not an object); it was left out and the rest imported.",
+    "Add the model by hand (`repo-tools add URL`) if it is needed.",
+)
+
+RULES: tuple[Rule, ...] = (CONVERTED, MISSING_FIELD, BAD_VALUE, NO_PLACE, WITHOUT_SHA256,
+                           NOT_IMPORTED)
