@@ -22,8 +22,8 @@ from repo_tools.settings import CHECKS, Settings, apply_settings, load_settings
 if TYPE_CHECKING:
     from repo_tools.checks.index import IndexCheck
     from repo_tools.compat import Interval
-    from repo_tools.model import EntrySummary
     from repo_tools.fixes import FixResult
+    from repo_tools.model import EntrySummary
     from repo_tools.probe import ProbeOptions
 
 # migrate keeps each changed file's old and new text until it returns; batches bound that.
