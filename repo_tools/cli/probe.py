@@ -270,6 +270,7 @@ def _write_report(path: Path, result: Any, options: Any, repo: Path,
                           options=recorded_options(options), started=started,
                           seconds=seconds, secrets=secrets)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # e.g. a CI job's fresh output dir
         write_atomic(path, dumps(report).encode("utf-8"))
     except OSError as exc:
         raise IOFailure(f"cannot write the report {path}: {exc.strerror or exc}") from exc
