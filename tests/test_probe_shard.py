@@ -345,7 +345,7 @@ def test_a_report_of_other_files_is_refused(tmp_path: Path, server: LoopbackServ
     models = root / "versions/v1.0.0/models/first.json"
     models.write_text(models.read_text().replace('"a1"', '"renamed"'))
     run = merge(root, root / "report-1.json", root / "report-2.json")
-    assert run.exit_code == 2 and "check out that commit" in run.stderr
+    assert run.exit_code == 2 and "merge on that commit, before any edit" in run.stderr
 
 
 def test_a_tampered_entry_list_is_refused(tmp_path: Path, server: LoopbackServer) -> None:
@@ -481,7 +481,7 @@ def test_merging_caches_is_safe(tmp_path: Path) -> None:
               damaged, "--cache-from", tmp_path / "absent", root / "r.json", cwd=root)
     assert run.exit_code == 0, run.stderr
     assert "not JSON (damaged or cut short)" in run.stderr
-    assert "absent" in run.stderr
+    assert "absent" not in run.stderr  # a shard that hashed nothing has no cache file
     assert json.loads((out / CACHE_FILE).read_text())["entries"] == {
         "kept": {"sha256": sha, "size": 3, "stored": 5}, **new}
     assert not list(out.glob("*.tmp"))
@@ -506,3 +506,81 @@ def test_summary_is_markdown_for_the_job(tmp_path: Path, server: LoopbackServer)
     assert "| P001 | `versions/v1.0.0/models/first.json:" in text
     assert "**Fixed by --write** (2, in 2 file(s)):" in text
     assert "| P011 |" in text.split("Fixed by --write")[1]
+
+
+# -- the fast schema verdict against jsonschema's -------------------------------------------
+
+VALID_REPORT: dict[str, Any] = {
+    "format": "repo-tools probe report", "version": 1, "tool": "0.1.0",
+    "shard": {"index": 2, "count": 4}, "commit": "c" * 40, "inputs": "d" * 64,
+    "files": ["versions/v1.0.0/models/a.json"],
+    "options": {"hash": "auto", "retries": 3, "deadline": None, "cache": True,
+                "read-timeout": 30.0},
+    "started": "2026-12-01T05:00:00Z", "seconds": 1.5, "requests": 3,
+    "urls": [
+        {"url": "https://h/a.bin", "shard": 2, "outcome": "hashed", "status": 200,
+         "final_url": "https://h/a.bin", "size": 10, "sha256": "e" * 64,
+         "sha256_source": "downloaded", "validators": {"etag": '"x"', "last_modified": None},
+         "content_length": 10, "linked_size": None, "received": 10, "too_large": None,
+         "html": False, "insecure_redirect": None, "failure": None, "seconds": 0.1,
+         "entries": [{"path": "versions/v1.0.0/models/a.json",
+                      "pointer": "/models/0/download"}]},
+        {"url": "https://h/b.bin", "shard": 2, "outcome": "failed", "status": 404,
+         "final_url": None, "size": None, "sha256": None, "sha256_source": None,
+         "validators": {"etag": None, "last_modified": None}, "content_length": None,
+         "linked_size": None, "received": None, "too_large": None, "html": False,
+         "insecure_redirect": None, "failure": {"rule": "P001", "message": "404"},
+         "seconds": 0, "entries": [{"path": "a", "pointer": "/models/1/download"}]},
+    ],
+}
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 700), st.floats(-1, 300),
+              st.sampled_from(["", "x", "e" * 64, "e" * 64 + "\n", "E" * 64, "c" * 40,
+                               "c" * 64, "c" * 40 + "\n", "2026-12-01T05:00:00Z",
+                               "2026-12-01T05:00:00Z\n", "P001", "P004", "hashed",
+                               "cache", "repo-tools probe report", "a"]),
+              st.just(1.0), st.just(2.0)),
+    lambda inner: st.one_of(st.lists(inner, max_size=2),
+                            st.dictionaries(st.sampled_from(["path", "pointer", "x", "rule",
+                                                             "message", "etag"]), inner,
+                                            max_size=2)),
+    max_leaves=4)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+@given(st.data())
+def test_the_fast_verdict_is_the_schemas(data: st.DataObject) -> None:
+    import copy
+
+    from repo_tools.probe.shard_report import well_formed
+
+    check = Draft202012Validator(load_schema(PROBE_REPORT))
+    assert check.is_valid(VALID_REPORT) and well_formed(VALID_REPORT)
+    doc = copy.deepcopy(VALID_REPORT)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(doc)[1:]))
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        action = data.draw(st.sampled_from(["replace", "delete", "add"]))
+        if action == "replace":
+            parent[path[-1]] = data.draw(json_values)
+        elif action == "delete":
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[data.draw(st.sampled_from(["extra", "url", "shard"]))] = data.draw(
+                json_values)
+        else:
+            parent.append(data.draw(json_values))
+    assert well_formed(doc) == check.is_valid(doc), doc

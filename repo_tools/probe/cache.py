@@ -146,6 +146,8 @@ def read_cache_file(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
     """The valid entries of a cache file, and why the file (not an entry) was refused."""
     try:
         doc = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}, None  # a shard that hashed nothing left no cache: nothing to add
     except OSError as exc:
         return {}, f"{path}: {exc.strerror or exc}"
     except ValueError:
@@ -172,8 +174,9 @@ def merge_caches(directory: Path, sources: Sequence[Path]) -> CacheMerge:
     the cache in `directory`, as `store` does: under its lock, replaced atomically, only
     well-formed entries, pruned to MAX_ENTRIES.
 
-    A source that is not a cache is listed, not fatal: a shard that failed early leaves
-    none, and the entries of the others are still worth keeping.
+    A source that is not a cache is listed, not fatal: the entries of the others are still
+    worth keeping. A missing one is no problem at all: a shard that hashed nothing (every
+    URL failed, or came from the cache it started without) writes no file.
     """
     found: list[dict[str, dict[str, Any]]] = []
     ignored: list[str] = []

@@ -134,8 +134,9 @@ def merge_reports(reports: Sequence[ShardReport], base: Path, *, write: bool = F
                          "probe-merge where the shards ran (the repository's root)")
     plan = plan_run(paths, base)
     if plan.inputs != first.inputs:
-        raise MergeError("the model files here differ from the ones the shards probed "
-                         f"(commit {_commit(first.commit)}): check out that commit")
+        at = f" at commit {first.commit[:12]}" if first.commit else ""
+        raise MergeError(f"the model files here differ from the ones the shards probed{at}: "
+                         "merge on that commit, before any edit")
     outcomes = outcomes_from(reports, plan.by_url)
     stats = merged_stats(reports, outcomes)
     return conclude(plan, outcomes, stats, write=write, secrets=secrets or set(),

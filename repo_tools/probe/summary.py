@@ -24,6 +24,13 @@ def _table(findings: Sequence[Finding]) -> list[str]:
     return lines
 
 
+def _size(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
 def markdown_summary(result: ProbeResult, findings: Sequence[Finding], *, shards: int,
                      commit: str | None) -> str:
     """`findings`: the result's, after the repository's settings."""
@@ -32,7 +39,7 @@ def markdown_summary(result: ProbeResult, findings: Sequence[Finding], *, shards
     lines = ["## repo-tools probe", "",
              f"{stats.urls} URL(s) of {result.files_checked} file(s) in {shards} shard(s)"
              f"{where}: {stats.requests} request(s); {stats.downloaded} downloaded and "
-             f"hashed ({stats.downloaded_bytes / (1 << 20):.1f} MiB), {stats.from_cache} "
+             f"hashed ({_size(stats.downloaded_bytes)}), {stats.from_cache} "
              f"from the hash cache, {stats.from_host} stated by the host.", ""]
     counts = count_by_severity(findings)
     if findings:
