@@ -103,6 +103,12 @@ def test_bad_shards_are_refused(text: str, message: str) -> None:
     assert run.exit_code == 2 and "--shard" in run.stderr
 
 
+def test_a_shard_does_not_write(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text("{}")
+    run = cli("probe", "--write", "--shard", "1/2", "a.json", cwd=tmp_path)
+    assert run.exit_code == 2 and "run probe-merge --write" in run.stderr
+
+
 def test_shard_parses() -> None:
     assert parse_shard(" 2 / 4 ") == Shard(2, 4) and str(Shard(2, 4)) == "2/4"
 

@@ -225,6 +225,11 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     options = to_probe_options(
         {option.key: values[option.param] for option in PROBE_OPTIONS.values()}, write=write)
     report_path: Path | None = values["report"]
+    if write and options.shard is not None:
+        # A shard sees only its URLs; its edits would make the other shards' files differ
+        # from its own, and the merge would refuse them.
+        raise click.UsageError("--write cannot be used with --shard: run probe-merge "
+                               "--write on the shards' reports instead")
     started, clock = datetime.datetime.now(datetime.UTC), time.monotonic()
     hash_mode = options.hash_mode
     try:
