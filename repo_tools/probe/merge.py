@@ -127,6 +127,12 @@ def merge_reports(reports: Sequence[ShardReport], base: Path, *, write: bool = F
     `base`; with `write`, the digests found are written as `probe --write` does."""
     check_reports(reports)
     first = reports[0]
+    # Reports arrive as CI artifacts: the files --write may edit are only ever those under
+    # the directory the merge runs in, whatever a report names.
+    outside = [name for name in first.files if not _inside(base, name)]
+    if outside:
+        raise MergeError(f"{first.source} names {outside[0]}, outside {base}: probe-merge "
+                         "only reads and writes files under the directory it runs in")
     paths = [base / name for name in first.files]
     absent = [name for name, path in zip(first.files, paths, strict=True) if not path.is_file()]
     if absent:
@@ -141,6 +147,11 @@ def merge_reports(reports: Sequence[ShardReport], base: Path, *, write: bool = F
     stats = merged_stats(reports, outcomes)
     return conclude(plan, outcomes, stats, write=write, secrets=secrets or set(),
                     files_checked=len(paths))
+
+
+def _inside(base: Path, name: str) -> bool:
+    path = Path(name)
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def merged_stats(reports: Sequence[ShardReport],
