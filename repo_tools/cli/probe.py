@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from repo_tools.cli.common import (
     with_repo_settings,
 )
 from repo_tools.probe_options import MAX_PROBE_JOBS, PROBE_OPTIONS, Kind, to_probe_options
+
+if TYPE_CHECKING:  # the probe package imports the network layer: only for the types
+    from repo_tools.probe import ProbeOptions, ProbeResult
 
 
 def format_bytes(size: float) -> str:
@@ -264,7 +267,7 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
 
 
-def _write_report(path: Path, result: Any, options: Any, repo: Path,
+def _write_report(path: Path, result: ProbeResult, options: ProbeOptions, repo: Path,
                   started: datetime.datetime, seconds: float, secrets: set[str]) -> None:
     from repo_tools.atomic import write_atomic
     from repo_tools.probe.shard_report import build_report, dumps
