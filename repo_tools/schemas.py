@@ -11,6 +11,7 @@ MODEL_CONFIG = "model_config.schema.json"
 MODEL_CONFIG_V1 = "model_config_v1.schema.json"
 INDEX = "index.schema.json"
 REMOTE_SOURCE = "remote_source.schema.json"
+PROBE_REPORT = "probe_report.schema.json"  # `probe --report`, read by probe-merge
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from typing import Any
 from repo_tools.findings import Finding, Rule, Severity, finding
 from repo_tools.probe_options import (  # `[probe]` keys: probe's options, declared there
     MAX_PROBE_JOBS,
-    PROBE_OPTIONS,
+    PROBE_SETTINGS,
     Kind,
 )
 from repo_tools.repo import PYPROJECT, SETTINGS_FILE  # the file names, beside index.json
@@ -294,10 +294,10 @@ class _Reader:
             return {}
         options: dict[str, Any] = {}
         for key, option in value.items():
-            if key not in PROBE_OPTIONS:
-                self.unknown(key, tuple(PROBE_OPTIONS), parent="probe.")
+            if key not in PROBE_SETTINGS:
+                self.unknown(key, tuple(PROBE_SETTINGS), parent="probe.")
                 continue
-            problem = probe_option_problem(PROBE_OPTIONS[key].kind, option)
+            problem = probe_option_problem(PROBE_SETTINGS[key].kind, option)
             if problem:
                 self._bad(f"probe.{key}", f"{problem}, not {option!r}")
             else:

@@ -33,7 +33,7 @@ from repo_tools.probe.targets import (
     huggingface_resolve_url,
     url_problem,
 )
-from repo_tools.probe_options import PROBE_OPTIONS, to_probe_options
+from repo_tools.probe_options import PROBE_OPTIONS, PROBE_SETTINGS, to_probe_options
 from repo_tools.rules import ALL_RULES
 from repo_tools.rules import probe as rules
 from repo_tools.settings import parse_settings
@@ -372,8 +372,10 @@ EXAMPLES: dict[str, tuple[Any, list[str]]] = {
     "ca-bundle": ("ca.pem", ["--ca-bundle", "ca.pem"]),
 }
 # Options of the command that are not probe settings: what to check, how to report it,
-# and --write, which lint never does.
+# and --write, which lint never does. The table's own flag-only options (--shard,
+# --report) are in the table too.
 COMMAND_ONLY = {"--repo", "--format", "--strict", "--output", "--write", "--verbose", "--help"}
+TABLE_FLAGS_ONLY = {"--shard", "--report"}
 
 
 def probe_flags() -> set[str]:
@@ -382,10 +384,11 @@ def probe_flags() -> set[str]:
 
 
 def test_every_option_is_a_flag_and_a_setting_and_nothing_else_is() -> None:
-    assert set(EXAMPLES) == set(PROBE_OPTIONS)
+    assert set(EXAMPLES) == set(PROBE_SETTINGS)
     flags = probe_flags()
     assert flags == {o.flag for o in PROBE_OPTIONS.values()} | COMMAND_ONLY
-    for flag in COMMAND_ONLY:
+    assert {o.flag for o in PROBE_OPTIONS.values() if not o.setting} == TABLE_FLAGS_ONLY
+    for flag in COMMAND_ONLY | TABLE_FLAGS_ONLY:
         key = flag.removeprefix("--")
         [f] = parse_settings({"probe": {key: True}}, ".repo-tools.toml").findings
         assert f.rule == "L001" and f"probe.{key}" in f.message

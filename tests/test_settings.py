@@ -15,7 +15,7 @@ from repo_tools.rules import ALL_RULES
 from repo_tools.settings import (
     KEYS,
     OFFLINE_CHECKS,
-    PROBE_OPTIONS,
+    PROBE_SETTINGS,
     Settings,
     apply_settings,
     load_settings,
@@ -208,7 +208,7 @@ def test_every_documented_key_is_known_and_in_the_readme() -> None:
     text = section("lint")
     for key in KEYS:
         assert f"`{key}`" in text, key
-    for key in PROBE_OPTIONS:
+    for key in PROBE_SETTINGS:
         assert f"`{key}`" in text, key
     for rule in ("L001", "L002", "L003", "L004", "L005"):
         assert rule in text
@@ -279,7 +279,7 @@ toml_scalars = st.one_of(st.booleans(), st.integers(-5, 5), st.floats(allow_nan=
 toml_values = st.recursive(
     toml_scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.sampled_from([*KEYS, *PROBE_OPTIONS, "V004", "x"]),
+                            st.dictionaries(st.sampled_from([*KEYS, *PROBE_SETTINGS, "V004", "x"]),
                                             inner, max_size=3)),
     max_leaves=8)
 toml_tables = st.dictionaries(st.sampled_from([*KEYS, "other", "disabel"]), toml_values,

@@ -62,6 +62,7 @@ def test_renders_the_expected_files(rendered: Path) -> None:
     assert rendered.name == "model-configs"
     assert set(files_of(rendered)) == {
         ".github/dependabot.yml", ".github/workflows/lint.yml", ".github/workflows/release.yml",
+        ".github/workflows/probe.yml",  # tested in test_probe_workflow.py
         ".github/zizmor.yml", ".gitignore", ".pre-commit-config.yaml", ".repo-tools.toml",
         "README.md", "allowed_signers", "index.json",
         "versions/v1.0.0/models/huggingface.json"}

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "add": "repo_tools.cli.add:add",
     "import": "repo_tools.cli.importer:import_catalog",
     "probe": "repo_tools.cli.probe:probe",
+    "probe-merge": "repo_tools.cli.probe:probe_merge",
     "release": "repo_tools.cli.release:release",
     "verify": "repo_tools.cli.release:verify",
     "keygen": "repo_tools.cli.release:keygen",

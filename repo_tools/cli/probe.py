@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +24,9 @@ from repo_tools.cli.common import (
     with_repo_settings,
 )
 from repo_tools.probe_options import MAX_PROBE_JOBS, PROBE_OPTIONS, Kind, to_probe_options
+
+if TYPE_CHECKING:  # the probe package imports the network layer: only for the types
+    from repo_tools.probe import ProbeOptions, ProbeResult
 
 
 def format_bytes(size: float) -> str:
@@ -145,6 +149,25 @@ def _expand(arg: str) -> str:
     return "--hash=auto" if arg == "--hash" else arg
 
 
+class ShardParam(click.ParamType):  # type: ignore[type-arg]
+    """`K/N`, as a `Shard`."""
+
+    name = "K/N"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        # Imported here: the probe package imports the network layer, which `--help` and
+        # the hooks must not pay for.
+        from repo_tools.probe.shard import Shard, parse_shard
+
+        if isinstance(value, Shard):
+            return value
+        try:
+            return parse_shard(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 _CLICK_TYPES: dict[Kind, click.ParamType[Any]] = {
     "hash": click.Choice(["auto", "full"]),
     "jobs": click.IntRange(min=1, max=MAX_PROBE_JOBS),
@@ -154,6 +177,8 @@ _CLICK_TYPES: dict[Kind, click.ParamType[Any]] = {
     "byte-size": ByteSize(),
     "directory": click.Path(file_okay=False, path_type=Path),
     "file": click.Path(dir_okay=False, exists=True, path_type=Path),
+    "shard": ShardParam(),
+    "output-file": click.Path(dir_okay=False, path_type=Path),
 }
 
 
@@ -202,6 +227,13 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     # `values` holds the table's options by parameter name; `[probe]` converts the same way.
     options = to_probe_options(
         {option.key: values[option.param] for option in PROBE_OPTIONS.values()}, write=write)
+    report_path: Path | None = values["report"]
+    if write and options.shard is not None:
+        # A shard sees only its URLs; its edits would make the other shards' files differ
+        # from its own, and the merge would refuse them.
+        raise click.UsageError("--write cannot be used with --shard: run probe-merge "
+                               "--write on the shards' reports instead")
+    started, clock = datetime.datetime.now(datetime.UTC), time.monotonic()
     hash_mode = options.hash_mode
     try:
         credentials = Credentials()
@@ -225,10 +257,99 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
     finally:
         if bar is not None:
             bar.close()
+    if report_path is not None:
+        _write_report(report_path, result, options, repo, started, time.monotonic() - clock,
+                      credentials.secrets())
     if talk:
         _tell(result, verbose)
     findings = with_repo_settings(result.findings, repo)
     # After --write, only what is left counts: what was fixed was said on stderr.
+    return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
+
+
+def _write_report(path: Path, result: ProbeResult, options: ProbeOptions, repo: Path,
+                  started: datetime.datetime, seconds: float, secrets: set[str]) -> None:
+    from repo_tools.atomic import write_atomic
+    from repo_tools.probe.shard_report import build_report, dumps
+    from repo_tools.probe_options import recorded_options
+    from repo_tools.release.git import head_commit
+
+    report = build_report(result, shard=options.shard, commit=head_commit(repo),
+                          options=recorded_options(options), started=started,
+                          seconds=seconds, secrets=secrets)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # e.g. a CI job's fresh output dir
+        write_atomic(path, dumps(report).encode("utf-8"))
+    except OSError as exc:
+        raise IOFailure(f"cannot write the report {path}: {exc.strerror or exc}") from exc
+
+
+@click.command("probe-merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@repo_option
+@output_options
+@click.option("--write", is_flag=True,
+              help="Fill in or fix download.sha256 in the files from the reports' digests, "
+                   "exactly as probe --write does.")
+@click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Hash cache to add the shards' caches (--cache-from) to.")
+@click.option("--cache-from", multiple=True, type=click.Path(path_type=Path),
+              help="A shard's hash cache directory (repeat for each shard).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Say for each entry where its sha256 came from (on stderr).")
+@command_with_exit
+def probe_merge(reports: tuple[Path, ...], repo: Path, fmt: str, strict: bool,
+                output: Path | None, write: bool, summary: Path | None, cache_dir: Path | None,
+                cache_from: tuple[Path, ...], verbose: bool) -> int:
+    """Merge the --report files of every shard of `probe --shard K/N` into one result.
+
+    Prints the findings one unsharded `probe` run would print, with its exit codes. Run it
+    where the shards ran, on the same commit: it refuses (exit 2) missing or overlapping
+    shards, and reports of other commits, files or options.
+    """
+    from repo_tools.net import Credentials, CredentialsError
+    from repo_tools.probe.cache import merge_caches
+    from repo_tools.probe.merge import MergeError, merge_reports
+    from repo_tools.probe.rewrite import RewriteError
+    from repo_tools.probe.shard_report import ReportError, load_report
+    from repo_tools.probe.summary import markdown_summary
+
+    if cache_from and cache_dir is None:
+        raise click.UsageError("--cache-from needs --cache-dir (the cache to merge into)")
+    if cache_dir is not None and cache_from:
+        try:
+            merged = merge_caches(cache_dir, list(cache_from))
+        except OSError as exc:
+            raise IOFailure(f"cannot write the hash cache {cache_dir}: "
+                            f"{exc.strerror or exc}") from exc
+        for problem in merged.ignored:
+            click.echo(f"warning: not merged into the hash cache: {problem}", err=True)
+        if fmt == "text":
+            click.echo(f"hash cache {cache_dir}: {merged.entries} entries, "
+                       f"{merged.added} new", err=True)
+    try:
+        loaded = [load_report(path) for path in reports]
+        secrets = Credentials().secrets()
+        result = merge_reports(loaded, Path.cwd(), write=write, secrets=secrets)
+    except (ReportError, MergeError, CredentialsError) as exc:
+        raise IOFailure(str(exc)) from exc
+    except RewriteError as exc:
+        raise IOFailure(f"--write stopped, no file changed by the failing edit: {exc}") from exc
+    except OSError as exc:
+        raise IOFailure(f"cannot write: {exc.strerror or exc}") from exc
+    if fmt == "text":
+        _tell(result, verbose)
+    findings = with_repo_settings(result.findings, repo)
+    if summary is not None:
+        text = markdown_summary(result, findings, shards=loaded[0].shard.count,
+                                commit=loaded[0].commit)
+        try:
+            with summary.open("a", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            raise IOFailure(f"cannot write {summary}: {exc.strerror or exc}") from exc
     return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
 
 

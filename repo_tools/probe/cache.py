@@ -14,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -93,10 +95,16 @@ class HashCache:
                 self.problem = f"cannot write the hash cache {path}: {exc.strerror or exc}"
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def _valid_entry(value: Any) -> bool:
+    # Caches travel between machines now (CI artifacts): take nothing that a probe could
+    # not have written, so a damaged file cannot put a non-digest into --write's edits.
     return (isinstance(value, dict) and isinstance(value.get("sha256"), str)
-            and len(value["sha256"]) == 64 and isinstance(value.get("size"), int)
-            and isinstance(value.get("stored"), int))
+            and _HEX64.fullmatch(value["sha256"]) is not None
+            and type(value.get("size")) is int and value["size"] >= 0
+            and type(value.get("stored")) is int)
 
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:
@@ -125,3 +133,63 @@ def _serialise(entries: dict[str, dict[str, Any]]) -> bytes:
     return (json.dumps(doc, indent=0, separators=(",", ":")) + "\n").encode()
 
 
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CacheMerge:
+    entries: int  # in the merged cache
+    added: int  # keys it did not have before
+    ignored: tuple[str, ...]  # sources that were not a hash cache, and why
+
+
+def read_cache_file(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The valid entries of a cache file, and why the file (not an entry) was refused."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}, None  # a shard that hashed nothing left no cache: nothing to add
+    except OSError as exc:
+        return {}, f"{path}: {exc.strerror or exc}"
+    except ValueError:
+        return {}, f"{path}: not JSON (damaged or cut short)"
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(
+            doc.get("entries"), dict):
+        return {}, f"{path}: not a hash cache of format {FORMAT}"
+    return _read(path), None
+
+
+def merged_entries(*sources: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """All entries; where several sources have a key, the one stored last."""
+    merged: dict[str, dict[str, Any]] = {}
+    for entries in sources:
+        for key, entry in entries.items():
+            if _valid_entry(entry) and (key not in merged
+                                        or entry["stored"] > merged[key]["stored"]):
+                merged[key] = entry
+    return merged
+
+
+def merge_caches(directory: Path, sources: Sequence[Path]) -> CacheMerge:
+    """Add the entries of other caches (directories holding CACHE_FILE, or the files) to
+    the cache in `directory`, as `store` does: under its lock, replaced atomically, only
+    well-formed entries, pruned to MAX_ENTRIES.
+
+    A source that is not a cache is listed, not fatal: the entries of the others are still
+    worth keeping. A missing one is no problem at all: a shard that hashed nothing (every
+    URL failed, or came from the cache it started without) writes no file.
+    """
+    found: list[dict[str, dict[str, Any]]] = []
+    ignored: list[str] = []
+    for source in sources:
+        path = source / CACHE_FILE if source.is_dir() else source
+        entries, problem = read_cache_file(path)
+        if problem is not None:
+            ignored.append(problem)
+        found.append(entries)
+    target = directory / CACHE_FILE
+    directory.mkdir(parents=True, exist_ok=True)
+    with exclusive(target.with_name(target.name + ".lock")):
+        before = _read(target)
+        merged = _prune(merged_entries(before, *found))
+        write_atomic(target, _serialise(merged))
+    return CacheMerge(len(merged), len(set(merged) - set(before)), tuple(ignored))

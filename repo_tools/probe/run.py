@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +27,7 @@ from repo_tools.net.transport import NetworkError, Transport
 from repo_tools.probe import hashing
 from repo_tools.probe.cache import HashCache, cache_key
 from repo_tools.probe.rewrite import RewriteError, set_sha256_values
+from repo_tools.probe.shard import Shard
 from repo_tools.probe.targets import (
     Target,
     host_declared_sha256,
@@ -63,6 +66,7 @@ class ProbeOptions:
     deadline: float | None = None
     max_size: int | None = None
     cache_dir: Path | None = None  # None: no cache
+    shard: Shard | None = None  # None: every URL
 
 
 @dataclasses.dataclass(slots=True)
@@ -79,6 +83,10 @@ class UrlOutcome:
     sha256_source: str | None = None
     received: int | None = None
     too_large: int | None = None
+    final_url: str | None = None  # where the redirects ended (as sent: may hold a token)
+    etag: str | None = None
+    last_modified: str | None = None
+    seconds: float = 0.0  # spent on this URL, retries and pauses included
 
 
 @dataclasses.dataclass(slots=True)
@@ -100,6 +108,12 @@ class ProbeResult:
     stats: ProbeStats
     notes: list[str]
     fixed: list[Finding] = dataclasses.field(default_factory=list)  # what --write fixed
+    # What a shard report records (`shard_report.py`): the entries of each URL probed,
+    # what it turned out to be, and which files (by content) they came from.
+    by_url: dict[str, list[Target]] = dataclasses.field(default_factory=dict)
+    outcomes: dict[str, UrlOutcome] = dataclasses.field(default_factory=dict)
+    files: list[str] = dataclasses.field(default_factory=list)
+    inputs: str = ""
 
 
 # -- one URL --------------------------------------------------------------------------------
@@ -172,6 +186,9 @@ def check_url(url: str, run: _Run) -> UrlOutcome:
 
 def _describe_answer(outcome: UrlOutcome, answer: net.Answer) -> None:
     outcome.status = answer.status
+    outcome.final_url = answer.url
+    outcome.etag = answer.headers.get("ETag")
+    outcome.last_modified = answer.headers.get("Last-Modified")
     outcome.insecure_redirect = outcome.insecure_redirect or answer.insecure_redirect
     encoding = (answer.headers.get("Content-Encoding") or "").strip().lower()
     # A server that compresses although we ask for identity announces the compressed
@@ -375,30 +392,80 @@ def _offline_findings(target: Target) -> Finding | None:
     return None
 
 
-def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
-                credentials: Credentials | None = None,
-                progress: Progress | None = None) -> ProbeResult:
-    """Probe every download URL in the named model files (each distinct URL once)."""
-    credentials = credentials if credentials is not None else Credentials()
+@dataclasses.dataclass(slots=True)
+class Plan:
+    """What a run probes, known before any request: the files, the entries of each distinct
+    URL (of the shard, if one is given) and the findings that need no network."""
+
+    loaded: _Loaded
+    by_url: dict[str, list[Target]]
+    findings: list[Finding]
+    files: list[str]  # as shown, in the order given
+    inputs: str  # a digest of the files' names and bytes (`fingerprint`)
+
+
+def plan_run(paths: Sequence[Path], base: Path, shard: Shard | None = None) -> Plan:
+    """Load the files and group their entries by URL, keeping only the shard's URLs.
+
+    File-level findings go to shard 1 and a URL's offline findings to its shard, so the
+    shards' findings together are the findings of one unsharded run.
+    """
     loaded = _load(paths, base)
-    findings = list(loaded.findings)
+    findings = list(loaded.findings) if shard is None or shard.index == 1 else []
     by_url: dict[str, list[Target]] = defaultdict(list)
     for target in loaded.targets:
+        if shard is not None and not shard.holds(target.url):
+            continue
         offline = _offline_findings(target)
         if offline is not None:
             findings.append(offline)
         else:
             by_url[target.url].append(target)
+    files = [repo_layout.display_path(path, base) for path in paths]
+    return Plan(loaded, dict(by_url), findings, files, fingerprint(paths, files))
 
+
+def fingerprint(paths: Sequence[Path], shown: Sequence[str]) -> str:
+    """One digest of the files as named and as they are now: the runs that agree on it
+    probed the same entries at the same JSON pointers."""
+    digest = hashlib.sha256()
+    for path, name in sorted(zip(paths, shown, strict=True), key=lambda pair: pair[1]):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+        size = -1 if data is None else len(data)
+        digest.update(f"{name}\0{size}\0".encode("utf-8", "surrogatepass"))
+        digest.update(hashlib.sha256(data or b"").digest())
+    return digest.hexdigest()
+
+
+def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
+                credentials: Credentials | None = None,
+                progress: Progress | None = None) -> ProbeResult:
+    """Probe every download URL in the named model files (each distinct URL once), or
+    with `options.shard` only the URLs of that shard."""
+    credentials = credentials if credentials is not None else Credentials()
+    plan = plan_run(paths, base, options.shard)
     transport = Transport(options.limits, credentials, user_agent=USER_AGENT,
                           pool_size=max(1, options.jobs))
     run = _Run(transport, Deadline(options.deadline, name="the run's --deadline"),
                HashCache(options.cache_dir), options, progress)
     with transport:
-        outcomes = _check_all(list(by_url), run)
+        outcomes = _check_all(list(plan.by_url), run)
+    stats = stats_of(outcomes, transport.requests_sent, run.cache.problem)
+    return conclude(plan, outcomes, stats, write=options.write,
+                    secrets=credentials.secrets(), files_checked=len(paths))
 
+
+def conclude(plan: Plan, outcomes: dict[str, UrlOutcome], stats: ProbeStats, *, write: bool,
+             secrets: set[str], files_checked: int) -> ProbeResult:
+    """Findings from what each URL turned out to be; with `write`, the digests found are
+    written into the files first (probe --write and probe-merge --write alike)."""
+    loaded, by_url = plan.loaded, plan.by_url
+    findings = list(plan.findings)
     updates: dict[str, dict[str, str]] = defaultdict(dict)
-    if options.write:
+    if write:
         for url, targets in by_url.items():
             for target in targets:
                 digest = outcomes[url].sha256
@@ -415,10 +482,10 @@ def probe_paths(paths: Sequence[Path], base: Path, options: ProbeOptions, *,
                 fixing = written and found.rule in _DIGEST_RULES
                 (fixed if fixing else findings).append(found)
 
-    secrets = credentials.secrets()
-    stats = _stats(outcomes, transport, run.cache)
-    return ProbeResult(_finish(findings, loaded, secrets), len(paths), sorted(changed), stats,
-                       _notes(by_url, outcomes), _finish(fixed, loaded, secrets))
+    return ProbeResult(_finish(findings, loaded, secrets), files_checked, sorted(changed),
+                       stats, _notes(by_url, outcomes), _finish(fixed, loaded, secrets),
+                       by_url=by_url, outcomes=outcomes, files=plan.files,
+                       inputs=plan.inputs)
 
 
 _DIGEST_RULES = frozenset({rules.MISSING_SHA256.code, rules.CHECKSUM_MISMATCH.code})
@@ -441,11 +508,13 @@ def _check_all(urls: list[str], run: _Run) -> dict[str, UrlOutcome]:
     lock = threading.Lock()
 
     def work(url: str) -> None:
+        started = time.monotonic()
         try:
             outcome = check_url(url, run)
         except Exception as exc:  # a bug or an unexpected library error: still a finding
             _kind, message = net.classify(exc, run.options.limits)
             outcome = UrlOutcome(failure=(rules.CONNECTION_FAILED, message))
+        outcome.seconds = time.monotonic() - started
         with lock:
             outcomes[url] = outcome
         if run.progress is not None:
@@ -476,10 +545,9 @@ def _write(loaded: _Loaded, updates: dict[str, dict[str, str]]) -> set[str]:
     return changed
 
 
-def _stats(outcomes: dict[str, UrlOutcome], transport: Transport,
-           cache: HashCache) -> ProbeStats:
-    stats = ProbeStats(urls=len(outcomes), requests=transport.requests_sent,
-                       cache_problem=cache.problem)
+def stats_of(outcomes: dict[str, UrlOutcome], requests: int,
+           cache_problem: str | None) -> ProbeStats:
+    stats = ProbeStats(urls=len(outcomes), requests=requests, cache_problem=cache_problem)
     for outcome in outcomes.values():
         if outcome.sha256_source == SOURCE_DOWNLOAD:
             stats.downloaded += 1
