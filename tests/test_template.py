@@ -35,6 +35,11 @@ DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))
 WORKFLOWS = (".github/workflows/lint.yml", ".github/workflows/release.yml")
 
 
+# What a maintainer fills in for the template's placeholder model (V015 until they do).
+REAL_MODEL = {"example_url": "https://huggingface.co/acme/model/resolve/main/model-q4.gguf",
+              "example_sha256": "5" * 64}
+
+
 def render(out: Path, **context: Any) -> Path:
     return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=context,
                              output_dir=str(out)))
@@ -203,7 +208,8 @@ def test_hook_semver_is_the_project_semver() -> None:
 
 def test_strict_values_that_lint_accepts_are_accepted(tmp_path: Path) -> None:
     repo = render(tmp_path, initial_version="1.0.0-rc.1+build.5",
-                  min_client_version="0.9.0-0", example_model="модель β\u2028q4")
+                  min_client_version="0.9.0-0", example_model="модель β\u2028q4",
+                  **REAL_MODEL)
     assert (repo / "versions/v1.0.0-rc.1+build.5/models/huggingface.json").is_file()
     lint = cli("lint", "--repo", repo)
     assert lint.exit_code == 0, lint.stdout
@@ -211,7 +217,7 @@ def test_strict_values_that_lint_accepts_are_accepted(tmp_path: Path) -> None:
 
 def test_quotes_in_values_cannot_break_the_hook_or_the_json(tmp_path: Path) -> None:
     repo = render(tmp_path, example_model='it\'s "quoted" \'\'\' \\ model',
-                  repo_name="O'Brien's \"models\"", repo_slug="obrien")
+                  repo_name="O'Brien's \"models\"", repo_slug="obrien", **REAL_MODEL)
     data = json.loads((repo / "versions/v1.0.0/models/huggingface.json").read_text())
     assert data["models"][0]["model"] == 'it\'s "quoted" \'\'\' \\ model'
     assert cli("lint", "--repo", repo).exit_code == 0
@@ -229,7 +235,8 @@ def test_init_renders_the_same_repo(tmp_path: Path, rendered: Path) -> None:
 
 def test_init_takes_a_name_and_values(tmp_path: Path) -> None:
     run = cli("init", tmp_path / "acme", "--name", "ACME models", "--set", "provider=acme",
-              "--set", "initial_version=2.1.0")
+              "--set", "initial_version=2.1.0",
+              *(f"--set={k}={v}" for k, v in REAL_MODEL.items()))
     assert run.exit_code == 0, run.stderr
     repo = tmp_path / "acme"
     assert (repo / "versions/v2.1.0/models/acme.json").is_file()
@@ -318,7 +325,7 @@ def hook_results(output: str) -> dict[str, str]:
 
 def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
         tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
-    repo = render(tmp_path)
+    repo = render(tmp_path, **REAL_MODEL)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "new config repo")
@@ -403,7 +410,7 @@ def test_one_release_principal_everywhere(rendered: Path, tmp_path: Path) -> Non
 
 def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: Path) -> None:
     # A principal of the maintainer's choosing, and the key made as the README says.
-    repo = render(tmp_path / "out", release_principal="release@example.org")
+    repo = render(tmp_path / "out", release_principal="release@example.org", **REAL_MODEL)
     key = tmp_path / "release-key"
     [keygen] = re.findall(r"`repo-tools (keygen release-key [^`]*)`",
                           (repo / "README.md").read_text("utf-8"))

@@ -23,10 +23,14 @@ from repo_tools.migrate import migrate_paths
 @click.option("--check", is_flag=True,
               help="Change nothing; print a unified diff of what would change, and exit 1 "
                    "if any file would change.")
+@click.option("--only-v1", is_flag=True,
+              help="Report nothing about files that cannot be read as JSON: leave them to "
+                   "validate (a hook run before validate then does not print a syntax "
+                   "error twice).")
 @output_options
 @command_with_exit
-def migrate(files: tuple[Path, ...], repo: Path, check: bool, fmt: str, strict: bool,
-            output: Path | None) -> int:
+def migrate(files: tuple[Path, ...], repo: Path, check: bool, only_v1: bool, fmt: str,
+            strict: bool, output: Path | None) -> int:
     """Convert legacy v1 model files to the v2 format, in place.
 
     FILES default to every versions/*/models/*.json under --repo. v2 files are left
@@ -38,10 +42,14 @@ def migrate(files: tuple[Path, ...], repo: Path, check: bool, fmt: str, strict: 
         result = migrate_paths(paths, Path.cwd(), write=not check)
     except OSError as exc:
         raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from exc
+    findings = result.findings
+    if only_v1:
+        unread = {f.display for f in result.files if f.old_text == "" and f.findings}
+        findings = [f for f in findings if f.path not in unread]
     if check:
         diff = "".join(f.diff() for f in result.changed)
         # Keep a machine-readable report alone on stdout; the diff then goes to stderr.
         to_stderr = output is None and fmt in ("json", "sarif")
         if diff:
             click.echo(diff, nl=False, err=to_stderr)
-    return emit(result.findings, len(result.files), fmt=fmt, strict=strict, output=output)
+    return emit(findings, len(result.files), fmt=fmt, strict=strict, output=output)
