@@ -79,15 +79,21 @@ def _report_problems(problems: list[Finding]) -> None:
 @click.option("--allowed-signers", "allowed_signers", default=None,
               type=click.Path(dir_okay=False, path_type=Path),
               help="The trusted release keys (with --bundle).")
+@click.option("--previous", "previous", metavar="URL|DIR", default=None,
+              help="The release the client has now (with --bundle and --client-version): "
+                   "the client's shrink guard (C005) is applied as a client applies it, "
+                   "with the default max_drop_fraction.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @command_with_exit
 def resolve(client_version: str | None, platform: str | None, show_table: bool, repo: Path,
-            bundle: str | None, allowed_signers: Path | None, fmt: str) -> int:
+            bundle: str | None, allowed_signers: Path | None, previous: str | None,
+            fmt: str) -> int:
     """Show which config version, and which models in which order, a client gets.
 
     Exit 0 when the client gets a config version, 1 when none admits it, the index
-    cannot be read or the --bundle release is rejected, 2 on usage errors.
+    cannot be read, the --bundle release is rejected or the client's shrink guard
+    refuses it (--previous: the previous release's answer is shown), 2 on usage errors.
     """
     if show_table == (client_version is not None):
         raise click.UsageError("give either --client-version VERSION or --table")
@@ -95,6 +101,8 @@ def resolve(client_version: str | None, platform: str | None, show_table: bool, 
         raise click.UsageError("--platform applies to --client-version, not to --table")
     if (bundle is None) != (allowed_signers is None):
         raise click.UsageError("--bundle and --allowed-signers go together")
+    if previous is not None and (bundle is None or client_version is None):
+        raise click.UsageError("--previous goes with --bundle and --client-version")
     if bundle is not None and allowed_signers is not None:
         try:
             snapshot = from_release(bundle, allowed_signers)
@@ -113,5 +121,39 @@ def resolve(client_version: str | None, platform: str | None, show_table: bool, 
     assert client_version is not None
     result = compat.resolve(snapshot.entries, snapshot.models_of, client_version, platform)
     _report_problems(snapshot.problems)
+    if previous is not None and allowed_signers is not None and result.config_version:
+        kept = _kept_by_shrink_guard(result, previous, allowed_signers)
+        if kept is not None:
+            click.echo(render_resolution(kept, fmt), nl=False)
+            return 1
     click.echo(render_resolution(result, fmt), nl=False)
     return 0 if result.config_version is not None else 1
+
+
+def _kept_by_shrink_guard(result: compat.Resolution, previous: str,
+                          allowed_signers: Path) -> compat.Resolution | None:
+    """What a client that has `previous` keeps when its shrink guard refuses `result`
+    (reported as C005 on stderr), or None when it takes `result`."""
+    from repo_tools import outlook
+    from repo_tools.client.merge import shrink
+    from repo_tools.findings import finding
+    from repo_tools.rules import client as client_rules
+
+    try:
+        before_snapshot = from_release(previous, allowed_signers)
+    except SnapshotUnavailable as exc:
+        raise IOFailure(str(exc)) from None
+    if before_snapshot.entries is None:
+        _report_problems(before_snapshot.problems)
+        raise IOFailure(f"cannot read the previous release {previous}")
+    before = outlook.resolve(before_snapshot, result.client_version, result.platform)
+    dropped = shrink(before.models, result.models, outlook.DEFAULT_MAX_DROP_FRACTION)
+    if dropped is None:
+        return None
+    gone, total = dropped
+    _report_problems([finding(
+        client_rules.SUSPECT_REMOTE, previous,
+        f"client {result.client_version} would refuse this release: it drops {gone} of the "
+        f"{total} models {previous} gives it ({gone / total:.0%}, more than the default "
+        f"{outlook.DEFAULT_MAX_DROP_FRACTION:.0%}); it keeps the previous release's config")])
+    return before
