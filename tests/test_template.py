@@ -33,6 +33,8 @@ TEMPLATE = ROOT / "template-repo"
 MANIFEST = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))
 WORKFLOWS = (".github/workflows/lint.yml", ".github/workflows/release.yml")
+RESIGN = ".github/workflows/resign.yml"  # scheduled: re-signs a release about to expire
+ALL_WORKFLOWS = (*WORKFLOWS, RESIGN)
 
 
 # What a maintainer fills in for the template's placeholder model (V015 until they do).
@@ -67,13 +69,13 @@ def test_renders_the_expected_files(rendered: Path) -> None:
     assert rendered.name == "model-configs"
     assert set(files_of(rendered)) == {
         ".github/dependabot.yml", ".github/workflows/lint.yml", ".github/workflows/release.yml",
-        ".github/zizmor.yml", ".gitignore", ".pre-commit-config.yaml", ".repo-tools.toml",
-        "README.md", "allowed_signers", "index.json",
+        ".github/workflows/resign.yml", ".github/zizmor.yml", ".gitignore",
+        ".pre-commit-config.yaml", ".repo-tools.toml", "README.md", "allowed_signers", "index.json",
         "versions/v1.0.0/models/huggingface.json"}
     for name, data in files_of(rendered).items():
         text = data.decode("utf-8")
         assert "cookiecutter" not in text and "{%" not in text, name
-    for workflow in WORKFLOWS:
+    for workflow in ALL_WORKFLOWS:
         assert "${{ github." in (rendered / workflow).read_text()  # GitHub's, not Jinja's
 
 
@@ -92,7 +94,7 @@ def test_toolkit_pin_is_this_version(rendered: Path) -> None:
 
 
 def test_workflows_are_least_privilege(rendered: Path) -> None:
-    for workflow in WORKFLOWS:
+    for workflow in ALL_WORKFLOWS:
         doc = yaml.safe_load((rendered / workflow).read_text())
         assert doc["permissions"] == {}, workflow
         for job in doc["jobs"].values():
@@ -139,7 +141,7 @@ def run_tool(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("upload_sarif", [False, True])
 def test_rendered_workflows_pass_schema_and_zizmor(tmp_path: Path, upload_sarif: bool) -> None:
     repo = render(tmp_path, upload_sarif=upload_sarif)
-    workflows = [repo / w for w in WORKFLOWS]
+    workflows = [repo / w for w in ALL_WORKFLOWS]
     schema = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
                       *workflows, cwd=repo)
     assert schema.returncode == 0, schema.stdout + schema.stderr
@@ -499,3 +501,84 @@ def test_commented_settings_in_the_template_are_valid(rendered: Path) -> None:
     loaded = parse_settings(tomllib.loads(uncommented), ".repo-tools.toml", uncommented)
     assert loaded.findings == []
     assert loaded.settings.probe == {"hash": "auto", "read-timeout": 60}
+
+
+# -- the scheduled re-sign workflow, its scripts run for real -------------------------------
+
+OFFLINE_RESIGN_STEPS = ("Check whether it expires within a week", "Sign the same content again",
+                        "Check the signature with ssh-keygen",
+                        "Check the release as a client does")
+
+
+def test_resign_workflow_runs_daily_and_keeps_the_key_secret(rendered: Path) -> None:
+    doc = yaml.safe_load((rendered / RESIGN).read_text())
+    assert set(doc[True]) == {"schedule", "workflow_dispatch"}
+    assert doc["concurrency"]["group"] == yaml.safe_load(
+        (rendered / ".github/workflows/release.yml").read_text())["concurrency"]["group"]
+    steps = doc["jobs"]["resign"]["steps"]
+    sign = next(s for s in steps if "repo-tools release --resign" in s.get("run", ""))
+    assert sign["env"]["SIGNING_KEY"] == "${{ secrets.REPO_TOOLS_SIGNING_KEY }}"
+    assert "umask 077" in sign["run"] and "trap 'rm -f \"$key\"' EXIT" in sign["run"]
+
+
+def test_resign_workflow_signs_a_release_about_to_expire_again(tmp_path: Path) -> None:
+    repo = render(tmp_path / "out", **REAL_MODEL)
+    key = tmp_path / "release-key"
+    assert cli("keygen", key, "--principal", DEFAULTS["release_principal"]).exit_code == 0
+    with (repo / "allowed_signers").open("a") as signers:
+        signers.write(key.with_name("release-key.allowed_signers").read_text())
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "config repo with its release key")
+    # The published release, made 27 days ago in effect: it expires in 3 days.
+    made = cli("release", "--repo", repo, "--key", key, "--out", repo / "previous",
+               "--created", "now", "--expires-days", "3")
+    assert made.exit_code == 0, made.stdout + made.stderr
+    before = json.loads((repo / "previous/manifest.json").read_bytes())
+
+    workflow = yaml.safe_load((repo / RESIGN).read_text())
+    steps = {s.get("name"): s for s in workflow["jobs"]["resign"]["steps"]}
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "RUNNER_TEMP": str(runner_temp),
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def run_steps() -> tuple[str, dict[str, str]]:
+        outputs = tmp_path / "github-output"
+        outputs.write_text("")
+        seen = ""
+        for name in OFFLINE_RESIGN_STEPS:
+            step = steps[name]
+            if "if" in step:  # the job's one condition: the check step's output
+                assert step["if"] == "steps.check.outputs.resign == 'true'"
+                if "resign=true" not in outputs.read_text():
+                    continue
+            step_env = {k: v.replace("${{ secrets.REPO_TOOLS_SIGNING_KEY }}", key.read_text())
+                        for k, v in step.get("env", {}).items()}
+            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                                   step["run"]], cwd=repo,
+                                  env={**env, **step_env, "GITHUB_OUTPUT": str(outputs)},
+                                  capture_output=True, text=True, timeout=300)
+            seen += proc.stdout + proc.stderr
+            assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
+        return seen, dict(line.split("=", 1) for line in outputs.read_text().split())
+
+    seen, outputs = run_steps()
+    assert outputs == {"resign": "true"} and "R043" in seen
+    assert list(runner_temp.iterdir()) == []  # the key file is gone again
+    after = json.loads((repo / "release/manifest.json").read_bytes())
+    assert after["bundle_version"] == before["bundle_version"] + 1
+    assert after["files"] == before["files"] and after["commit"] == before["commit"]
+    assert 'Good "repo-tools-release@v1" signature' in seen
+    assert {p.name for p in (repo / "release").iterdir()} == {
+        "bundle-2.tar", "2.manifest.json", "2.manifest.json.sig", "manifest.json",
+        "manifest.json.sig"}
+
+    # The next day: the re-signed release is the latest one, and fresh: nothing to do.
+    import shutil
+
+    shutil.rmtree(repo / "previous")
+    (repo / "release").rename(repo / "previous")
+    seen, outputs = run_steps()
+    assert outputs == {"resign": "false"} and not (repo / "release").exists()
