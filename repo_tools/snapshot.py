@@ -40,6 +40,8 @@ class RepoSnapshot:
     """Every model entry of one config version (read once, on first use)."""
     problems: list[Finding]
     """Problems met while reading (models_of may add to them)."""
+    versions: tuple[str, ...] = ()
+    """The config versions that have model files, whether the index names them or not."""
 
 
 def _cached(read: Callable[[str], list[ModelEntry]]) -> Callable[[str], list[ModelEntry]]:
@@ -68,7 +70,10 @@ def from_checkout(repo: Path, base: Path) -> RepoSnapshot:
                 found.extend(entries_of(doc.data, doc.path))
         return found
 
-    return RepoSnapshot(index.entries if index else None, _cached(read), problems)
+    versions_dir = repo / repo_layout.VERSIONS_DIR
+    versions = tuple(sorted(p.parent.name for p in versions_dir.glob(
+        f"*/{repo_layout.MODELS_DIR}") if p.is_dir())) if versions_dir.is_dir() else ()
+    return RepoSnapshot(index.entries if index else None, _cached(read), problems, versions)
 
 
 def from_files(files: Mapping[str, bytes], where: str = "") -> RepoSnapshot:
@@ -99,7 +104,7 @@ def from_files(files: Mapping[str, bytes], where: str = "") -> RepoSnapshot:
                 found.extend(entries_of(doc.data, doc.path))
         return found
 
-    return RepoSnapshot(entries, _cached(read), problems)
+    return RepoSnapshot(entries, _cached(read), problems, tuple(sorted(by_version)))
 
 
 def git_files(repo: Path, revision: str) -> dict[str, bytes]:
@@ -171,4 +176,5 @@ def from_release(location: str, allowed_signers: Path) -> RepoSnapshot:
         problems.extend(remote.skipped.get(config_version, []))
         return remote.models_of(config_version)
 
-    return RepoSnapshot(compat.entries_from_index(remote.index), _cached(read), problems)
+    return RepoSnapshot(compat.entries_from_index(remote.index), _cached(read), problems,
+                        tuple(sorted(remote.versions)))
