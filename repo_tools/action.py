@@ -23,12 +23,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from repo_tools.findings import Finding, Severity, count_by_severity, exit_code
+from repo_tools.report import md_cell
 from repo_tools.settings import split_checks
 
 FAIL_LEVELS = ("error", "warning", "none")
 # GitHub refuses step summaries over 1 MiB; leave room for the parts after the table.
 SUMMARY_LIMIT = 1024 * 1024 - 64 * 1024
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$:])")
 _BACKTICKS = re.compile(r"`+")
 # What may stand in a link built from GitHub's variables; anything else gets no link.
 _SERVER = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?/?")
@@ -74,15 +74,6 @@ def exit_code_for(findings: Sequence[Finding], fail_level: str) -> int:
 
 
 # -- the job summary ------------------------------------------------------------------------
-
-
-def md_cell(text: str) -> str:
-    """Text shown literally in a GitHub Markdown table cell.
-
-    Backslash-escapes the ASCII punctuation that Markdown, HTML, math or tables would
-    interpret (GFM allows escaping any of it), and folds line breaks into spaces.
-    """
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()) if text else "")
 
 
 def md_message(text: str) -> str:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "validate": "repo_tools.cli.validate:validate",
     "check-index": "repo_tools.cli.index:check_index",
     "resolve": "repo_tools.cli.index:resolve",
+    "diff": "repo_tools.cli.diff:diff",
     "migrate": "repo_tools.cli.migrate:migrate",
     "probe": "repo_tools.cli.probe:probe",
     "release": "repo_tools.cli.release:release",
