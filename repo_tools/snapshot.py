@@ -124,7 +124,12 @@ def git_files(repo: Path, revision: str) -> dict[str, bytes]:
 
     if revision.startswith("-"):
         raise SnapshotUnavailable(f"{revision!r} is not a revision")
-    listing = git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{tree}}", "--",
+    # The config repo may be a folder of the git work tree: read that folder's tree.
+    prefix = git("rev-parse", "--show-prefix").decode("utf-8", "surrogateescape").strip()
+    tree = git("rev-parse", "--verify", "--quiet", f"{revision}^{{tree}}")
+    if prefix:
+        tree = git("rev-parse", "--verify", "--quiet", f"{tree.decode().strip()}:{prefix}")
+    listing = git("ls-tree", "-r", "-z", "--full-tree", tree.decode().strip(), "--",
                   repo_layout.INDEX_FILE, repo_layout.VERSIONS_DIR)
     blobs: list[tuple[str, str]] = []
     for line in listing.decode("utf-8", "surrogateescape").split("\0"):
