@@ -90,9 +90,10 @@ class Shrink:
 
     def describe(self) -> str:
         where = f" on {self.platform}" if self.platform is not None else ""
+        config = (f"config {self.config_after}" if self.config_before == self.config_after
+                  else f"config {self.config_before} -> {self.config_after}")
         return (f"clients {self.clients.describe()}{where} would lose {self.gone} of their "
-                f"{self.total} models ({self.gone / self.total:.0%}; config "
-                f"{self.config_before} -> {self.config_after})")
+                f"{self.total} models ({self.gone / self.total:.0%}; {config})")
 
 
 def shrinks(old: RepoSnapshot, new: RepoSnapshot,
@@ -120,7 +121,10 @@ def shrinks(old: RepoSnapshot, new: RepoSnapshot,
                 runs[-1] = verdict
             else:
                 runs.append(verdict)
-    return [s for runs in by_platform.values() for s in runs]
+    # A platform whose clients lose what clients naming no platform lose says nothing new.
+    anywhere = {(s.clients, s.gone, s.total) for s in by_platform.get(None, [])}
+    return [s for platform, runs in by_platform.items() for s in runs
+            if platform is None or (s.clients, s.gone, s.total) not in anywhere]
 
 
 def _same(a: Shrink, b: Shrink) -> bool:
