@@ -42,6 +42,8 @@ class RepoSnapshot:
     """Problems met while reading (models_of may add to them)."""
     versions: tuple[str, ...] = ()
     """The config versions that have model files, whether the index names them or not."""
+    bundle_version: int | None = None
+    """A verified release's bundle_version (None for other sources)."""
 
 
 def _cached(read: Callable[[str], list[ModelEntry]]) -> Callable[[str], list[ModelEntry]]:
@@ -164,7 +166,7 @@ def from_release(location: str, allowed_signers: Path) -> RepoSnapshot:
     from repo_tools.rules import client as client_rules
 
     try:
-        remote, _ = load_release_config(location, allowed_signers)
+        remote, origin = load_release_config(location, allowed_signers)
     except (OSError, UnicodeDecodeError, AllowedSignersError) as exc:
         raise SnapshotUnavailable(f"cannot use {allowed_signers}: {exc}") from None
     except RemoteFailure as exc:
@@ -182,4 +184,4 @@ def from_release(location: str, allowed_signers: Path) -> RepoSnapshot:
         return remote.models_of(config_version)
 
     return RepoSnapshot(compat.entries_from_index(remote.index), _cached(read), problems,
-                        tuple(sorted(remote.versions)))
+                        tuple(sorted(remote.versions)), origin.bundle_version)

@@ -175,7 +175,17 @@ def test_case_release_predicts_the_clients_shrink_guard(tmp_path: Path) -> None:
     assert shown.exit_code == 1
     assert "C005 client 1.2.0 would refuse this release: it drops 26 of the 40" in shown.stderr
     assert shown.stdout.startswith("client 1.2.0 -> v1.0.0 (40 models)")
-    plain = cli("resolve", "--bundle", s["out"], "--allowed-signers", allowed,
+    # Without --previous: the release before, which `release` keeps beside it (1.manifest.json)
+    beside = cli("resolve", "--bundle", s["out"], "--allowed-signers", allowed,
+                 "--client-version", "1.2.0", cwd=tmp_path)
+    assert beside.exit_code == 1 and "C005 client 1.2.0 would refuse" in beside.stderr
+    assert beside.stdout.startswith("client 1.2.0 -> v1.0.0 (40 models)")
+    # A folder with the latest release alone: what a client new to it gets.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    for name in ("manifest.json", "manifest.json.sig", "bundle-2.tar"):
+        (alone / name).write_bytes((s["out"] / name).read_bytes())
+    plain = cli("resolve", "--bundle", alone, "--allowed-signers", allowed,
                 "--client-version", "1.2.0", cwd=tmp_path)
     assert plain.exit_code == 0 and plain.stdout.startswith("client 1.2.0 -> v1.0.0 (14 models)")
     relaxed = ConfigClient("1.2.0", "linux", source=BundleSource(str(s["out"])),

@@ -79,10 +79,11 @@ def _report_problems(problems: list[Finding]) -> None:
 @click.option("--allowed-signers", "allowed_signers", default=None,
               type=click.Path(dir_okay=False, path_type=Path),
               help="The trusted release keys (with --bundle).")
-@click.option("--previous", "previous", metavar="URL|DIR", default=None,
+@click.option("--previous", "previous", metavar="URL|DIR|FILE", default=None,
               help="The release the client has now (with --bundle and --client-version): "
                    "the client's shrink guard (C005) is applied as a client applies it, "
-                   "with the default max_drop_fraction.")
+                   "with the default max_drop_fraction [default: the release before, "
+                   "N-1.manifest.json beside the bundle's manifest, when it is there].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @command_with_exit
@@ -121,8 +122,12 @@ def resolve(client_version: str | None, platform: str | None, show_table: bool, 
     assert client_version is not None
     result = compat.resolve(snapshot.entries, snapshot.models_of, client_version, platform)
     _report_problems(snapshot.problems)
+    explicit = previous is not None
+    if previous is None and bundle is not None and snapshot.bundle_version is not None \
+            and snapshot.bundle_version > 1 and client_version is not None:
+        previous = _release_before(bundle, snapshot.bundle_version)
     if previous is not None and allowed_signers is not None and result.config_version:
-        kept = _kept_by_shrink_guard(result, previous, allowed_signers)
+        kept = _kept_by_shrink_guard(result, previous, allowed_signers, explicit=explicit)
         if kept is not None:
             click.echo(render_resolution(kept, fmt), nl=False)
             return 1
@@ -130,10 +135,27 @@ def resolve(client_version: str | None, platform: str | None, show_table: bool, 
     return 0 if result.config_version is not None else 1
 
 
+def _release_before(bundle: str, version: int) -> str | None:
+    """Where release N-1's snapshot manifest sits beside release N's (`release` keeps
+    every `N.manifest.json` in its --out folder); None when it is not a local folder's
+    file (a URL is tried as given)."""
+    from repo_tools.release.manifest import snapshot_name
+
+    if bundle.startswith(("http://", "https://")):
+        folder = bundle.rpartition("/")[0] if bundle.endswith(".json") else bundle.rstrip("/")
+        return f"{folder}/{snapshot_name(version - 1)}"
+    path = Path(bundle)
+    directory = path.parent if path.suffix == ".json" and not path.is_dir() else path
+    candidate = directory / snapshot_name(version - 1)
+    return str(candidate) if candidate.is_file() else None
+
+
 def _kept_by_shrink_guard(result: compat.Resolution, previous: str,
-                          allowed_signers: Path) -> compat.Resolution | None:
+                          allowed_signers: Path, *,
+                          explicit: bool) -> compat.Resolution | None:
     """What a client that has `previous` keeps when its shrink guard refuses `result`
-    (reported as C005 on stderr), or None when it takes `result`."""
+    (reported as C005 on stderr), or None when it takes `result`. A previous release
+    found by itself (not `explicit`) that cannot be read is no evidence: None."""
     from repo_tools import outlook
     from repo_tools.client.merge import shrink
     from repo_tools.findings import finding
@@ -142,8 +164,12 @@ def _kept_by_shrink_guard(result: compat.Resolution, previous: str,
     try:
         before_snapshot = from_release(previous, allowed_signers)
     except SnapshotUnavailable as exc:
+        if not explicit:
+            return None
         raise IOFailure(str(exc)) from None
     if before_snapshot.entries is None:
+        if not explicit:
+            return None
         _report_problems(before_snapshot.problems)
         raise IOFailure(f"cannot read the previous release {previous}")
     before = outlook.resolve(before_snapshot, result.client_version, result.platform)
