@@ -1,9 +1,10 @@
 """Rules for `release` (refusals to publish) and `verify` (reasons a client rejects a release).
 
 R001-R029 are the verifier's reasons, in the order the checks run; a client library keys its
-handling on them. R030 and up are the reasons `release` refuses to publish. Two of those,
-R036 and R037, are about what a release would publish, so `lint` (in its `index` check)
-and `check-index` report them too, before anyone runs `release`.
+handling on them. R030 and up are the reasons `release` refuses to publish. Those about
+what a release would publish (R036-R039) are reported by `lint` (in its `index` check) and
+`check-index` too, before anyone runs `release`; R040-R042 are what release predicts about
+clients, and R043 is `verify --warn-expiring`.
 """
 
 from __future__ import annotations
@@ -156,9 +157,9 @@ REMOVES_MODELS_IN_USE = Rule(
 )
 UNBUNDLABLE_FILE = Rule(
     "R033", "unbundlable-file", E,
-    "A file under versions/ cannot go into a bundle (symlink, special file, unsafe or "
-    "colliding name, name too long for USTAR).",
-    "Replace symlinks with regular files and rename the file as the message says.",
+    "A file under versions/ cannot go into a bundle (special file, unreadable, unsafe "
+    "name, name too long for USTAR). Unsafe symlinks are R039, colliding names R038.",
+    "Replace the file with a regular, readable one and rename it as the message says.",
 )
 BAD_PREVIOUS_RELEASE = Rule(
     "R034", "bad-previous-release", E,
