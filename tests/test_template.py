@@ -374,6 +374,37 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     assert json.loads((models / "md5.json").read_text())["file_hash"] == "d" * 32
 
 
+def test_template_hooks_migrate_first_and_report_a_syntax_error_once(
+        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
+    # The rendered .pre-commit-config.yaml itself (try-repo would run the manifest's hooks
+    # in the manifest's order, with no args), pointed at this project's snapshot.
+    repo = render(tmp_path, **REAL_MODEL)
+    config = (repo / ".pre-commit-config.yaml").read_text()
+    config = config.replace(DEFAULTS["toolkit_repo"], str(tool_repo)).replace(
+        DEFAULTS["toolkit_rev"], git(tool_repo, "rev-parse", "HEAD"))
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    models = repo / "versions/v1.0.0/models"
+    (models / "legacy.json").write_text(json.dumps(
+        {"name": "old-model", "provider": "legacy", "version": "1.0.0",
+         "download_url": "https://example.com/old.bin", "file_hash": "c" * 64}, indent=2))
+    (models / "broken.json").write_text('{"models": [')
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    run = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, env=pre_commit_env,
+                         capture_output=True, text=True, timeout=900)
+    output = run.stdout
+    assert run.returncode == 1 and "Traceback" not in output + run.stderr
+    order = [name for name in hook_results(output)]
+    assert order[:2] == [MANIFEST["migrate-v1-configs"]["name"],
+                         MANIFEST["validate-model-configs"]["name"]]
+    assert re.search(r"^versions/v1\.0\.0/models/legacy\.json:1:1: M001 ", output, re.M)
+    # converted before validate read it: no S005 beside the M001
+    assert not re.search(r"^versions/v1\.0\.0/models/legacy\.json(:\d+:\d+)?: S005 ", output,
+                         re.M)
+    assert len(re.findall(r"^versions/v1\.0\.0/models/broken\.json:\d+:\d+: J003 ", output,
+                          re.M)) == 1
+
+
 # -- the release workflow's own scripts, run for real ---------------------------------------
 
 # Steps that need GitHub itself (its API, its runner image) are the only ones not run:
