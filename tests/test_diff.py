@@ -237,3 +237,22 @@ def specs(draw: st.DrawFn) -> Spec:
 @given(specs(), specs())
 def test_diff_matches_resolve_for_every_client(base: Spec, head: Spec) -> None:
     check_against_oracle(base, head)
+
+
+def test_two_releases_over_http(lab: Any) -> None:
+    from tests.client_helpers import entry as client_entry
+    from tests.client_helpers import fake_sha
+
+    lab.standard_repo()
+    first = lab.serve(lab.release().files, "/one/")
+    lab.write_repo({"v1.0.0": [client_entry("tiny", lab.model_url, fake_sha("tiny2"))]},
+                   {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
+    second = lab.serve(lab.release().files, "/two/")
+    run = cli("diff", first, second, "--allowed-signers", lab.allowed, "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    diff = json.loads(run.stdout)
+    assert [s["clients"]["text"] for s in diff["segments"]] == [
+        "1.0.0 <= c <= 1.4.0", "1.4.0 < c < 1.5.0", "1.5.0 <= c < 2.0.0", "c >= 2.0.0"]
+    assert diff["segments"][1]["config_before"] is None  # these clients start getting one
+    unsigned = cli("diff", first, second)
+    assert unsigned.exit_code == 2 and "--allowed-signers" in unsigned.stderr
