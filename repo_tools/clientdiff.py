@@ -1,7 +1,7 @@
 """`repo-tools diff`: what clients will see change between two snapshots of a config repo.
 
 The diff is a pure function of two `RepoSnapshot`s. The client-version line is cut where
-either snapshot has a bound (`outlook.pieces`); each piece is resolved once in each
+either snapshot has a bound (`outlook.changed_pieces`); each piece is resolved once in each
 snapshot (no platform: every model a client of that version may get), and adjacent
 pieces with the same change are joined into one segment. Only segments where the
 selected config version or its model list changes are kept.
@@ -140,7 +140,8 @@ def _index_changes(old: RepoSnapshot, new: RepoSnapshot) -> list[IndexRangeChang
 def client_diff(old: RepoSnapshot, new: RepoSnapshot) -> ClientDiff:
     """What every client version sees change from `old` to `new`."""
     segments: list[SegmentChange] = []
-    for piece in outlook.pieces(old, new):
+    for part in outlook.changed_pieces(old, new):
+        piece = part.clients
         before = outlook.resolve(old, piece.low, None)
         after = outlook.resolve(new, piece.low, None)
         added, removed, changed = compare_models(before.models, after.models)

@@ -1,16 +1,19 @@
 """What clients will do with a new snapshot of a config repo, compared with an old one.
 
-The client-version line is cut at every bound that either snapshot has (index ranges and
-the models' own ranges), so that inside one piece every client version, on every
-platform, gets the same answer from `compat.resolve`; each piece is then resolved once,
-at its lowest version, for the platforms the models name. `repo-tools diff`, the
-release's shrink guard and `resolve --previous` all read these answers. Pure.
+The client-version line is first cut where either index's selection changes; a stretch
+where both snapshots select the same config version with the same entries is skipped
+(every client there gets the same answer from both). The other stretches are cut again at
+the bounds of the models the two sides select there, so that inside one piece every
+client version, on every platform, gets the same answer from `compat.resolve`; each piece
+is then resolved once, at its lowest version, for the platforms those models name.
+`repo-tools diff`, the release's shrink guard and `resolve --bundle` read these answers.
+Pure.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from repo_tools import compat
 from repo_tools.client.merge import shrink
@@ -23,14 +26,13 @@ from repo_tools.versions import version_key
 DEFAULT_MAX_DROP_FRACTION = ClientConfig().max_drop_fraction
 """The shrink guard a client applies unless its maker changed `max_drop_fraction`."""
 
+SameEntries = Callable[[str], bool]
+"""Whether a config version has the same entries on both sides (given by a caller that
+can tell from the files' bytes, without parsing them)."""
+
 
 def _entries(snapshot: RepoSnapshot) -> list[compat.IndexEntry]:
     return snapshot.entries or []
-
-
-def _selected(snapshot: RepoSnapshot) -> set[str]:
-    return {s.config_version for s in compat.selection_table(_entries(snapshot))
-            if s.config_version is not None}
 
 
 def _model_bounds(models: Iterable[ModelEntry]) -> set[str]:
@@ -47,29 +49,67 @@ def _model_bounds(models: Iterable[ModelEntry]) -> set[str]:
     return points
 
 
-def pieces(*snapshots: RepoSnapshot) -> list[Interval]:
-    """The client-version line cut at every bound of the snapshots, in client order: no
-    index range nor model range starts or ends inside a piece."""
-    points = {compat.MIN_VERSION}
-    for snapshot in snapshots:
-        for segment in compat.selection_table(_entries(snapshot)):
-            points.add(segment.clients.low)
-        for config_version in _selected(snapshot):
-            points |= _model_bounds(snapshot.models_of(config_version))
-    ordered = sorted(points, key=version_key)
-    return [Interval(low, ordered[i + 1] if i + 1 < len(ordered) else None)
-            for i, low in enumerate(ordered)]
+def _cut(stretch: Interval, points: Iterable[str]) -> list[Interval]:
+    inside = sorted({p for p in points if stretch.contains(p)} | {stretch.low}, key=version_key)
+    return [Interval(low, inside[i + 1] if i + 1 < len(inside) else stretch.high)
+            for i, low in enumerate(inside)]
 
 
-def platforms(*snapshots: RepoSnapshot) -> list[str | None]:
-    """None (a client that names no platform) and every platform a selected model lists:
-    any other platform is answered as a listed platform is by models without a list."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Piece:
+    """Client versions that get one answer from each side: `before` and `after` are the
+    config versions selected (None: none)."""
+
+    clients: Interval
+    before: str | None
+    after: str | None
+
+
+def changed_pieces(old: RepoSnapshot, new: RepoSnapshot,
+                   same_entries: SameEntries | None = None) -> Iterator[Piece]:
+    """The pieces where a client may see a change, in client order: its config version
+    differs, or that config version's entries do."""
+    old_entries, new_entries = _entries(old), _entries(new)
+    lows = {s.clients.low for s in compat.selection_table(old_entries)}
+    lows |= {s.clients.low for s in compat.selection_table(new_entries)}
+    ordered = sorted(lows | {compat.MIN_VERSION}, key=version_key)
+    same: dict[str, bool] = {}
+
+    def unchanged(config_version: str) -> bool:
+        if config_version not in same:
+            same[config_version] = (same_entries(config_version) if same_entries else
+                                    [m.raw for m in old.models_of(config_version)]
+                                    == [m.raw for m in new.models_of(config_version)])
+        return same[config_version]
+
+    for i, low in enumerate(ordered):
+        stretch = Interval(low, ordered[i + 1] if i + 1 < len(ordered) else None)
+        before = compat.select_config_version(old_entries, low)
+        after = compat.select_config_version(new_entries, low)
+        if before == after and (before is None or unchanged(before)):
+            continue
+        points: set[str] = set()
+        if before is not None:
+            points |= _model_bounds(old.models_of(before))
+        if after is not None:
+            points |= _model_bounds(new.models_of(after))
+        for piece in _cut(stretch, points):
+            yield Piece(piece, before, after)
+
+
+OTHER_PLATFORMS = "\x00other"
+"""Stands for every platform no model names: such a client gets only the models that
+have no `supported_platforms` list (no model lists this name)."""
+
+
+def platforms_of(*model_lists: Iterable[ModelEntry]) -> list[str | None]:
+    """None (a client that names no platform: every model), every platform the models
+    list, and `OTHER_PLATFORMS` for all the rest (each of them gets the same answer)."""
     named: set[str] = set()
-    for snapshot in snapshots:
-        for config_version in _selected(snapshot):
-            for model in snapshot.models_of(config_version):
-                named.update(p for p in model.platforms or () if isinstance(p, str))
-    return [None, *sorted(named)]
+    for models in model_lists:
+        for model in models:
+            named.update(p for p in model.platforms or () if isinstance(p, str))
+    return [None, *sorted(named), OTHER_PLATFORMS]
 
 
 def resolve(snapshot: RepoSnapshot, client_version: str, platform: str | None) -> Resolution:
@@ -89,7 +129,8 @@ class Shrink:
     config_after: str | None
 
     def describe(self) -> str:
-        where = f" on {self.platform}" if self.platform is not None else ""
+        where = ("" if self.platform is None else " on platforms their models do not name"
+                 if self.platform == OTHER_PLATFORMS else f" on {self.platform}")
         config = (f"config {self.config_after}" if self.config_before == self.config_after
                   else f"config {self.config_before} -> {self.config_after}")
         return (f"clients {self.clients.describe()}{where} would lose {self.gone} of their "
@@ -97,13 +138,17 @@ class Shrink:
 
 
 def shrinks(old: RepoSnapshot, new: RepoSnapshot,
-            max_drop_fraction: float = DEFAULT_MAX_DROP_FRACTION) -> list[Shrink]:
+            max_drop_fraction: float = DEFAULT_MAX_DROP_FRACTION, *,
+            same_entries: SameEntries | None = None) -> list[Shrink]:
     """Where a client whose last known good config is `old` refuses `new` by the client's
     own shrink guard (`client.merge.shrink`), by platform, adjacent pieces with the same
     verdict joined."""
     by_platform: dict[str | None, list[Shrink]] = {}
-    for piece in pieces(old, new):
-        for platform in platforms(old, new):
+    for changed in changed_pieces(old, new, same_entries):
+        piece = changed.clients
+        names = platforms_of(old.models_of(changed.before) if changed.before else [],
+                             new.models_of(changed.after) if changed.after else [])
+        for platform in names:
             before = resolve(old, piece.low, platform)
             after = resolve(new, piece.low, platform)
             if after.config_version is None:

@@ -256,3 +256,43 @@ def test_two_releases_over_http(lab: Any) -> None:
     assert diff["segments"][1]["config_before"] is None  # these clients start getting one
     unsigned = cli("diff", first, second)
     assert unsigned.exit_code == 2 and "--allowed-signers" in unsigned.stderr
+
+
+def files_of(spec: Spec) -> dict[str, bytes]:
+    files = {"index.json": json.dumps({"versions": spec["index"]}).encode()}
+    for config_version, models in spec["models"].items():
+        files[f"versions/{config_version}/models/acme.json"] = json.dumps(
+            {"schema_version": "2.0", "models": models}).encode()
+    return files
+
+
+@settings(max_examples=60, deadline=None)
+@given(specs(), specs())
+def test_release_predicts_exactly_the_clients_shrink_guard(base: Spec, head: Spec) -> None:
+    # The oracle: the client's own guard on compat.resolve, client version by version.
+    from repo_tools import compat, outlook
+    from repo_tools.client.merge import shrink
+    from repo_tools.snapshot import from_files
+
+    old, new = from_files(files_of(base)), from_files(files_of(head))
+    found = outlook.shrinks(old, new)
+    for client in GRID:
+        before_cv = compat.select_config_version(old.entries or [], client)
+        after_cv = compat.select_config_version(new.entries or [], client)
+        named = set(outlook.platforms_of(old.models_of(before_cv) if before_cv else [],
+                                         new.models_of(after_cv) if after_cv else []))
+        for platform in (None, "linux", "macos", "windows"):
+            shown = platform if platform is None or platform in named \
+                else outlook.OTHER_PLATFORMS
+            before = compat.resolve(old.entries or [], old.models_of, client, platform)
+            after = compat.resolve(new.entries or [], new.models_of, client, platform)
+            refused = after.config_version is not None and shrink(
+                before.models, after.models, outlook.DEFAULT_MAX_DROP_FRACTION) is not None
+            listed = [s for s in found if s.clients.contains(client)
+                      and s.platform in (shown, None)]
+            if platform is None:
+                assert refused == bool(listed), client
+            elif any(s.platform == shown for s in listed):
+                assert refused, (client, platform)
+            elif not listed:
+                assert not refused, (client, platform)

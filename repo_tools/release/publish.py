@@ -246,8 +246,13 @@ def _shrinks(previous: PreviousRelease | None, files: Sequence[BundleFile]) -> l
         return []
     from repo_tools import outlook, snapshot
 
-    return outlook.shrinks(snapshot.from_files(previous.files),
-                           snapshot.from_files({f.path: f.data for f in files}))
+    now = {f.path: f.data for f in files}
+    changed = {path.split("/")[1] for path in previous.files.keys() ^ now.keys()
+               if path.startswith(VERSIONS_PREFIX)}
+    changed |= {path.split("/")[1] for path in previous.files.keys() & now.keys()
+                if path.startswith(VERSIONS_PREFIX) and previous.files[path] != now[path]}
+    return outlook.shrinks(snapshot.from_files(previous.files), snapshot.from_files(now),
+                           same_entries=lambda config_version: config_version not in changed)
 
 
 def _validity(request: ReleaseRequest, now: dt.datetime, env: Mapping[str, str],
