@@ -297,6 +297,7 @@ class FileMigration:
     findings: list[Finding]
     old_text: str = ""
     new_text: str | None = None
+    parsed: bool = True  # False: not readable as JSON at all (validate says why too)
 
     @property
     def changed(self) -> bool:
@@ -312,7 +313,7 @@ def plan_file(path: Path, display: str) -> FileMigration:
     """Read one file and work out its v2 text; writes nothing."""
     doc, load_findings = load_json_file(path, display)
     if doc is None:
-        return FileMigration(path, display, load_findings)
+        return FileMigration(path, display, load_findings, parsed=False)
     if not is_v1_document(doc.data):
         return FileMigration(path, display, [])  # v2, or not a model file: validate's job
     # A repeated key's earlier value is not in the parsed data: converting would drop it.

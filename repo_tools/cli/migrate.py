@@ -44,7 +44,7 @@ def migrate(files: tuple[Path, ...], repo: Path, check: bool, only_v1: bool, fmt
         raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from exc
     findings = result.findings
     if only_v1:
-        unread = {f.display for f in result.files if f.old_text == "" and f.findings}
+        unread = {f.display for f in result.files if not f.parsed}
         findings = [f for f in findings if f.path not in unread]
     if check:
         diff = "".join(f.diff() for f in result.changed)
