@@ -116,7 +116,8 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
                               f"checks ({', '.join(linted.checks)}); nothing was published")
             return emit([*found, refusal], files, fmt=fmt, strict=strict, output=output)
     request = publish.ReleaseRequest(repo, out, repository, expires_days, bundle_version,
-                                     previous, allow_removals, created, allow_shrink, resign)
+                                     previous, allow_removals, created,
+                                     allow_shrink=allow_shrink, resign=resign)
     now = _now()
     try:
         if resign and trusted is not None:
