@@ -13,8 +13,10 @@ The renderers (`summary_markdown`, `github_outputs`) are pure and return text; o
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
+import subprocess
 import sys
 import uuid
 from collections import Counter
@@ -23,12 +25,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from repo_tools.findings import Finding, Severity, count_by_severity, exit_code
+from repo_tools.report import md_cell
 from repo_tools.settings import split_checks
 
 FAIL_LEVELS = ("error", "warning", "none")
 # GitHub refuses step summaries over 1 MiB; leave room for the parts after the table.
 SUMMARY_LIMIT = 1024 * 1024 - 64 * 1024
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$:])")
 _BACKTICKS = re.compile(r"`+")
 # What may stand in a link built from GitHub's variables; anything else gets no link.
 _SERVER = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?/?")
@@ -74,15 +76,6 @@ def exit_code_for(findings: Sequence[Finding], fail_level: str) -> int:
 
 
 # -- the job summary ------------------------------------------------------------------------
-
-
-def md_cell(text: str) -> str:
-    """Text shown literally in a GitHub Markdown table cell.
-
-    Backslash-escapes the ASCII punctuation that Markdown, HTML, math or tables would
-    interpret (GFM allows escaping any of it), and folds line breaks into spaces.
-    """
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()) if text else "")
 
 
 def md_message(text: str) -> str:
@@ -143,10 +136,12 @@ def _plural(n: int, word: str) -> str:
 
 def summary_markdown(findings: Sequence[Finding], files: int, checks: Sequence[str], *,
                      repo_shown: str, resolve_table: str | None = None,
-                     blob: str | None = None, limit: int = SUMMARY_LIMIT) -> str:
-    """The job summary: verdict, counts per rule, every finding (within `limit` bytes),
-    then the client -> config version map. With `blob` (see `blob_url`), each file links
-    to its line at that commit."""
+                     blob: str | None = None, limit: int = SUMMARY_LIMIT,
+                     clients: str | None = None) -> str:
+    """The job summary: verdict, what clients will see (`clients`, Markdown, on pull
+    requests), counts per rule, every finding (within `limit` bytes), then the client ->
+    config version map. With `blob` (see `blob_url`), each file links to its line at that
+    commit."""
     from repo_tools.rules import ALL_RULES, rule_url
 
     counts = count_by_severity(findings)
@@ -159,6 +154,8 @@ def summary_markdown(findings: Sequence[Finding], files: int, checks: Sequence[s
     head = [f"## repo-tools lint: {verdict}", "",
             f"Checked {_plural(files, 'file')} in {md_cell(repo_shown)} with "
             f"{', '.join(checks) or 'no checks'}.", ""]
+    if clients is not None:
+        head += [clients.rstrip(), ""]
     tail: list[str] = []
     if resolve_table is not None:
         tail = ["", "### Which config version each client gets (`repo-tools resolve --table`)",
@@ -239,6 +236,60 @@ def client_table(repo: Path) -> str | None:
     return f"```text\n{render_table(selection_table(index.entries), 'text')}```"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientsSection:
+    markdown: str
+    json: str | None  # None when the base could not be compared
+
+
+def base_revision(env: Mapping[str, str]) -> str | None:
+    """The pull request's base commit (from the event payload), None for other events."""
+    if env.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
+        return None
+    try:
+        with open(env.get("GITHUB_EVENT_PATH", ""), encoding="utf-8") as handle:
+            event = json.load(handle)
+        sha = event["pull_request"]["base"]["sha"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return sha if isinstance(sha, str) and _SHA.fullmatch(sha) else None
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          check=False, timeout=300)
+
+
+def clients_section(repo: Path, base: str) -> ClientsSection:
+    """What clients will see change from the base commit to the checked-out tree; a note
+    instead when the base cannot be read (a shallow checkout of a private repository)."""
+    from repo_tools import snapshot
+    from repo_tools.clientdiff import client_diff, render_markdown, to_json
+
+    heading = "### What clients will see"
+    short = base[:12]
+    try:
+        if _git(repo, "cat-file", "-e", f"{base}^{{commit}}").returncode != 0:
+            # actions/checkout fetches one commit; the base is one more, fetched alone.
+            _git(repo, "fetch", "--quiet", "--no-tags", "--depth=1", "origin", base)
+        if _git(repo, "cat-file", "-e", f"{base}^{{commit}}").returncode != 0:
+            return ClientsSection(
+                f"{heading}\n\nNot compared: the base commit {short} is not in the checkout "
+                "and could not be fetched (use `fetch-depth: 0` in actions/checkout).\n", None)
+        old = snapshot.from_git(repo, base)
+    except (OSError, subprocess.TimeoutExpired, snapshot.SnapshotUnavailable) as exc:
+        return ClientsSection(f"{heading}\n\nNot compared with {short}: {md_cell(str(exc))}\n",
+                              None)
+    new = snapshot.from_checkout(repo, repo)
+    if old.entries is None or new.entries is None:
+        side = f"the base {short}" if old.entries is None else "this branch"
+        return ClientsSection(f"{heading}\n\nNot compared: {side} has no readable "
+                              "index.json (see the findings).\n", None)
+    diff = client_diff(old, new)
+    return ClientsSection(render_markdown(diff, heading=f"{heading} (compared with {short})"),
+                          json.dumps(to_json(diff), ensure_ascii=False))
+
+
 def main(env: Mapping[str, str] | None = None) -> int:
     """Run the action: annotations to stdout, then summary, outputs and SARIF files."""
     from repo_tools.atomic import write_atomic
@@ -284,17 +335,23 @@ def main(env: Mapping[str, str] | None = None) -> int:
             return unusable(f"sarif-file: cannot write {inputs.sarif_file}: {exc.strerror}")
         sarif_shown = str(inputs.sarif_file)
     code = exit_code_for(result.findings, inputs.fail_level)
+    base = base_revision(env)
+    clients = clients_section(repo, base) if base is not None else None
     _append(env.get("GITHUB_STEP_SUMMARY"), summary_markdown(
         result.findings, result.files, result.checks,
         repo_shown=repo_prefix(repo, workspace).rstrip("/") or ".",
-        resolve_table=client_table(repo), blob=blob_url(env)))
-    _append(env.get("GITHUB_OUTPUT"), github_outputs({
+        resolve_table=client_table(repo), blob=blob_url(env),
+        clients=clients.markdown if clients is not None else None))
+    outputs = {
         "errors": str(counts[Severity.ERROR]),
         "warnings": str(counts[Severity.WARNING]),
         "files": str(result.files),
         "sarif-file": sarif_shown,
         "exit-code": str(code),
-    }))
+    }
+    if clients is not None and clients.json is not None:
+        outputs["clients-diff"] = clients.json
+    _append(env.get("GITHUB_OUTPUT"), github_outputs(outputs))
     return code
 
 

@@ -296,12 +296,15 @@ def _require(result: dict[str, Any], entry: dict[str, Any], source: str,
 
 
 _COVERED = frozenset({core.MISSING_FIELD.code})
+# A placeholder converts faithfully; the converted file is where validate reports it.
+_LEFT_TO_VALIDATE = frozenset({core.PLACEHOLDER_VALUE.code})
 
 
 def _check_result(document: dict[str, Any], build: _Builder) -> None:
     """Refuse unless the v2 document passes validate's per-file errors."""
     for problem in check_document(JsonDocument(build.path, "", document)):
-        if problem.severity is not Severity.ERROR or problem.rule in _COVERED:
+        if (problem.severity is not Severity.ERROR or problem.rule in _COVERED
+                or problem.rule in _LEFT_TO_VALIDATE):
             continue
         source = build.source_of(problem.pointer)
         build.refuse(rules.BAD_VALUE,
@@ -321,6 +324,7 @@ class FileMigration:
     findings: list[Finding]
     old_text: str = ""
     new_text: str | None = None
+    parsed: bool = True  # False: not readable as JSON at all (validate says why too)
 
     @property
     def changed(self) -> bool:
@@ -336,7 +340,7 @@ def plan_file(path: Path, display: str, *, without_hash: bool = False) -> FileMi
     """Read one file and work out its v2 text; writes nothing."""
     doc, load_findings = load_json_file(path, display)
     if doc is None:
-        return FileMigration(path, display, load_findings)
+        return FileMigration(path, display, load_findings, parsed=False)
     if not is_v1_document(doc.data):
         return FileMigration(path, display, [])  # v2, or not a model file: validate's job
     # A repeated key's earlier value is not in the parsed data: converting would drop it.

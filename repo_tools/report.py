@@ -13,6 +13,17 @@ from urllib.parse import quote
 from repo_tools import __version__
 from repo_tools.findings import Finding, Severity, count_by_severity
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$:])")
+
+
+def md_cell(text: str) -> str:
+    """Text shown literally in a GitHub Markdown table cell.
+
+    Backslash-escapes the ASCII punctuation that Markdown, HTML, math or tables would
+    interpret (GFM allows escaping any of it), and folds line breaks into spaces.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()) if text else "")
+
 FORMATS = ("text", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/repo-tools/"

@@ -40,6 +40,10 @@ class RepoSnapshot:
     """Every model entry of one config version (read once, on first use)."""
     problems: list[Finding]
     """Problems met while reading (models_of may add to them)."""
+    versions: tuple[str, ...] = ()
+    """The config versions that have model files, whether the index names them or not."""
+    bundle_version: int | None = None
+    """A verified release's bundle_version (None for other sources)."""
 
 
 def _cached(read: Callable[[str], list[ModelEntry]]) -> Callable[[str], list[ModelEntry]]:
@@ -68,7 +72,10 @@ def from_checkout(repo: Path, base: Path) -> RepoSnapshot:
                 found.extend(entries_of(doc.data, doc.path))
         return found
 
-    return RepoSnapshot(index.entries if index else None, _cached(read), problems)
+    versions_dir = repo / repo_layout.VERSIONS_DIR
+    versions = tuple(sorted(p.parent.name for p in versions_dir.glob(
+        f"*/{repo_layout.MODELS_DIR}") if p.is_dir())) if versions_dir.is_dir() else ()
+    return RepoSnapshot(index.entries if index else None, _cached(read), problems, versions)
 
 
 def from_files(files: Mapping[str, bytes], where: str = "") -> RepoSnapshot:
@@ -99,7 +106,7 @@ def from_files(files: Mapping[str, bytes], where: str = "") -> RepoSnapshot:
                 found.extend(entries_of(doc.data, doc.path))
         return found
 
-    return RepoSnapshot(entries, _cached(read), problems)
+    return RepoSnapshot(entries, _cached(read), problems, tuple(sorted(by_version)))
 
 
 def git_files(repo: Path, revision: str) -> dict[str, bytes]:
@@ -119,7 +126,12 @@ def git_files(repo: Path, revision: str) -> dict[str, bytes]:
 
     if revision.startswith("-"):
         raise SnapshotUnavailable(f"{revision!r} is not a revision")
-    listing = git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{tree}}", "--",
+    # The config repo may be a folder of the git work tree: read that folder's tree.
+    prefix = git("rev-parse", "--show-prefix").decode("utf-8", "surrogateescape").strip()
+    tree = git("rev-parse", "--verify", "--quiet", f"{revision}^{{tree}}")
+    if prefix:
+        tree = git("rev-parse", "--verify", "--quiet", f"{tree.decode().strip()}:{prefix}")
+    listing = git("ls-tree", "-r", "-z", "--full-tree", tree.decode().strip(), "--",
                   repo_layout.INDEX_FILE, repo_layout.VERSIONS_DIR)
     blobs: list[tuple[str, str]] = []
     for line in listing.decode("utf-8", "surrogateescape").split("\0"):
@@ -154,7 +166,7 @@ def from_release(location: str, allowed_signers: Path) -> RepoSnapshot:
     from repo_tools.rules import client as client_rules
 
     try:
-        remote, _ = load_release_config(location, allowed_signers)
+        remote, origin = load_release_config(location, allowed_signers)
     except (OSError, UnicodeDecodeError, AllowedSignersError) as exc:
         raise SnapshotUnavailable(f"cannot use {allowed_signers}: {exc}") from None
     except RemoteFailure as exc:
@@ -171,4 +183,5 @@ def from_release(location: str, allowed_signers: Path) -> RepoSnapshot:
         problems.extend(remote.skipped.get(config_version, []))
         return remote.models_of(config_version)
 
-    return RepoSnapshot(compat.entries_from_index(remote.index), _cached(read), problems)
+    return RepoSnapshot(compat.entries_from_index(remote.index), _cached(read), problems,
+                        tuple(sorted(remote.versions)), origin.bundle_version)

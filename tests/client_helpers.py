@@ -129,7 +129,8 @@ class Lab:
 
     def release(self, *extra: str) -> Release:
         run = cli("release", "--repo", self.repo, "--key", self.key, "--out", self.out,
-                  "--created", "now", "--repository", REPO_ID, "--allow-removals", *extra,
+                  "--created", "now", "--repository", REPO_ID, "--allow-removals", "--allow-shrink",
+                  *extra,
                   cwd=self.root)
         assert run.exit_code == 0, run.stdout + run.stderr
         files = {p.name: p.read_bytes() for p in self.out.iterdir() if p.is_file()}

@@ -98,7 +98,10 @@ def parse_github_output(text: str) -> dict[str, str]:
 def evaluate(text: str, context: dict[str, Any]) -> str:
     def one(match: re.Match[str]) -> str:
         value: Any = context
-        for part in match.group(1).split("."):
+        parts = match.group(1).split(".")
+        for i, part in enumerate(parts):
+            if parts[i - 1:i] == ["outputs"] and isinstance(value, dict) and part not in value:
+                return ""  # a step output the step did not set reads as empty, as on GitHub
             assert isinstance(value, dict) and part in value, f"unsupported: {match.group(0)}"
             value = value[part]
         return str(value)
@@ -188,8 +191,11 @@ def test_installed_toolkit_inits_repos_outside_the_checkout(
     # The action's venv holds a plain `pip install` of this project (not editable), so it
     # shows that the packaged template travels with the wheel.
     tool = RUNNER_TEMP[-1] / "repo-tools-venv" / "bin" / "repo-tools"
-    run = subprocess.run([str(tool), "init", "fresh"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
+    # (with a real model in place of the template's placeholder, V015)
+    run = subprocess.run([str(tool), "init", "fresh", "--set",
+                          "example_url=https://huggingface.co/acme/m/resolve/main/m.gguf",
+                          "--set", f"example_sha256={'5' * 64}"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     lint = subprocess.run([str(tool), "lint"], cwd=tmp_path / "fresh", capture_output=True,
                           text=True, timeout=120)
@@ -238,7 +244,8 @@ def test_outputs(real_run: tuple[ActionRun, Path]) -> None:
     assert run.step("Lint").outputs == {"errors": "3", "warnings": "1", "files": "3",
                                         "sarif-file": "reports/lint.sarif", "exit-code": "1"}
     assert run.outputs == {"errors": "3", "warnings": "1", "files": "3",
-                           "sarif-file": "reports/lint.sarif", "exit-code": "1"}
+                           "sarif-file": "reports/lint.sarif", "exit-code": "1",
+                           "clients-diff": ""}  # set on pull requests only
 
 
 def test_sarif_file_is_valid_sarif(real_run: tuple[ActionRun, Path]) -> None:

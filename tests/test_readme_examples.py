@@ -107,9 +107,12 @@ def test_lint_example(examples: Path) -> None:
 
 def test_settings_example(tmp_path: Path) -> None:
     shown = block("lint", "L001 unknown setting")
-    # The README's "repo made by `repo-tools init`, with two typos":
-    subprocess.run(["repo-tools", "init", "repo"], cwd=tmp_path, check=True,
-                   capture_output=True)
+    # The docs' "repo made by `repo-tools init`, with two typos" (and a real model in
+    # place of the template's placeholder, which V015 would report):
+    subprocess.run(["repo-tools", "init", "repo", "--set",
+                    "example_url=https://huggingface.co/acme/acme-7b-GGUF/resolve/main/a.gguf",
+                    "--set", f"example_sha256={'5' * 64}"],
+                   cwd=tmp_path, check=True, capture_output=True)
     repo = tmp_path / "repo"
     with (repo / ".repo-tools.toml").open("a") as settings:
         settings.write('disabel = ["V009"]\n')
@@ -135,10 +138,9 @@ def test_migrate_examples(examples: Path) -> None:
 
 
 def test_init_example(tmp_path: Path) -> None:
-    # Up to the pre-commit run, which test_template.py runs for real (it is slow).
-    text = block("template", "$ repo-tools init model-configs")
-    text = text[:text.index("$ git init")]
-    run_session(text, tmp_path, replace={"/tmp/rd": str(tmp_path)})
+    # The pre-commit run (the next block) is run for real by test_template.py (it is slow).
+    run_session(block("template", "$ repo-tools init model-configs"), tmp_path,
+                replace={"/tmp/rd": str(tmp_path)})
 
 
 @needs_ssh_keygen

@@ -377,8 +377,12 @@ def test_symlink_out_of_the_repo_is_refused(tmp_path: Path) -> None:
     key = write_ssh_key(tmp_path / "k", KEY)
     run = cli("release", "--repo", repo, "--key", key, "--out", tmp_path / "out",
               "--created", "now", "--format", "json", cwd=tmp_path)
-    assert run.exit_code == 1 and rules_of(run) == {"R033"}
+    # lint reports it first (R039), so release refuses before bundling (R030)
+    assert run.exit_code == 1 and rules_of(run) == {"R039", "R030"}
     assert "symlink" in findings_json(run)[0]["message"]
+    with pytest.raises(ReleaseRefused) as refused:
+        collect_files(repo, use_git=False)
+    assert refused.value.code == "R039"
 
 
 def test_old_commit_would_be_expired(setup: dict[str, Path]) -> None:

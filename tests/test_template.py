@@ -33,6 +33,13 @@ TEMPLATE = ROOT / "template-repo"
 MANIFEST = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))
 WORKFLOWS = (".github/workflows/lint.yml", ".github/workflows/release.yml")
+RESIGN = ".github/workflows/resign.yml"  # scheduled: re-signs a release about to expire
+ALL_WORKFLOWS = (*WORKFLOWS, RESIGN)
+
+
+# What a maintainer fills in for the template's placeholder model (V015 until they do).
+REAL_MODEL = {"example_url": "https://huggingface.co/acme/model/resolve/main/model-q4.gguf",
+              "example_sha256": "5" * 64}
 
 
 def render(out: Path, **context: Any) -> Path:
@@ -63,13 +70,13 @@ def test_renders_the_expected_files(rendered: Path) -> None:
     assert set(files_of(rendered)) == {
         ".github/dependabot.yml", ".github/workflows/lint.yml", ".github/workflows/release.yml",
         ".github/workflows/probe.yml",  # tested in test_probe_workflow.py
-        ".github/zizmor.yml", ".gitignore", ".pre-commit-config.yaml", ".repo-tools.toml",
-        "README.md", "allowed_signers", "index.json",
+        ".github/workflows/resign.yml", ".github/zizmor.yml", ".gitignore",
+        ".pre-commit-config.yaml", ".repo-tools.toml", "README.md", "allowed_signers", "index.json",
         "versions/v1.0.0/models/huggingface.json"}
     for name, data in files_of(rendered).items():
         text = data.decode("utf-8")
         assert "cookiecutter" not in text and "{%" not in text, name
-    for workflow in WORKFLOWS:
+    for workflow in ALL_WORKFLOWS:
         assert "${{ github." in (rendered / workflow).read_text()  # GitHub's, not Jinja's
 
 
@@ -88,7 +95,7 @@ def test_toolkit_pin_is_this_version(rendered: Path) -> None:
 
 
 def test_workflows_are_least_privilege(rendered: Path) -> None:
-    for workflow in WORKFLOWS:
+    for workflow in ALL_WORKFLOWS:
         doc = yaml.safe_load((rendered / workflow).read_text())
         assert doc["permissions"] == {}, workflow
         for job in doc["jobs"].values():
@@ -135,7 +142,7 @@ def run_tool(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("upload_sarif", [False, True])
 def test_rendered_workflows_pass_schema_and_zizmor(tmp_path: Path, upload_sarif: bool) -> None:
     repo = render(tmp_path, upload_sarif=upload_sarif)
-    workflows = [repo / w for w in WORKFLOWS]
+    workflows = [repo / w for w in ALL_WORKFLOWS]
     schema = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
                       *workflows, cwd=repo)
     assert schema.returncode == 0, schema.stdout + schema.stderr
@@ -204,7 +211,8 @@ def test_hook_semver_is_the_project_semver() -> None:
 
 def test_strict_values_that_lint_accepts_are_accepted(tmp_path: Path) -> None:
     repo = render(tmp_path, initial_version="1.0.0-rc.1+build.5",
-                  min_client_version="0.9.0-0", example_model="модель β\u2028q4")
+                  min_client_version="0.9.0-0", example_model="модель β\u2028q4",
+                  **REAL_MODEL)
     assert (repo / "versions/v1.0.0-rc.1+build.5/models/huggingface.json").is_file()
     lint = cli("lint", "--repo", repo)
     assert lint.exit_code == 0, lint.stdout
@@ -212,7 +220,7 @@ def test_strict_values_that_lint_accepts_are_accepted(tmp_path: Path) -> None:
 
 def test_quotes_in_values_cannot_break_the_hook_or_the_json(tmp_path: Path) -> None:
     repo = render(tmp_path, example_model='it\'s "quoted" \'\'\' \\ model',
-                  repo_name="O'Brien's \"models\"", repo_slug="obrien")
+                  repo_name="O'Brien's \"models\"", repo_slug="obrien", **REAL_MODEL)
     data = json.loads((repo / "versions/v1.0.0/models/huggingface.json").read_text())
     assert data["models"][0]["model"] == 'it\'s "quoted" \'\'\' \\ model'
     assert cli("lint", "--repo", repo).exit_code == 0
@@ -230,7 +238,8 @@ def test_init_renders_the_same_repo(tmp_path: Path, rendered: Path) -> None:
 
 def test_init_takes_a_name_and_values(tmp_path: Path) -> None:
     run = cli("init", tmp_path / "acme", "--name", "ACME models", "--set", "provider=acme",
-              "--set", "initial_version=2.1.0")
+              "--set", "initial_version=2.1.0",
+              *(f"--set={k}={v}" for k, v in REAL_MODEL.items()))
     assert run.exit_code == 0, run.stderr
     repo = tmp_path / "acme"
     assert (repo / "versions/v2.1.0/models/acme.json").is_file()
@@ -319,7 +328,7 @@ def hook_results(output: str) -> dict[str, str]:
 
 def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
         tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
-    repo = render(tmp_path)
+    repo = render(tmp_path, **REAL_MODEL)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "new config repo")
@@ -366,6 +375,37 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     assert json.loads((models / "md5.json").read_text())["file_hash"] == "d" * 32
 
 
+def test_template_hooks_migrate_first_and_report_a_syntax_error_once(
+        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
+    # The rendered .pre-commit-config.yaml itself (try-repo would run the manifest's hooks
+    # in the manifest's order, with no args), pointed at this project's snapshot.
+    repo = render(tmp_path, **REAL_MODEL)
+    config = (repo / ".pre-commit-config.yaml").read_text()
+    config = config.replace(DEFAULTS["toolkit_repo"], str(tool_repo)).replace(
+        DEFAULTS["toolkit_rev"], git(tool_repo, "rev-parse", "HEAD"))
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    models = repo / "versions/v1.0.0/models"
+    (models / "legacy.json").write_text(json.dumps(
+        {"name": "old-model", "provider": "legacy", "version": "1.0.0",
+         "download_url": "https://example.com/old.bin", "file_hash": "c" * 64}, indent=2))
+    (models / "broken.json").write_text('{"models": [')
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    run = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, env=pre_commit_env,
+                         capture_output=True, text=True, timeout=900)
+    output = run.stdout
+    assert run.returncode == 1 and "Traceback" not in output + run.stderr
+    order = [name for name in hook_results(output)]
+    assert order[:2] == [MANIFEST["migrate-v1-configs"]["name"],
+                         MANIFEST["validate-model-configs"]["name"]]
+    assert re.search(r"^versions/v1\.0\.0/models/legacy\.json:1:1: M001 ", output, re.M)
+    # converted before validate read it: no S005 beside the M001
+    assert not re.search(r"^versions/v1\.0\.0/models/legacy\.json(:\d+:\d+)?: S005 ", output,
+                         re.M)
+    assert len(re.findall(r"^versions/v1\.0\.0/models/broken\.json:\d+:\d+: J003 ", output,
+                          re.M)) == 1
+
+
 # -- the release workflow's own scripts, run for real ---------------------------------------
 
 # Steps that need GitHub itself (its API, its runner image) are the only ones not run:
@@ -404,7 +444,7 @@ def test_one_release_principal_everywhere(rendered: Path, tmp_path: Path) -> Non
 
 def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: Path) -> None:
     # A principal of the maintainer's choosing, and the key made as the README says.
-    repo = render(tmp_path / "out", release_principal="release@example.org")
+    repo = render(tmp_path / "out", release_principal="release@example.org", **REAL_MODEL)
     key = tmp_path / "release-key"
     [keygen] = re.findall(r"`repo-tools (keygen release-key [^`]*)`",
                           (repo / "README.md").read_text("utf-8"))
@@ -487,9 +527,93 @@ def test_commented_settings_in_the_template_are_valid(rendered: Path) -> None:
     text = (rendered / ".repo-tools.toml").read_text()
     examples = re.compile(r'^# (\[[\w.-]+\]|"[^"]+" = .*|[\w-]+ = .*)$', re.MULTILINE)
     uncommented = examples.sub(r"\1", text)
-    assert uncommented.count("\n[") >= 3  # severity, per-file-disable, probe
+    assert uncommented.count("\n[") >= 2  # per-file-disable, probe
     import tomllib
+
+    from repo_tools.findings import Severity
 
     loaded = parse_settings(tomllib.loads(uncommented), ".repo-tools.toml", uncommented)
     assert loaded.findings == []
     assert loaded.settings.probe == {"hash": "auto", "read-timeout": 60}
+    assert loaded.settings.severity == {"I007": Severity.ERROR}  # gaps fail (issue 15)
+
+
+# -- the scheduled re-sign workflow, its scripts run for real -------------------------------
+
+OFFLINE_RESIGN_STEPS = ("Check whether it expires within a week", "Sign the same content again",
+                        "Check the signature with ssh-keygen",
+                        "Check the release as a client does")
+
+
+def test_resign_workflow_runs_daily_and_keeps_the_key_secret(rendered: Path) -> None:
+    doc = yaml.safe_load((rendered / RESIGN).read_text())
+    assert set(doc[True]) == {"schedule", "workflow_dispatch"}
+    assert doc["concurrency"]["group"] == yaml.safe_load(
+        (rendered / ".github/workflows/release.yml").read_text())["concurrency"]["group"]
+    steps = doc["jobs"]["resign"]["steps"]
+    sign = next(s for s in steps if "repo-tools release --resign" in s.get("run", ""))
+    assert sign["env"]["SIGNING_KEY"] == "${{ secrets.REPO_TOOLS_SIGNING_KEY }}"
+    assert "umask 077" in sign["run"] and "trap 'rm -f \"$key\"' EXIT" in sign["run"]
+
+
+def test_resign_workflow_signs_a_release_about_to_expire_again(tmp_path: Path) -> None:
+    repo = render(tmp_path / "out", **REAL_MODEL)
+    key = tmp_path / "release-key"
+    assert cli("keygen", key, "--principal", DEFAULTS["release_principal"]).exit_code == 0
+    with (repo / "allowed_signers").open("a") as signers:
+        signers.write(key.with_name("release-key.allowed_signers").read_text())
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "config repo with its release key")
+    # The published release, made 27 days ago in effect: it expires in 3 days.
+    made = cli("release", "--repo", repo, "--key", key, "--out", repo / "previous",
+               "--created", "now", "--expires-days", "3")
+    assert made.exit_code == 0, made.stdout + made.stderr
+    before = json.loads((repo / "previous/manifest.json").read_bytes())
+
+    workflow = yaml.safe_load((repo / RESIGN).read_text())
+    steps = {s.get("name"): s for s in workflow["jobs"]["resign"]["steps"]}
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "RUNNER_TEMP": str(runner_temp),
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def run_steps() -> tuple[str, dict[str, str]]:
+        outputs = tmp_path / "github-output"
+        outputs.write_text("")
+        seen = ""
+        for name in OFFLINE_RESIGN_STEPS:
+            step = steps[name]
+            if "if" in step:  # the job's one condition: the check step's output
+                assert step["if"] == "steps.check.outputs.resign == 'true'"
+                if "resign=true" not in outputs.read_text():
+                    continue
+            step_env = {k: v.replace("${{ secrets.REPO_TOOLS_SIGNING_KEY }}", key.read_text())
+                        for k, v in step.get("env", {}).items()}
+            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                                   step["run"]], cwd=repo,
+                                  env={**env, **step_env, "GITHUB_OUTPUT": str(outputs)},
+                                  capture_output=True, text=True, timeout=300)
+            seen += proc.stdout + proc.stderr
+            assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
+        return seen, dict(line.split("=", 1) for line in outputs.read_text().split())
+
+    seen, outputs = run_steps()
+    assert outputs == {"resign": "true"} and "R043" in seen
+    assert list(runner_temp.iterdir()) == []  # the key file is gone again
+    after = json.loads((repo / "release/manifest.json").read_bytes())
+    assert after["bundle_version"] == before["bundle_version"] + 1
+    assert after["files"] == before["files"] and after["commit"] == before["commit"]
+    assert 'Good "repo-tools-release@v1" signature' in seen
+    assert {p.name for p in (repo / "release").iterdir()} == {
+        "bundle-2.tar", "2.manifest.json", "2.manifest.json.sig", "manifest.json",
+        "manifest.json.sig"}
+
+    # The next day: the re-signed release is the latest one, and fresh: nothing to do.
+    import shutil
+
+    shutil.rmtree(repo / "previous")
+    (repo / "release").rename(repo / "previous")
+    seen, outputs = run_steps()
+    assert outputs == {"resign": "false"} and not (repo / "release").exists()

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from repo_tools.checks.placeholders import placeholder_sha256
 from repo_tools.checks.validate import (
     check_document,
     collect_models,
@@ -29,7 +30,8 @@ names = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\x85"),
     min_size=1, max_size=20,
 ).filter(lambda s: s.strip() != "")
-hexdigest = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+hexdigest = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64).filter(
+    lambda s: placeholder_sha256(s) is None)  # V015: known placeholders are not valid
 
 
 @st.composite

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import heapq
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -185,7 +186,8 @@ def analyse(entries: Sequence[IndexEntry]) -> IndexAnalysis:
         gaps=_gaps(table, ranges),
         open_ended=[e for e in entries if e.max_client_version is None
                     and e.config_version != table[-1].config_version],
-        major_overlaps=major_overlaps(entries),
+        major_overlaps=[o for o in major_overlaps(entries)
+                        if not is_handover(o.lower, o.higher, o.clients)],
     )
 
 
@@ -308,8 +310,10 @@ def range_findings(path: str, entries: Sequence[IndexEntry],
             f"{entry.config_version} admits {admitted.describe()} but no client ever selects "
             f"it: higher config versions ({', '.join(winners)}) win over that whole range",
             pointer_join("/versions", entry.config_version)))
-    ending_at = {}
+    ending_at, starting_at = {}, {}
     for entry in reversed(entries):
+        if entry.client_range is not None:
+            starting_at[entry.client_range.low] = entry.config_version
         admitted = entry.client_range
         if admitted is not None and admitted.high is not None:
             ending_at[admitted.high] = entry.config_version
@@ -319,7 +323,7 @@ def range_findings(path: str, entries: Sequence[IndexEntry],
         found.append(finding(
             rules.GAP, path,
             f"no config version admits clients {gap.describe()}: they get no configuration"
-            + _prerelease_hint(gap), pointer))
+            + (_prerelease_hint(gap) or _widen_hint(before, gap, starting_at)), pointer))
     for overlap in analysis.major_overlaps:
         lower, higher = overlap.lower.config_version, overlap.higher.config_version
         found.append(finding(
@@ -332,10 +336,13 @@ def range_findings(path: str, entries: Sequence[IndexEntry],
         ranges = selected.get(entry.config_version, [])
         where = (f"it is selected only for {'; '.join(r.describe() for r in ranges)}"
                  if ranges else "it is never selected")
+        last_high = ranges[-1].high if ranges else None
+        fix = (handover_hint(entry.config_version, last_high, starting_at.get(last_high))
+               if last_high is not None else "set its max_client_version")
         found.append(finding(
             rules.OPEN_ENDED, path,
             f"{entry.config_version} has no max_client_version (open-ended), but the newest "
-            f"clients get {analysis.newest}; {where}. Set its max_client_version",
+            f"clients get {analysis.newest}; {where}. To end it, {fix}",
             _bound_pointer(entry.config_version, "max_client_version")))
     return found
 
@@ -353,6 +360,46 @@ def _prerelease_hint(gap: Interval) -> str:
         return ""
     return (f" (only pre-releases of {gap.high}, which sort below {gap.high}; to give them "
             f"a config, lower the next min_client_version to {gap.high}-0)")
+
+
+def closing_max(high: str) -> str:
+    """The inclusive max_client_version that reaches up to `high` (exclusive): high's
+    predecessor where it has one (`1.4.1-0` -> `1.4.0`); for a release, the `X.Y.Z-0`
+    idiom (`3.0.0` -> `3.0.0-0`, see `handover_hint`); else high itself."""
+    below = compat.predecessor(high)
+    if below is not None:
+        return below
+    return f"{high}-0" if "-" not in high else high
+
+
+def is_handover(lower: IndexEntry, higher: IndexEntry, clients: Interval) -> bool:
+    """The `X.Y.Z-0` handover: lower's max and higher's min are one `X.Y.Z-0` version,
+    and that one version is all they share. Clients from X.Y.Z's first pre-release up get
+    the higher config version (it wins there), every version below gets the lower one:
+    the nearest inclusive bounds come to "everything below X.Y.Z" (no inclusive max can
+    end right below a `-0` version)."""
+    point = lower.max_client_version
+    return (point is not None and point == higher.min_client_version
+            and point.endswith("-0") and point.count("-") == 1
+            and clients == Interval(point, compat.successor(point)))
+
+
+def handover_hint(lower: str, high: str, higher: str | None) -> str:
+    """How to make `lower`'s range reach `high`, where `higher` (if any) starts."""
+    value = closing_max(high)
+    if value == high or compat.predecessor(high) is not None or higher is None:
+        return f"set {lower}'s max_client_version to {json.dumps(value)}"
+    return (f"set {lower}'s max_client_version and {higher}'s min_client_version both to "
+            f"{json.dumps(value)}: {value} is the lowest version of {high}, so {lower} gets "
+            f"every client below {high} and {higher} every {high} pre-release (an "
+            "inclusive max such as X.99.99 leaves versions out)")
+
+
+def _widen_hint(before: str | None, gap: Interval, starting_at: Mapping[str, str]) -> str:
+    if before is None or gap.high is None:
+        return ""
+    return (f"; if those clients should get {before}, "
+            f"{handover_hint(before, gap.high, starting_at.get(gap.high))}")
 
 
 def segments_within(table: Sequence[Segment], clients: Interval) -> list[Segment]:

@@ -7,15 +7,23 @@ material in any file a release takes is R037, whatever the file's name. Both che
 the same list of files as `release` does (`release_candidates`), so what `release` would
 refuse, `lint` reports first.
 
-`unpublishable` and `private_key_material` are pure: they look at a name, or at bytes.
+Two more things a release refuses about the tree are reported the same way: names that
+are one file on macOS and Windows (R038, with a rename to suggest) and symlinks that lead
+out of the repository or to no regular file (R039).
+
+`unpublishable`, `colliding_paths` and `private_key_material` are pure: they look at
+names, or at bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import subprocess
-from pathlib import Path
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
 from repo_tools import repo as repo_layout
 from repo_tools.checks.keys import private_key_message, scan_for_private_key
@@ -43,6 +51,65 @@ def unpublishable(path: str) -> str | None:
             return "is not a .json model file"
         return None
     return "is not a model file"
+
+
+def collision_key(name: str) -> str:
+    """Names equal under this key are one file on macOS and Windows."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Collision:
+    """`path` is the same file as `first` on case-insensitive or Unicode-normalising file
+    systems; `rename` is a name in the same folder that collides with nothing."""
+
+    path: str
+    first: str
+    rename: str
+
+    def message(self) -> str:
+        return (f"is the same file as {self.first!r} on macOS and Windows (the names differ "
+                "only in case or Unicode normalisation), so a release refuses both: merge "
+                f"its models into {PurePosixPath(self.first).name!r}, or rename it: "
+                f"git mv '{self.path}' '{self.rename}'")
+
+
+def _keep_first(name: str) -> tuple[bool, bool, bytes]:
+    # The name to keep is the conventional one: NFC, lower case (`<provider>.json`).
+    return (name != unicodedata.normalize("NFC", name), name != name.lower(),
+            name.encode("utf-8", "surrogateescape"))
+
+
+def colliding_paths(names: Iterable[str]) -> list[Collision]:
+    """Every name that collides with another, but the one to keep (NFC, lower case, else
+    first in byte order)."""
+    ordered = sorted(set(names), key=_keep_first)
+    taken = {collision_key(n) for n in ordered}
+    seen: dict[str, str] = {}
+    found: list[Collision] = []
+    for name in ordered:
+        key = collision_key(name)
+        if key in seen:
+            rename = _free_name(name, taken)
+            taken.add(collision_key(rename))
+            found.append(Collision(name, seen[key], rename))
+        else:
+            seen[key] = name
+    return found
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    path = PurePosixPath(unicodedata.normalize("NFC", name))
+    for n in range(2, len(taken) + 3):
+        candidate = str(path.with_name(f"{path.stem}-{n}{path.suffix}"))
+        if collision_key(candidate) not in taken:
+            return candidate
+    raise AssertionError("unreachable: more candidates than taken names")
+
+
+UNSAFE_SYMLINK_MESSAGE = ("is a symlink to something other than a regular file inside the "
+                          "repository (or to nothing): a release refuses it, and a client's "
+                          "checkout would not have the file; replace the link with the file")
 
 
 # --- the files a release takes -------------------------------------------------------------
@@ -117,15 +184,25 @@ def _readable_target(repo: Path, path: str) -> str | None:
 
 def publish_findings(repo: Path, base: Path, *, model_files: bool = True) -> list[Finding]:
     """R036 for each file under versions/ that a release would refuse to publish, R037 for
-    each file a release takes that holds a private key. Paths are shown relative to base.
+    each file a release takes that holds a private key, R038 for names that collide on
+    macOS and Windows, R039 for unsafe symlinks. Paths are shown relative to base.
 
     model_files=False leaves the model files' contents to `validate` (which scans each
     file it checks, `key_findings`), so that `check-index`, run on every commit, reads
     no model file for this."""
     found: list[Finding] = []
     root = os.fspath(repo)
-    for name in release_candidates(repo):
+    names = release_candidates(repo)
+    for collision in colliding_paths(names):
+        found.append(finding(rules.COLLIDING_PATHS,
+                             repo_layout.display_path(Path(root, collision.path), base),
+                             collision.message()))
+    for name in names:
         path = os.path.join(root, name)
+        if os.path.islink(path) and _readable_target(repo, path) is None:
+            found.append(finding(rules.UNSAFE_SYMLINK,
+                                 repo_layout.display_path(Path(path), base),
+                                 UNSAFE_SYMLINK_MESSAGE))
         reason = unpublishable(name)
         if reason is not None:
             found.append(finding(rules.UNPUBLISHABLE_FILE,

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
+from repo_tools.checks import placeholders
 from repo_tools.checks.fastschema import is_valid_v2
 from repo_tools.checks.keys import key_findings
 from repo_tools.checks.summaries import (
@@ -204,6 +205,7 @@ def value_findings(path: str, data: dict[str, Any]) -> list[Finding]:
         if isinstance(download, dict):
             found.extend(_check_url(path, f"{base}/download/url", download.get("url")))
             found.extend(_check_sha256(path, f"{base}/download/sha256", download.get("sha256")))
+            found.extend(_check_placeholders(path, base, download))
             found.extend(_check_cache_path(path, f"{base}/download/cachePath",
                                            download.get("cachePath")))
         compat = model.get("compatibility")
@@ -289,6 +291,22 @@ def _check_url(path: str, pointer: str, value: Any) -> list[Finding]:
                         "URL uses plain http; use https so the download cannot be altered",
                         pointer)]
     return []
+
+
+def _check_placeholders(path: str, base: str, download: dict[str, Any]) -> list[Finding]:
+    found: list[Finding] = []
+    for key, which in (("url", placeholders.placeholder_url),
+                       ("sha256", placeholders.placeholder_sha256)):
+        value = download.get(key)
+        what = which(value) if isinstance(value, str) else None
+        if what is not None:
+            fix = ("`repo-tools probe --hash --write` computes the real one" if key == "sha256"
+                   else "put the real file's URL in")
+            found.append(finding(core.PLACEHOLDER_VALUE, path,
+                                 f"{key} is {what}, a placeholder: a release would publish a "
+                                 f"model no client can download and verify; {fix}, or delete "
+                                 "the example model", f"{base}/download/{key}"))
+    return found
 
 
 def _check_sha256(path: str, pointer: str, value: Any) -> list[Finding]:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "validate": "repo_tools.cli.validate:validate",
     "check-index": "repo_tools.cli.index:check_index",
     "resolve": "repo_tools.cli.index:resolve",
+    "diff": "repo_tools.cli.diff:diff",
     "migrate": "repo_tools.cli.migrate:migrate",
     "add": "repo_tools.cli.add:add",
     "import": "repo_tools.cli.importer:import_catalog",

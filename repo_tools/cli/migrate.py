@@ -27,9 +27,14 @@ from repo_tools.migrate import migrate_paths
               help="Convert entries whose file_hash is missing or not a SHA-256 (an MD5) "
                    "without download.sha256, keeping the old hash in metadata, instead of "
                    "refusing the file; M005 names the command that fills the digest in.")
+@click.option("--only-v1", is_flag=True,
+              help="Report nothing about files that cannot be read as JSON: leave them to "
+                   "validate (a hook run before validate then does not print a syntax "
+                   "error twice).")
 @output_options
 @command_with_exit
-def migrate(files: tuple[Path, ...], repo: Path, check: bool, without_hash: bool, fmt: str,
+def migrate(files: tuple[Path, ...], repo: Path, check: bool, without_hash: bool,
+            only_v1: bool, fmt: str,
             strict: bool, output: Path | None) -> int:
     """Convert legacy v1 model files to the v2 format, in place.
 
@@ -42,10 +47,14 @@ def migrate(files: tuple[Path, ...], repo: Path, check: bool, without_hash: bool
         result = migrate_paths(paths, Path.cwd(), write=not check, without_hash=without_hash)
     except OSError as exc:
         raise IOFailure(f"cannot write {exc.filename}: {exc.strerror}") from exc
+    findings = result.findings
+    if only_v1:
+        unread = {f.display for f in result.files if not f.parsed}
+        findings = [f for f in findings if f.path not in unread]
     if check:
         diff = "".join(f.diff() for f in result.changed)
         # Keep a machine-readable report alone on stdout; the diff then goes to stderr.
         to_stderr = output is None and fmt in ("json", "sarif")
         if diff:
             click.echo(diff, nl=False, err=to_stderr)
-    return emit(result.findings, len(result.files), fmt=fmt, strict=strict, output=output)
+    return emit(findings, len(result.files), fmt=fmt, strict=strict, output=output)

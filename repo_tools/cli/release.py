@@ -16,6 +16,7 @@ from repo_tools.findings import Finding, Severity, finding
 if TYPE_CHECKING:  # cryptography stays unimported until a command runs
     from repo_tools.release.errors import VerificationError
     from repo_tools.release.publish import PreparedRelease
+    from repo_tools.release.sshsig import AllowedSigner
 
 PASSPHRASE_ENV = "REPO_TOOLS_KEY_PASSPHRASE"
 
@@ -58,6 +59,16 @@ def _passphrase(prompt: bool, what: str) -> str | None:
               help="Where the previous release is published [default: --out].")
 @click.option("--allow-removals", is_flag=True,
               help="Publish even if models that clients in range still get are removed.")
+@click.option("--allow-shrink", is_flag=True,
+              help="Publish even if clients with the default shrink guard would refuse it "
+                   "(they drop more than half of the models they have).")
+@click.option("--resign", is_flag=True,
+              help="Publish the previous release's files again, with a new bundle_version, "
+                   "created and expires (nothing is read from the work tree).")
+@click.option("--allowed-signers", "allowed_signers", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The keys clients trust; the signature must verify against it "
+                   "[default: allowed_signers in --repo, checked when it exists].")
 @click.option("--created", default="auto", show_default=True, metavar="auto|now|EPOCH",
               help="The manifest's created time; auto = SOURCE_DATE_EPOCH, else the commit "
                    "time, else now.")
@@ -71,12 +82,15 @@ def _passphrase(prompt: bool, what: str) -> str | None:
 @command_with_exit
 def release(repo: Path, key_path: Path | None, out: Path, repository: str | None, expires_days: int,
             bundle_version: int | None, previous: str | None, allow_removals: bool,
+            allow_shrink: bool, resign: bool, allowed_signers: Path | None,
             created: str, signer: str, passphrase_prompt: bool, probe: bool, dry_run: bool,
             fmt: str, strict: bool, output: Path | None) -> int:
     """Check the repo, then publish a signed, versioned bundle of index.json and versions/.
 
     Refuses (exit 1) when the offline checks report errors, when the version would not
-    go up, or when models that clients in range still get are removed.
+    go up, when models that clients in range still get are removed, when clients would
+    refuse it (shrink guard), or when the repo's allowed_signers does not accept the key.
+    With --resign, publishes the previous release's files again, freshly signed.
     """
     from repo_tools.lint import lint_repo
     from repo_tools.release import publish, signing
@@ -89,19 +103,27 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
         raise IOFailure(f"no such directory: {repo}")
     if key_path is None and not dry_run:
         raise click.UsageError("--key is required (only --dry-run can do without it)")
-    checks = (*OFFLINE_CHECKS, "probe") if probe else OFFLINE_CHECKS
-    linted = lint_repo(repo, base=Path.cwd(), checks=checks)
-    errors = sum(1 for f in linted.findings if f.severity is Severity.ERROR)
-    if errors:
-        refusal = finding(rules.LINT_ERRORS, str(repo), f"{errors} error(s) from the checks "
-                          f"({', '.join(linted.checks)}); nothing was published")
-        return emit([*linted.findings, refusal], linted.files, fmt=fmt, strict=strict,
-                    output=output)
+    trusted = _repo_signers(repo, allowed_signers)
+    found: list[Finding] = []
+    files = 0
+    if not resign:  # --resign publishes content that was checked when first released
+        checks = (*OFFLINE_CHECKS, "probe") if probe else OFFLINE_CHECKS
+        linted = lint_repo(repo, base=Path.cwd(), checks=checks)
+        found, files = linted.findings, linted.files
+        errors = sum(1 for f in linted.findings if f.severity is Severity.ERROR)
+        if errors:
+            refusal = finding(rules.LINT_ERRORS, str(repo), f"{errors} error(s) from the "
+                              f"checks ({', '.join(linted.checks)}); nothing was published")
+            return emit([*found, refusal], files, fmt=fmt, strict=strict, output=output)
     request = publish.ReleaseRequest(repo, out, repository, expires_days, bundle_version,
-                                     previous, allow_removals, created)
+                                     previous, allow_removals, created,
+                                     allow_shrink=allow_shrink, resign=resign)
     now = _now()
     try:
+        if resign and trusted is not None:
+            publish.check_previous_signature(request, trusted[0])
         prepared = publish.prepare_release(request, now=now)
+        files = files or len(prepared.manifest.files)
         if dry_run or key_path is None:
             signature = None
         elif signer == "ssh-keygen":
@@ -112,35 +134,61 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
             signature = signing.sign(prepared.manifest_bytes, key)
         if signature is not None:
             publish.self_check(prepared, signature, now)
+            if trusted is not None:
+                publish.check_signer(prepared, signature, *trusted, now)
     except ReleaseRefused as exc:
-        return emit([*linted.findings, *exc.as_findings(str(repo))], linted.files, fmt=fmt,
+        return emit([*found, *exc.as_findings(str(repo))], files, fmt=fmt,
                     strict=strict, output=output)
     except (publish.ReleaseUsageError, signing.SigningKeyError, FetchError) as exc:
         raise IOFailure(str(exc)) from None
     except VerificationError as exc:  # a bug: what was built does not verify
         raise IOFailure(f"the release failed its own verification, nothing was published: "
                         f"{exc.code} {exc.message}") from None
-    _say(fmt, _summary(prepared, out, dry_run))
+    _say(fmt, _summary(prepared, out, dry_run, trusted[1] if trusted else None))
     if signature is not None:
         try:
             publish.write_release(prepared, signature, out)
         except OSError as exc:
             raise IOFailure(f"cannot write the release to {out}: {exc.strerror}") from None
-    return emit(linted.findings, linted.files, fmt=fmt, strict=strict, output=output)
+    return emit(found, files, fmt=fmt, strict=strict, output=output)
 
 
-def _summary(prepared: PreparedRelease, out: Path, dry_run: bool) -> list[str]:
+def _repo_signers(repo: Path, chosen: Path | None) -> tuple[list[AllowedSigner], str] | None:
+    """The keys the repo's clients trust, and the file's name as shown; None when no
+    file was named and the repo has none at its root (nothing to check against)."""
+    from repo_tools.release import publish, sshsig
+
+    path = chosen if chosen is not None else repo / publish.ALLOWED_SIGNERS_FILE
+    if chosen is None and not path.is_file():
+        return None
+    try:
+        return sshsig.load_allowed_signers(path), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IOFailure(f"cannot read {path}: {exc}") from None
+    except sshsig.AllowedSignersError as exc:
+        raise IOFailure(f"{path}: {exc}") from None
+
+
+def _summary(prepared: PreparedRelease, out: Path, dry_run: bool,
+             signers: str | None) -> list[str]:
     from repo_tools.release.manifest import format_time
 
     m = prepared.manifest
     lines = []
-    if prepared.previous is None:
+    if prepared.resigned and prepared.previous is not None:
+        lines.append(f"re-signing bundle_version {prepared.previous.manifest.bundle_version} "
+                     f"({prepared.previous.where}): the same {len(m.files)} files")
+    elif prepared.previous is None:
         lines.append("previous release: none (first release)")
     else:
         lines.append(f"previous release: bundle_version {prepared.previous.manifest.bundle_version}"
                      f" ({prepared.previous.where})")
     if prepared.diff is not None:
         lines += [f"  {line}" for line in prepared.diff.lines()]
+    lines += [f"  allowed shrink: {s.describe()}; clients with the default guard refuse it"
+              for s in prepared.shrinks]
+    if signers is not None and not dry_run:
+        lines.append(f"signature accepted by {signers}")
     verb = "would publish" if dry_run else "published"
     lines.append(f"{verb} {m.repository} bundle_version {m.bundle_version} to {out}: "
                  f"{m.bundle.name} ({m.bundle.size} bytes, sha256 {m.bundle.sha256}), "
@@ -162,15 +210,21 @@ def _summary(prepared: PreparedRelease, out: Path, dry_run: bool) -> list[str]:
               help="Refuse bigger bundles [default: 256 MiB].")
 @click.option("--extract", "extract_to", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="After verifying, write the files into this new folder.")
+@click.option("--warn-expiring", "warn_days", type=click.IntRange(0, 3650), default=None,
+              metavar="DAYS",
+              help="Also exit 1 (R043) when the release is valid but expires within DAYS "
+                   "days: time to re-sign it (`repo-tools release --resign`).")
 @output_options
 @command_with_exit
 def verify(source: str, allowed_signers: Path, state_path: Path | None,
            repository: str | None, manifest_name: str, max_bundle_bytes: int | None,
-           extract_to: Path | None, fmt: str, strict: bool, output: Path | None) -> int:
+           extract_to: Path | None, warn_days: int | None, fmt: str, strict: bool,
+           output: Path | None) -> int:
     """Check a published release as a client must, before trusting any of it.
 
     Signature (before parsing), strict manifest, rollback against --state, expiry, bundle
-    hash, then every member. Exit 1 with a rule code when the release is rejected.
+    hash, then every member. Exit 1 with a rule code when the release is rejected, or
+    with --warn-expiring when it expires soon.
     """
     import dataclasses
 
@@ -196,8 +250,9 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
         return emit([finding(exc.rule, exc.path, exc.message)], 1, fmt=fmt, strict=strict,
                     output=output)
     fetcher, manifest_name = locate(source, manifest_name=manifest_name)
+    now = _now()
     try:
-        verified = verifier.verify_published(fetcher, manifest_name, signers, now=_now(),
+        verified = verifier.verify_published(fetcher, manifest_name, signers, now=now,
                                              state=state, repository=repository,
                                              limits=limits)
     except VerificationError as exc:
@@ -217,7 +272,10 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     _say(fmt, [f"verified {m.repository} bundle_version {m.bundle_version}: {len(files)} "
                f"files, signed by {verified.signer}, created "
                f"{format_time(m.created)}, expires {format_time(m.expires)}"])
-    return emit([], len(files), fmt=fmt, strict=strict, output=output)
+    soon = [] if warn_days is None else verifier.expiring(m, now, dt.timedelta(days=warn_days))
+    return emit([finding(rule, f"{fetcher.describe()}/{manifest_name}", message)
+                 for rule, message in soon], len(files), fmt=fmt, strict=strict,
+                output=output)
 
 
 def _allowed_signers_hint(path: Path) -> str:

@@ -43,7 +43,7 @@ from repo_tools.client.events import (
     emitter,
 )
 from repo_tools.client.lkg import FILE_NAME, LastKnownGood, read_lkg, write_lkg
-from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
+from repo_tools.client.merge import drop_conflicts, merge_models, shrink
 from repo_tools.client.options import ClientConfig, VerifyOnUse, default_cache_dir
 from repo_tools.client.progress import CancelFlag, ProgressCallback
 from repo_tools.client.result import LoadResult, Source
@@ -261,13 +261,14 @@ class ConfigClient:
 
     def _suspect(self, source: RemoteSource, resolution: compat.Resolution,
                  lkg: LastKnownGood | None, origin: Origin) -> Finding | None:
-        if lkg is None or self.config.max_drop_fraction >= 1.0:
+        if lkg is None:
             return None
         before = self.select(lkg.remote).models
-        gone, total = dropped_models(before, resolution.models)
-        share = gone / total if total else 0.0
-        if share <= self.config.max_drop_fraction:
+        dropped = shrink(before, resolution.models, self.config.max_drop_fraction)
+        if dropped is None:
             return None
+        gone, total = dropped
+        share = gone / total
         return finding(rules.SUSPECT_REMOTE, source.describe(),
                        f"{origin.describe()} would drop {gone} of the {total} models the "
                        f"last known good config gives this client ({share:.0%}, more than "

@@ -59,3 +59,15 @@ def dropped_models(before: Sequence[ModelEntry],
     many: a model listed in several versions counts once."""
     old = {m.key for m in before}
     return len(old - {m.key for m in after}), len(old)
+
+
+def shrink(before: Sequence[ModelEntry], after: Sequence[ModelEntry],
+           max_drop_fraction: float) -> tuple[int, int] | None:
+    """The shrink guard (C005): (dropped, of how many) when `after` drops more than
+    `max_drop_fraction` of `before`'s models, else None. 1.0 turns it off. `release`
+    and `resolve --previous` predict clients with this same function."""
+    if max_drop_fraction >= 1.0:
+        return None
+    gone, total = dropped_models(before, after)
+    share = gone / total if total else 0.0
+    return (gone, total) if share > max_drop_fraction else None

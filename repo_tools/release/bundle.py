@@ -18,7 +18,6 @@ import io
 import re
 import stat
 import tarfile
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -88,9 +87,7 @@ def is_release_path(name: str) -> bool:
     return name == repo_layout.INDEX_FILE or name.startswith(repo_layout.VERSIONS_DIR + "/")
 
 
-def collision_key(name: str) -> str:
-    """Names equal under this key are one file on macOS and Windows."""
-    return unicodedata.normalize("NFC", name).casefold()
+collision_key = publishable.collision_key
 
 
 # --- collecting a repository ---------------------------------------------------------------
@@ -118,17 +115,21 @@ def collect_files(repo: Path, *, use_git: bool = True) -> list[BundleFile]:
             if stat.S_ISLNK(info.st_mode):
                 target = path.resolve()
                 if not target.is_relative_to(root) or not target.is_file():
-                    raise ReleaseRefused(
-                        rules.UNBUNDLABLE_FILE,
-                        "is a symlink to something other than a regular file inside the "
-                        "repository", name)
+                    raise ReleaseRefused(rules.UNSAFE_SYMLINK,
+                                         publishable.UNSAFE_SYMLINK_MESSAGE, name)
                 info = target.stat()
             if not stat.S_ISREG(info.st_mode):
                 raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
                                      "is not a regular file (device, FIFO, socket or directory)",
                                      name)
             data = path.read_bytes()
+        except RuntimeError:  # a symlink loop
+            raise ReleaseRefused(rules.UNSAFE_SYMLINK, publishable.UNSAFE_SYMLINK_MESSAGE,
+                                 name) from None
         except FileNotFoundError:
+            if path.is_symlink():  # a dangling link
+                raise ReleaseRefused(rules.UNSAFE_SYMLINK, publishable.UNSAFE_SYMLINK_MESSAGE,
+                                     name) from None
             continue  # tracked but deleted in the work tree: the dirty check reports it
         except OSError as exc:
             raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"cannot read: {exc.strerror}",
@@ -171,14 +172,8 @@ def _refuse_private_keys(files: Iterable[BundleFile]) -> None:
 
 
 def _refuse_collisions(files: Iterable[BundleFile]) -> None:
-    seen: dict[str, str] = {}
-    for f in files:
-        key = collision_key(f.path)
-        if key in seen:
-            raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
-                                 f"collides with {seen[key]!r} on case-insensitive or "
-                                 "Unicode-normalising file systems", f.path)
-        seen[key] = f.path
+    _refuse(rules.COLLIDING_PATHS,
+            [(c.path, c.message()) for c in publishable.colliding_paths(f.path for f in files)])
 
 
 # --- writing -------------------------------------------------------------------------------

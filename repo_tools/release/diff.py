@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from repo_tools import compat
-from repo_tools import repo as repo_layout
 from repo_tools.compat import ModelKey
-from repo_tools.model import ModelEntry, entries_of
+from repo_tools.model import ModelEntry
+from repo_tools.snapshot import from_files
 from repo_tools.versions import version_key
 
 
@@ -95,24 +95,11 @@ class _Catalog:
         return self.models.get(config_version, [])
 
 
-def _json(data: bytes) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-
-
 def _catalog(files: Mapping[str, bytes]) -> _Catalog:
-    index_doc = _json(files.get(repo_layout.INDEX_FILE, b"null"))
-    index = compat.entries_from_index(index_doc) if isinstance(index_doc, Mapping) else []
-    models: dict[str, list[ModelEntry]] = {}
-    for path, data in sorted(files.items()):
-        if not repo_layout.is_model_file_path(path):
-            continue
-        entries = entries_of(_json(data), path)
-        if entries:
-            models.setdefault(path.split("/")[1], []).extend(entries)
-    return _Catalog(index, models)
+    """The release's files read as every other comparison reads a repo (`RepoSnapshot`)."""
+    snapshot = from_files(files)
+    models = {cv: found for cv in snapshot.versions if (found := snapshot.models_of(cv))}
+    return _Catalog(snapshot.entries or [], models)
 
 
 def _range_text(model: ModelEntry) -> str:

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from repo_tools.findings import Rule
 from repo_tools.release import sshsig
 from repo_tools.release.bundle import collision_key, path_problem, read_members
 from repo_tools.release.errors import VerificationError
@@ -143,6 +144,21 @@ def check_freshness(manifest: Manifest, now: dt.datetime, skew: dt.timedelta) ->
         raise VerificationError(rules.FUTURE_DATED,
                                 f"the release is created at {format_time(manifest.created)}"
                                 f", beyond the allowed clock skew of {skew}", MANIFEST_NAME)
+
+
+def expiring(manifest: Manifest, now: dt.datetime,
+             within: dt.timedelta) -> list[tuple[Rule, str]]:
+    """R043 when a (still valid) manifest expires within `within` of `now`: clients will
+    refuse it then (R012), so it is time to publish or re-sign."""
+    left = manifest.expires - _aware(now)
+    if left > within:
+        return []
+    days = left.total_seconds() / 86400
+    return [(rules.EXPIRES_SOON,
+             f"bundle_version {manifest.bundle_version} expires at "
+             f"{format_time(manifest.expires)}, in {days:.1f} day(s), within the "
+             f"{within.days} asked for: publish a new release or sign this one again "
+             "(`repo-tools release --resign`)")]
 
 
 def verify_bundle(manifest: Manifest, bundle_bytes: bytes, *,

@@ -124,5 +124,14 @@ HF_BLOB_URL = Rule(
     "Replace `/blob/` with `/resolve/` in the URL.",
     fixable="replaces `/blob/` with `/resolve/`",
 )
+PLACEHOLDER_VALUE = Rule(
+    "V015", "placeholder-value", E,
+    "A download field holds a known placeholder, not a real value: the SHA-256 of the "
+    "empty file, an all-zero digest, or the template's example URL. A release would "
+    "publish a model no client can download and verify.",
+    "Put the real file's URL and digest in (`repo-tools probe --hash --write` computes the "
+    "sha256), or delete the example model.",
+)
 VALUE_RULES = (BAD_SEMVER, MIN_ABOVE_MAX, BAD_URL, INSECURE_URL, BAD_SHA256, UNSAFE_CACHE_PATH,
-               CACHE_PATH_CONFLICT, DUPLICATE_MODEL, FILENAME_PROVIDER, BAD_NAME, HF_BLOB_URL)
+               CACHE_PATH_CONFLICT, DUPLICATE_MODEL, FILENAME_PROVIDER, BAD_NAME, HF_BLOB_URL,
+               PLACEHOLDER_VALUE)

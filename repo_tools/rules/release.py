@@ -1,9 +1,10 @@
 """Rules for `release` (refusals to publish) and `verify` (reasons a client rejects a release).
 
 R001-R029 are the verifier's reasons, in the order the checks run; a client library keys its
-handling on them. R030 and up are the reasons `release` refuses to publish. Two of those,
-R036 and R037, are about what a release would publish, so `lint` (in its `index` check)
-and `check-index` report them too, before anyone runs `release`.
+handling on them. R030 and up are the reasons `release` refuses to publish. Those about
+what a release would publish (R036-R039) are reported by `lint` (in its `index` check) and
+`check-index` too, before anyone runs `release`; R040-R042 are what release predicts about
+clients, and R043 is `verify --warn-expiring`.
 """
 
 from __future__ import annotations
@@ -156,9 +157,9 @@ REMOVES_MODELS_IN_USE = Rule(
 )
 UNBUNDLABLE_FILE = Rule(
     "R033", "unbundlable-file", E,
-    "A file under versions/ cannot go into a bundle (symlink, special file, unsafe or "
-    "colliding name, name too long for USTAR).",
-    "Replace symlinks with regular files and rename the file as the message says.",
+    "A file under versions/ cannot go into a bundle (special file, unreadable, unsafe "
+    "name, name too long for USTAR). Unsafe symlinks are R039, colliding names R038.",
+    "Replace the file with a regular, readable one and rename it as the message says.",
 )
 BAD_PREVIOUS_RELEASE = Rule(
     "R034", "bad-previous-release", E,
@@ -188,7 +189,56 @@ PRIVATE_KEY_MATERIAL = Rule(
     "Remove the key from the repository and treat it as leaked, since git history keeps "
     "it: make a new one (`repo-tools keygen`) and keep it outside the repository.",
 )
+COLLIDING_PATHS = Rule(
+    "R038", "colliding-paths", E,
+    "Two files of one config version have names that differ only in case or Unicode "
+    "normalisation (`Bartowski.json`, `bartowski.json`): on macOS and Windows they are one "
+    "file, and a release refuses them. `lint` and `check-index` report them first.",
+    "Merge the two files' models into one, or rename one as the message suggests "
+    "(`git mv`).",
+)
+UNSAFE_SYMLINK = Rule(
+    "R039", "unsafe-symlink", E,
+    "A symlink under versions/ (or index.json itself) leads outside the repository, to "
+    "something other than a regular file, nowhere, or round in a loop. A release refuses "
+    "it; `lint` and `check-index` report it first.",
+    "Replace the link with the file itself (`cp --remove-destination TARGET LINK`).",
+)
+SIGNER_NOT_ALLOWED = Rule(
+    "R040", "signer-not-allowed", E,
+    "The signing key is not accepted, for the release namespace, by the repository's own "
+    "allowed_signers file (the `allowed-signers` setting, `allowed_signers` by default): "
+    "every client that trusts that file would reject the release (R005).",
+    "Sign with a key listed there, or add the new key's line (`repo-tools keygen` writes "
+    "it) to allowed_signers, commit it, and ship it to clients first.",
+)
+SHRINKS_CLIENTS = Rule(
+    "R041", "shrinks-clients", E,
+    "For some client versions the release drops more of the models the previous release "
+    "gave them than a client's default shrink guard allows "
+    "(`ClientConfig.max_drop_fraction`): those clients would refuse it (C005) and stay on "
+    "the previous release.",
+    "Keep the models, or pass --allow-shrink if clients are meant to lose them (clients "
+    "with the default guard still refuse: ship them a higher max_drop_fraction first).",
+)
+NOTHING_TO_RESIGN = Rule(
+    "R042", "nothing-to-resign", E,
+    "`release --resign` found no previous release, or one whose signature the "
+    "repository's allowed_signers does not accept, so there is nothing trusted to sign "
+    "again.",
+    "Point --previous at the published release (it is checked against allowed_signers, "
+    "expiry aside), or make a normal release.",
+)
+EXPIRES_SOON = Rule(
+    "R043", "expires-soon", E,
+    "`verify --warn-expiring DAYS`: the release is valid but expires within DAYS days; "
+    "after that every client refuses it (R012) and stays on its last known good config.",
+    "Publish a fresh release, or sign the same content again: `repo-tools release "
+    "--resign` (the template's scheduled workflow does this).",
+)
 RELEASE_RULES = (LINT_ERRORS, VERSION_NOT_MONOTONIC, REMOVES_MODELS_IN_USE, UNBUNDLABLE_FILE,
-                 BAD_PREVIOUS_RELEASE, DIRTY_WORKTREE, UNPUBLISHABLE_FILE, PRIVATE_KEY_MATERIAL)
+                 BAD_PREVIOUS_RELEASE, DIRTY_WORKTREE, UNPUBLISHABLE_FILE, PRIVATE_KEY_MATERIAL,
+                 COLLIDING_PATHS, UNSAFE_SYMLINK, SIGNER_NOT_ALLOWED, SHRINKS_CLIENTS,
+                 NOTHING_TO_RESIGN, EXPIRES_SOON)
 
 RULES: tuple[Rule, ...] = VERIFY_RULES + RELEASE_RULES
