@@ -15,7 +15,7 @@ from repo_tools.findings import Finding, Severity, count_by_severity
 
 FORMATS = ("text", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/repo-tools/"
+INFORMATION_URI = "https://pypi.org/project/model-config-tools/"
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m"}
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from repo_tools import DISTRIBUTION
+
 TEMPLATE_PACKAGE_DIR = "template"
 
 
@@ -46,8 +48,9 @@ def render_template(target: Path, context: Mapping[str, str], *,
         )
         from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]
     except ModuleNotFoundError as exc:
-        raise TemplateError("`repo-tools init` needs cookiecutter, a dependency of "
-                            "repo-tools: pip install cookiecutter") from exc
+        raise TemplateError("`repo-tools init` needs cookiecutter, which the package "
+                            f"installs only with its `template` extra: pip install "
+                            f"'{DISTRIBUTION}[template]'") from exc
     known = template_variables()
     unknown = sorted(set(context) - set(known))
     if unknown:

@@ -182,17 +182,24 @@ def test_install_step_uses_only_the_action_checkout(real_run: tuple[ActionRun, P
     assert install.outputs == {} and install.summary == ""
 
 
-def test_installed_toolkit_inits_repos_outside_the_checkout(
+def test_installed_toolkit_has_no_template_extra_but_says_how_to_get_it(
         real_run: tuple[ActionRun, Path], tmp_path: Path) -> None:
-    # The action's venv holds a plain `pip install` of this project (not editable), so it
-    # shows that the packaged template travels with the wheel.
-    tool = RUNNER_TEMP[-1] / "repo-tools-venv" / "bin" / "repo-tools"
+    # The action's venv holds a plain install of this project (not editable) without the
+    # `template` extra: the packaged template travels with the wheel, and `init` names the
+    # extra that brings cookiecutter instead of failing with a traceback.
+    python = RUNNER_TEMP[-1] / "repo-tools-venv" / "bin" / "python"
+    where = subprocess.run(
+        [str(python), "-c", "from repo_tools.scaffold import template_dir; print(template_dir())"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert where.returncode == 0, where.stderr
+    template = Path(where.stdout.strip())
+    assert ROOT not in template.parents and (template / "cookiecutter.json").is_file()
+    tool = python.with_name("repo-tools")
     run = subprocess.run([str(tool), "init", "fresh"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    lint = subprocess.run([str(tool), "lint"], cwd=tmp_path / "fresh", capture_output=True,
-                          text=True, timeout=120)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "pip install 'model-config-tools[template]'" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "fresh").exists()
 
 
 def test_annotations(real_run: tuple[ActionRun, Path]) -> None:

@@ -35,6 +35,16 @@ def test_wheel_install_finds_packaged_schemas_outside_the_checkout(tmp_path: Pat
     assert {"S003", "V005", "J004"} <= rules
     version = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("repo-tools, version ")
+    # The distribution has its own name (the index's `repo-tools` is another project), and
+    # a plain install pulls neither the tests' semver nor init's cookiecutter.
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [python, "-c", "import importlib.metadata as m, json; "
+                       "print(json.dumps(sorted(d.metadata['Name'] for d in m.distributions())))"],
+        capture_output=True, text=True, check=True)
+    names = {name.lower() for name in json.loads(installed.stdout)}
+    assert "model-config-tools" in names and "repo-tools" not in names
+    assert not names & {"semver", "cookiecutter", "jinja2"}
     clean = subprocess.run([tool, "validate", "--repo", ROOT / "examples" / "clean-repo"],
                            cwd=tmp_path, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout

@@ -652,7 +652,7 @@ def test_keygen_passphrase_without_bcrypt_fails_before_asking(
                         lambda name, *a: None if name == "bcrypt" else real(name, *a))
     made = _keygen_with_input(tmp_path / "k", "")
     assert made.exit_code == 2
-    assert "repo-tools[release]" in made.stderr and "ssh-keygen -p -f" in made.stderr
+    assert "model-config-tools[release]" in made.stderr and "ssh-keygen -p -f" in made.stderr
     assert "passphrase:" not in made.stderr.lower()  # no prompt was shown
     assert not list(tmp_path.glob("k*"))
 

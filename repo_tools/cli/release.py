@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from repo_tools import DISTRIBUTION
 from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
 from repo_tools.findings import Finding, Severity, finding
 
@@ -289,7 +290,7 @@ def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
     passphrase = os.environ.get(PASSPHRASE_ENV) or None
     if (passphrase_prompt or passphrase) and importlib.util.find_spec("bcrypt") is None:
         raise IOFailure("encrypting the key needs the bcrypt package: pip install "
-                        "'repo-tools[release]' (or write it unencrypted and add a "
+                        f"'{DISTRIBUTION}[release]' (or write it unencrypted and add a "
                         f"passphrase with `ssh-keygen -p -f {key_path}`)")
     if passphrase_prompt:
         passphrase = click.prompt("New key passphrase", hide_input=True,
