@@ -61,7 +61,9 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def render_text(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
+def render_text(findings: Sequence[Finding], files: int, *, color: bool = False,
+                summary_line: bool = True) -> str:
+    """One line per finding, then (unless `summary_line` is false: `-q`) the counts."""
     lines = []
     for f in findings:
         code = f.rule
@@ -71,6 +73,8 @@ def render_text(findings: Sequence[Finding], files: int, *, color: bool = False)
         lines.append(f"{visible(location(f))}: {code}{tag} {visible(f.message)}")
     s = summary(findings, files)
     noun = "file" if files == 1 else "files"
+    if not summary_line:
+        return encodable("".join(line + "\n" for line in lines))
     if findings:
         lines.append(f"Found {s['errors']} error(s) and {s['warnings']} warning(s) "
                      f"in {files} {noun}.")

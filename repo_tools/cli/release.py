@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 import click
 
 from repo_tools import DISTRIBUTION
-from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    emit,
+    is_quiet,
+    output_options,
+    repo_option,
+)
 from repo_tools.findings import Finding, Severity, finding
 
 if TYPE_CHECKING:  # cryptography stays unimported until a command runs
@@ -26,7 +33,10 @@ def _now() -> dt.datetime:
 
 
 def _say(fmt: str, lines: list[str]) -> None:
-    """Progress and summaries: stdout for text output, stderr when stdout is a report."""
+    """Progress and summaries: stdout for text output, stderr when stdout is a report;
+    nothing with -q."""
+    if is_quiet():
+        return
     for line in lines:
         click.echo(line, err=fmt != "text")
 
