@@ -1,10 +1,10 @@
 """The config-repo template: rendered by real cookiecutter, linted, hooked, audited.
 
 The end-to-end test renders the template, `git init`s the result, runs `repo-tools lint`
-and then `pre-commit try-repo <this project> --all-files` inside it, exactly as a new
-maintainer would; then it plants a v1 file and a broken index and watches the hooks fail.
-`try-repo` installs this project from the `tool_repo` snapshot of the work tree (set
-REPO_TOOLS_TRY_REPO to try another checkout).
+and then every hook of this project through the real pre-commit inside it, exactly as a
+new maintainer would; then it plants a v1 file and a broken index and watches the hooks
+fail. pre-commit installs this project from the `tool_repo` snapshot of the work tree (set
+REPO_TOOLS_TRY_REPO to try another checkout), once per session (tests.helpers.PreCommit).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from cookiecutter.main import cookiecutter
 from repo_tools import __version__
 from repo_tools.scaffold import template_dir, template_variables
 from tests.docs import section
-from tests.helpers import cli, git
+from tests.helpers import PreCommit, cli, git
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template-repo"
@@ -297,18 +297,6 @@ def test_readme_snippets_are_what_the_template_renders(rendered: Path) -> None:
 # -- end to end: git, lint, and the real hooks ----------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRE_COMMIT")}
-    env["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
-    return env
-
-
-def try_repo(tool: Path, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pre-commit", "try-repo", str(tool), "--all-files"],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
-
-
 def hook_results(output: str) -> dict[str, str]:
     """`hook name....Passed` lines -> {name: Passed|Failed|Skipped}."""
     return {m.group(1): m.group(2)
@@ -317,7 +305,7 @@ def hook_results(output: str) -> dict[str, str]:
 
 
 def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
-        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
+        tmp_path: Path, pre_commit: PreCommit) -> None:
     repo = render(tmp_path)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
@@ -326,7 +314,7 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     lint = cli("lint", "--repo", repo)
     assert lint.exit_code == 0 and lint.stdout.startswith("All checks passed"), lint.stdout
 
-    clean = try_repo(tool_repo, repo, pre_commit_env)
+    clean = pre_commit.run(repo)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     results = hook_results(clean.stdout)
     manifest_names = {h["name"] for h in MANIFEST.values() if h.get("stages") != ["manual"]}
@@ -346,7 +334,7 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     (repo / "index.json").write_text(json.dumps(index, indent=2))
     git(repo, "add", "-A")
 
-    broken = try_repo(tool_repo, repo, pre_commit_env)
+    broken = pre_commit.run(repo)
     assert broken.returncode == 1
     output = broken.stdout
     assert "Traceback" not in output + broken.stderr
