@@ -232,6 +232,37 @@ def test_version_already_in_out_is_not_reused(setup: dict[str, Path]) -> None:
     assert ok.exit_code == 0, ok.stdout
 
 
+def test_a_previous_release_that_fails_verification_is_refused(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    first = manifest(setup["out"])
+    bundle = setup["out"] / "bundle-1.tar"
+    data = bytearray(bundle.read_bytes())
+    data[600] ^= 0x01  # one flipped bit: the bundle no longer matches its manifest
+    bundle.write_bytes(bytes(data))
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    found = findings_json(run)
+    assert [f["rule"] for f in found] == ["R034"]
+    assert "R014" in found[0]["message"]  # the verifier's reason, in its words
+    assert manifest(setup["out"]) == first  # nothing was written over it
+    # The same release named with --previous is refused the same way.
+    elsewhere = setup["tmp"] / "elsewhere"
+    shutil.copytree(setup["out"], elsewhere)
+    shutil.rmtree(setup["out"])
+    named = release(setup, "--previous", str(elsewhere), "--format", "json")
+    assert named.exit_code == 1 and rules_of(named) == {"R034"}
+    assert not setup["out"].exists() or not (setup["out"] / "manifest.json").exists()
+
+
+def test_a_previous_release_of_another_repository_is_refused(setup: dict[str, Path]) -> None:
+    assert release(setup, "--repository", "example.org/models").exit_code == 0
+    run = release(setup, "--repository", "example.org/other", "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R034"}
+    message = findings_json(run)[0]["message"]
+    assert "'example.org/models', not 'example.org/other'" in message
+    assert manifest(setup["out"])["bundle_version"] == 1
+
+
 @pytest.fixture
 def http_server(setup: dict[str, Path]) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(setup["out"]))
