@@ -178,7 +178,7 @@ class PreCommit:
         config = self.home / f"config-{'-'.join(chosen) if hooks else 'all'}.yaml"
         if not config.exists():
             config.write_text(json.dumps({"repos": [{
-                "repo": str(self.tool_repo), "rev": self.rev,
+                "repo": self.tool_repo.as_uri(), "rev": self.rev,
                 "hooks": [{"id": hook} for hook in chosen]}]}, indent=2))
         command = ["pre-commit", "run", "--config", str(config), *args]
         if len(hooks) == 1:
