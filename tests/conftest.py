@@ -26,6 +26,17 @@ if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
 
+# Tests that install the package (pre-commit's hook environment, the Action's venv) are
+# end to end whether or not they say so: `-m "not e2e"` leaves them out.
+E2E_FIXTURES = frozenset({"pre_commit", "real_run"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def tool_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This project as `pre-commit try-repo` must see it: a one-commit snapshot of the work

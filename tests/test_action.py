@@ -182,6 +182,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ActionR
     yield run, workspace
 
 
+@pytest.mark.e2e
 def test_install_step_uses_only_the_action_checkout(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     install = run.step("Install repo-tools")
@@ -189,6 +190,7 @@ def test_install_step_uses_only_the_action_checkout(real_run: tuple[ActionRun, P
     assert install.outputs == {} and install.summary == ""
 
 
+@pytest.mark.e2e
 def test_installed_toolkit_has_no_template_extra_but_says_how_to_get_it(
         real_run: tuple[ActionRun, Path], tmp_path: Path) -> None:
     # The action's venv holds a plain install of this project (not editable) without the
@@ -210,6 +212,7 @@ def test_installed_toolkit_has_no_template_extra_but_says_how_to_get_it(
     assert "Traceback" not in run.stderr and not (tmp_path / "fresh").exists()
 
 
+@pytest.mark.e2e
 def test_annotations(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     lint = run.step("Lint")
@@ -228,6 +231,7 @@ def test_annotations(real_run: tuple[ActionRun, Path]) -> None:
     assert "the job summary lists them all" in lint.stdout
 
 
+@pytest.mark.e2e
 def test_summary(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     summary = run.step("Lint").summary
@@ -245,6 +249,7 @@ def test_summary(real_run: tuple[ActionRun, Path]) -> None:
            "c >= 1.0.0       v1.0.0\n```" in summary
 
 
+@pytest.mark.e2e
 def test_outputs(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     assert run.step("Lint").outputs == {"errors": "3", "warnings": "1", "files": "3",
@@ -253,6 +258,7 @@ def test_outputs(real_run: tuple[ActionRun, Path]) -> None:
                            "sarif-file": "reports/lint.sarif", "exit-code": "1"}
 
 
+@pytest.mark.e2e
 def test_sarif_file_is_valid_sarif(real_run: tuple[ActionRun, Path]) -> None:
     _, workspace = real_run
     doc = json.loads((workspace / "reports/lint.sarif").read_text("utf-8"))
@@ -274,6 +280,7 @@ def test_no_expression_inside_run_scripts() -> None:
         assert any(f"inputs.{name}" in str(s.get("env", {})) for s in ACTION["runs"]["steps"])
 
 
+@pytest.mark.e2e
 def test_install_is_hash_pinned_and_cached_on_the_requirements_file(
         real_run: tuple[ActionRun, Path]) -> None:
     steps = {step["name"]: step for step in ACTION["runs"]["steps"]}

@@ -269,6 +269,7 @@ def test_hook_manifest_entry() -> None:
     assert not pattern.search("README.md")
 
 
+@pytest.mark.e2e
 def test_hook_through_pre_commit(tmp_path: Path, pre_commit: PreCommit) -> None:
     target = tmp_path / "target"
     shutil.copytree(FIXTURES / "I005-non-monotonic" / "fail", target)

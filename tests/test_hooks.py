@@ -58,6 +58,7 @@ def init_repo(path: Path, source: Path) -> Path:
     return path
 
 
+@pytest.mark.e2e
 def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path,
                                                      pre_commit: PreCommit) -> None:
     clean = init_repo(tmp_path / "clean", ROOT / "examples" / "clean-repo")
@@ -74,6 +75,7 @@ def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path,
     assert "Traceback" not in run.stdout + run.stderr
 
 
+@pytest.mark.e2e
 def test_check_index_hook_refuses_what_a_release_would_refuse(
         tmp_path: Path, pre_commit: PreCommit) -> None:
     repo = init_repo(tmp_path / "repo", ROOT / "examples" / "clean-repo")
@@ -84,6 +86,7 @@ def test_check_index_hook_refuses_what_a_release_would_refuse(
     assert "versions/.env: R036" in run.stdout and "not-for-clients" not in run.stdout
 
 
+@pytest.mark.e2e
 def test_probe_hook_probes_a_shared_url_once_across_many_files(
         tmp_path: Path, pre_commit: PreCommit, server: LoopbackServer) -> None:
     # Eight files (two config versions, four providers) all pointing at one URL: pre-commit

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from repo_tools.checks.validate import validate_paths
 from repo_tools.findings import Severity
 from tests.helpers import SHA_A, PreCommit, git, write_json
+
+pytestmark = pytest.mark.e2e
 
 
 def test_hook_converts_v1_files_fails_then_passes(tmp_path: Path,
