@@ -373,7 +373,8 @@ EXAMPLES: dict[str, tuple[Any, list[str]]] = {
 }
 # Options of the command that are not probe settings: what to check, how to report it,
 # and --write, which lint never does.
-COMMAND_ONLY = {"--repo", "--format", "--strict", "--output", "--write", "--verbose", "--help"}
+COMMAND_ONLY = {"--repo", "--format", "--strict", "--output", "--write", "--verbose", "--help",
+                "--quiet", "--color"}
 
 
 def probe_flags() -> set[str]:
