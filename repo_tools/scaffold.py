@@ -66,8 +66,10 @@ _SCP_LIKE = re.compile(r"([A-Za-z0-9._-]+@[A-Za-z0-9.-]+):(?!//)(.*)")
 
 def toolkit_location(value: str, base: Path) -> str:
     """The toolkit repo as a URL that git, pre-commit, pip and the workflow auditors all
-    read: a URL as it is; `user@host:path` as `ssh://user@host/path`; a local path
-    (relative to `base`, or `~`) as a `file://` URL of its absolute path."""
+    read: a URL as it is; `user@host:path` as `ssh://user@host/path`, as forges read it
+    (on a plain ssh server that path starts at the root: give `ssh://user@host/~/path`
+    for one in the home directory); a local path (relative to `base`, or `~`) as a
+    `file://` URL of its absolute path."""
     if "://" in value:
         return value
     scp = _SCP_LIKE.fullmatch(value)
