@@ -232,6 +232,16 @@ def test_version_already_in_out_is_not_reused(setup: dict[str, Path]) -> None:
     assert ok.exit_code == 0, ok.stdout
 
 
+def test_quiet_release_and_verify_print_nothing_on_success(setup: dict[str, Path]) -> None:
+    made = release(setup, "-q")
+    assert (made.exit_code, made.stdout, made.stderr) == (0, "", "")
+    assert manifest(setup["out"])["bundle_version"] == 1
+    checked = verify(setup, None, "--quiet")
+    assert (checked.exit_code, checked.stdout) == (0, "")
+    loud = verify(setup)
+    assert loud.exit_code == 0 and loud.stdout.startswith("verified ")
+
+
 def test_a_previous_release_that_fails_verification_is_refused(setup: dict[str, Path]) -> None:
     assert release(setup).exit_code == 0
     first = manifest(setup["out"])
