@@ -26,7 +26,7 @@ def md_cell(text: str) -> str:
 
 FORMATS = ("text", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/repo-tools/"
+INFORMATION_URI = "https://pypi.org/project/model-config-tools/"
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m"}
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"
@@ -72,7 +72,9 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def render_text(findings: Sequence[Finding], files: int, *, color: bool = False) -> str:
+def render_text(findings: Sequence[Finding], files: int, *, color: bool = False,
+                summary_line: bool = True) -> str:
+    """One line per finding, then (unless `summary_line` is false: `-q`) the counts."""
     lines = []
     for f in findings:
         code = f.rule
@@ -82,6 +84,8 @@ def render_text(findings: Sequence[Finding], files: int, *, color: bool = False)
         lines.append(f"{visible(location(f))}: {code}{tag} {visible(f.message)}")
     s = summary(findings, files)
     noun = "file" if files == 1 else "files"
+    if not summary_line:
+        return encodable("".join(line + "\n" for line in lines))
     if findings:
         lines.append(f"Found {s['errors']} error(s) and {s['warnings']} warning(s) "
                      f"in {files} {noun}.")

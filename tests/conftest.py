@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, settings
 
 from tests.client_helpers import Lab
-from tests.helpers import snapshot_of_work_tree
+from tests.helpers import ROOT, PreCommit, git, git_env, snapshot_of_work_tree
 from tests.httpserver import LoopbackServer
 
 settings.register_profile(
@@ -25,6 +26,17 @@ if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
 
+# Tests that install the package (pre-commit's hook environment, the Action's venv) are
+# end to end whether or not they say so: `-m "not e2e"` leaves them out.
+E2E_FIXTURES = frozenset({"pre_commit", "real_run"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def tool_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This project as `pre-commit try-repo` must see it: a one-commit snapshot of the work
@@ -34,6 +46,20 @@ def tool_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if override:
         return Path(override)
     return snapshot_of_work_tree(tmp_path_factory.mktemp("tool-repo"))
+
+
+@pytest.fixture(scope="session")
+def pre_commit(tool_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> PreCommit:
+    """Every test that runs the hooks through real pre-commit shares this: one pre-commit
+    home for the session, so the hooks' environment (a pip install of `tool_repo`) is
+    built once, not once per test. The caller's git and pre-commit settings stay out."""
+    env = {k: v for k, v in git_env().items() if not k.startswith("PRE_COMMIT")}
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    env["PRE_COMMIT_HOME"] = str(home)
+    env["PRE_COMMIT_COLOR"] = "never"
+    manifest = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text("utf-8"))
+    return PreCommit(tool_repo, git(tool_repo, "rev-parse", "HEAD"),
+                     tuple(hook["id"] for hook in manifest), home, env)
 
 
 @pytest.fixture

@@ -151,3 +151,37 @@ def snapshot_of_work_tree(dest: Path) -> Path:
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "snapshot")
     return dest
+
+
+@dataclass(frozen=True)
+class PreCommit:
+    """The real pre-commit running this project's hooks in a config repo.
+
+    What `pre-commit try-repo TOOL HOOK` does, but with one pre-commit home for the whole
+    session: try-repo builds the hooks' environment (a pip install of TOOL) in a new
+    temporary home on every call, while `pre-commit run --config` with the same repo and
+    rev reuses the environment the first call built.
+    """
+
+    tool_repo: Path
+    rev: str
+    hook_ids: tuple[str, ...]
+    home: Path
+    env: dict[str, str]
+
+    def run(self, cwd: Path, *hooks: str, args: tuple[str, ...] = ("--all-files",),
+            env: dict[str, str] | None = None,
+            timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        """`pre-commit run ARGS [HOOK]` in cwd (a git repo) with HOOKS (default: all of
+        the manifest's) from the tool repo; its own .pre-commit-config.yaml is not read."""
+        chosen = hooks or self.hook_ids
+        config = self.home / f"config-{'-'.join(chosen) if hooks else 'all'}.yaml"
+        if not config.exists():
+            config.write_text(json.dumps({"repos": [{
+                "repo": self.tool_repo.as_uri(), "rev": self.rev,
+                "hooks": [{"id": hook} for hook in chosen]}]}, indent=2))
+        command = ["pre-commit", "run", "--config", str(config), *args]
+        if len(hooks) == 1:
+            command.append(hooks[0])
+        return subprocess.run(command, cwd=cwd, env={**self.env, **(env or {})},
+                              capture_output=True, text=True, timeout=timeout)

@@ -10,6 +10,7 @@ temporary files. Only GitHub itself (reading those files back into the UI) is no
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import html
 import json
 import os
@@ -119,16 +120,22 @@ def run_action(workspace: Path, inputs: dict[str, str], runner_temp: Path,
                                "github": {"action_path": str(ROOT),
                                           "workspace": str(workspace)}}
     base_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_"))}
+                if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_")) and k != "PYTHONPATH"}
     steps = []
     for number, step in enumerate(ACTION["runs"]["steps"]):
+        if "uses" in step:
+            # Only actions/cache: GitHub's service, not run here; every run here is what
+            # a cache miss is on GitHub (an empty pip cache).
+            assert step["uses"].startswith("actions/cache@"), step
+            continue
         assert step["shell"] == "bash"
         output, summary = files / f"output-{number}", files / f"summary-{number}"
         output.write_text("")
         summary.write_text("")
         env = {**base_env, "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_WORKSPACE": str(workspace),
                "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
-               "RUNNER_TEMP": str(runner_temp), "CI": "true", "GITHUB_ACTIONS": "true"}
+               "RUNNER_TEMP": str(runner_temp), "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64",
+               "CI": "true", "GITHUB_ACTIONS": "true"}
         env.update({k: evaluate(v, context) for k, v in step.get("env", {}).items()})
         script = files / f"step-{number}.sh"
         script.write_text(step["run"])
@@ -179,6 +186,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ActionR
     yield run, workspace
 
 
+@pytest.mark.e2e
 def test_install_step_uses_only_the_action_checkout(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     install = run.step("Install repo-tools")
@@ -186,22 +194,29 @@ def test_install_step_uses_only_the_action_checkout(real_run: tuple[ActionRun, P
     assert install.outputs == {} and install.summary == ""
 
 
-def test_installed_toolkit_inits_repos_outside_the_checkout(
+@pytest.mark.e2e
+def test_installed_toolkit_has_no_template_extra_but_says_how_to_get_it(
         real_run: tuple[ActionRun, Path], tmp_path: Path) -> None:
-    # The action's venv holds a plain `pip install` of this project (not editable), so it
-    # shows that the packaged template travels with the wheel.
-    tool = RUNNER_TEMP[-1] / "repo-tools-venv" / "bin" / "repo-tools"
-    # (with a real model in place of the template's placeholder, V015)
-    run = subprocess.run([str(tool), "init", "fresh", "--set",
-                          "example_url=https://huggingface.co/acme/m/resolve/main/m.gguf",
-                          "--set", f"example_sha256={'5' * 64}"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    lint = subprocess.run([str(tool), "lint"], cwd=tmp_path / "fresh", capture_output=True,
-                          text=True, timeout=120)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    # The action's venv holds a plain install of this project (not editable) without the
+    # `template` extra: the packaged template travels with the wheel, and `init` names the
+    # extra that brings cookiecutter instead of failing with a traceback.
+    python = RUNNER_TEMP[-1] / "repo-tools-venv" / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the venv's own code
+    where = subprocess.run(
+        [str(python), "-c", "from repo_tools.scaffold import template_dir; print(template_dir())"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert where.returncode == 0, where.stderr
+    template = Path(where.stdout.strip())
+    assert ROOT not in template.parents and (template / "cookiecutter.json").is_file()
+    tool = python.with_name("repo-tools")
+    run = subprocess.run([str(tool), "init", "fresh"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "pip install 'model-config-tools[template]'" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "fresh").exists()
 
 
+@pytest.mark.e2e
 def test_annotations(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     lint = run.step("Lint")
@@ -220,6 +235,7 @@ def test_annotations(real_run: tuple[ActionRun, Path]) -> None:
     assert "the job summary lists them all" in lint.stdout
 
 
+@pytest.mark.e2e
 def test_summary(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     summary = run.step("Lint").summary
@@ -239,6 +255,7 @@ def test_summary(real_run: tuple[ActionRun, Path]) -> None:
            "c >= 1.0.0       v1.0.0\n```" in summary
 
 
+@pytest.mark.e2e
 def test_outputs(real_run: tuple[ActionRun, Path]) -> None:
     run, _ = real_run
     assert run.step("Lint").outputs == {"errors": "3", "warnings": "1", "files": "3",
@@ -248,6 +265,7 @@ def test_outputs(real_run: tuple[ActionRun, Path]) -> None:
                            "clients-diff": ""}  # set on pull requests only
 
 
+@pytest.mark.e2e
 def test_sarif_file_is_valid_sarif(real_run: tuple[ActionRun, Path]) -> None:
     _, workspace = real_run
     doc = json.loads((workspace / "reports/lint.sarif").read_text("utf-8"))
@@ -264,9 +282,31 @@ def test_sarif_file_is_valid_sarif(real_run: tuple[ActionRun, Path]) -> None:
 
 def test_no_expression_inside_run_scripts() -> None:
     for step in ACTION["runs"]["steps"]:
-        assert "${{" not in step["run"], step["name"]  # inputs go through env: only
+        assert "${{" not in step.get("run", ""), step["name"]  # inputs go through env: only
     for name in ACTION["inputs"]:
         assert any(f"inputs.{name}" in str(s.get("env", {})) for s in ACTION["runs"]["steps"])
+
+
+@pytest.mark.e2e
+def test_install_is_hash_pinned_and_cached_on_the_requirements_file(
+        real_run: tuple[ActionRun, Path]) -> None:
+    steps = {step["name"]: step for step in ACTION["runs"]["steps"]}
+    install = steps["Install repo-tools"]["run"]
+    requirements = '"$GITHUB_ACTION_PATH/action-requirements.txt"'
+    assert re.search(r"install [^\n]*--require-hashes[^\n]*\\\n\s*--requirement "
+                     + re.escape(requirements), install), install
+    # the project itself: from the checkout, nothing more from the index
+    assert '--no-index --no-build-isolation "$GITHUB_ACTION_PATH"' in install
+    cache = steps["Restore the pip cache"]
+    assert re.fullmatch(r"actions/cache@[0-9a-f]{40}", cache["uses"])
+    assert cache["with"]["path"] == "${{ steps.pip-cache.outputs.dir }}"
+    assert steps["Install repo-tools"]["env"]["PIP_CACHE_DIR"] == cache["with"]["path"]
+    assert cache["with"]["key"] == "${{ steps.pip-cache.outputs.key }}"
+    # The key is the requirements file's sha256, as the runner computed it.
+    run, _ = real_run
+    key = run.step("Pip cache key").outputs["key"]
+    digest = hashlib.sha256((ROOT / "action-requirements.txt").read_bytes()).hexdigest()
+    assert key.startswith("repo-tools-pip-") and key.endswith(f"-{digest}")
 
 
 def test_action_yml_matches_the_github_actions_schema() -> None:

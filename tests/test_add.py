@@ -218,8 +218,9 @@ def test_config_version_must_be_a_config_version_name(tmp_path: Path, name: str)
 
 # -- the append itself, on generated files ------------------------------------------------
 
+# A name of only white space is empty to V010 (as to a person reading the catalog).
 _NAME = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
-                max_size=6)
+                max_size=6).filter(lambda name: name.strip() != "")
 _STYLE = st.sampled_from([{"indent": 2}, {"indent": 4}, {"indent": "\t"}, {},
                           {"indent": 2, "ensure_ascii": False}, {"separators": (",", ":")},
                           {"indent": 0}])

@@ -412,6 +412,33 @@ def test_cache_cli(tmp_path: Path, server: LoopbackServer) -> None:
     assert cli("cache", "ls", "--cache-dir", tmp_path / "nope").exit_code == 2
 
 
+def test_cache_verify_drops_entries_whose_file_is_gone_or_a_symlink(
+        tmp_path: Path, server: LoopbackServer) -> None:
+    a, b, c = served(server, "a"), served(server, "b"), served(server, "c")
+    client = make_client(tmp_path)
+    for model in (a, b, c):
+        client.ensure(model).release()
+    cache_dir = tmp_path / "cache"
+    (cache_dir / "acme" / "a.bin").unlink()  # deleted behind the cache's back
+    target = tmp_path / "elsewhere.bin"
+    (cache_dir / "acme" / "b.bin").rename(target)
+    (cache_dir / "acme" / "b.bin").symlink_to(target)  # a link the cache never follows
+    run = cli("cache", "verify", "--cache-dir", cache_dir, "--format", "json")
+    assert run.exit_code == 0, run.stdout  # C012 is a warning: nothing is wrong any more
+    found = {(f["rule"], f["path"], f["severity"]): f["message"]
+             for f in json.loads(run.stdout)["findings"]}
+    assert set(found) == {("C012", "acme/a.bin", "warning"), ("C012", "acme/b.bin", "warning")}
+    assert found["C012", "acme/a.bin", "warning"] == "file is gone; dropped from the index"
+    assert "symbolic link" in found["C012", "acme/b.bin", "warning"]
+    assert target.exists()  # the link is dropped from the index, its target left alone
+    assert set(client.cache.read().entries) == {"acme/c.bin"}
+    assert cli("cache", "verify", "--cache-dir", cache_dir, "--strict").exit_code == 0
+    # Once dropped, the file is downloaded again when next needed.
+    with client.ensure(a) as again:
+        assert again.path.read_bytes() == blob("a", SIZE)
+    assert server.body_requests("/a.bin") == 2
+
+
 @pytest.mark.parametrize("used_at", ["1e308", "-1e20", "NaN", "Infinity", "true"])
 def test_an_impossible_use_time_is_a_damaged_entry(tmp_path: Path, used_at: str) -> None:
     # A damaged index must not crash `cache ls` (datetime cannot show these times); the

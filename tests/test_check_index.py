@@ -4,11 +4,9 @@ against the brute-force oracle of test_compat."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from repo_tools.compat import IndexEntry
 from repo_tools.lint import lint_repo
 from tests.helpers import (
     SHA_A,
+    PreCommit,
     cli,
     config,
     findings_json,
@@ -272,24 +271,22 @@ def test_hook_manifest_entry() -> None:
     assert not pattern.search("README.md")
 
 
-def test_hook_through_pre_commit_try_repo(tmp_path: Path, tool_repo: Path) -> None:
+@pytest.mark.e2e
+def test_hook_through_pre_commit(tmp_path: Path, pre_commit: PreCommit) -> None:
     target = tmp_path / "target"
     shutil.copytree(FIXTURES / "I005-non-monotonic" / "fail", target)
     git(target, "init", "-q")
     git(target, "add", "-A")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
 
-    def try_repo() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pre_commit", "try-repo", str(tool_repo), "check-index",
-             "--all-files"], cwd=target, env=env, capture_output=True, text=True, timeout=600)
+    def hook() -> subprocess.CompletedProcess[str]:
+        return pre_commit.run(target, "check-index")
 
-    failed = try_repo()
+    failed = hook()
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "index.json:5:29: I005 client 1.5.1 gets v1.0.0" in failed.stdout
     shutil.copy(FIXTURES / "I005-non-monotonic" / "pass" / "index.json", target / "index.json")
     git(target, "add", "-A")
-    passed = try_repo()
+    passed = hook()
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert re.search(r"check index\.json\.+Passed", passed.stdout)
 

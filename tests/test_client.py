@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from repo_tools.client.loader import STATE_FILE
+from repo_tools.release.bundle import BundleFile
 from tests.client_helpers import (
     FAST,
     KEY,
@@ -21,6 +23,8 @@ from tests.client_helpers import (
     names,
     sha,
 )
+from tests.helpers import cli
+from tests.release_helpers import default_files, new_kit
 
 
 def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
@@ -368,3 +372,45 @@ def test_malformed_allowed_signers_fail_the_client_with_the_parse_error(
                          allowed_signers=given, cache_dir=tmp_path / "cache")
         if "valid-" in options:
             assert "YYYYMMDD[HHMM[SS]][Z]" in str(caught.value)
+
+
+@pytest.mark.parametrize(("index", "reason"), [
+    (None, "the remote has no index.json"),
+    (b'{"versions": {}, "versions": {}}', "index.json is not strict JSON (J004"),
+    (b'["v1.0.0"]', "index.json has no `versions` object"),
+])
+def test_a_signed_release_without_a_usable_index_is_an_invalid_remote(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, index: bytes | None,
+        reason: str) -> None:
+    # Signed by the trusted key and intact, so it passes verification (not C002), but a
+    # release that `repo-tools release` would refuse to build: the client keeps its
+    # defaults and says C003; `resolve --bundle` reports the same.
+    capture(caplog)
+    kit = new_kit()
+    files = [f for f in default_files() if f.path != "index.json"]
+    if index is not None:
+        files.append(BundleFile("index.json", index))
+    files.sort(key=lambda f: f.path.encode())  # a manifest lists its files in order
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    release = kit.release(files, created=now - dt.timedelta(minutes=1),
+                          expires=now + dt.timedelta(days=1))
+    out = tmp_path / "release"
+    out.mkdir()
+    (out / "manifest.json").write_bytes(release.manifest_bytes)
+    (out / "manifest.json.sig").write_bytes(release.signature)
+    (out / release.manifest.bundle.name).write_bytes(release.bundle)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(kit.allowed)
+
+    client = ConfigClient("1.0.0", source=BundleSource(str(out)), allowed_signers=allowed,
+                          cache_dir=tmp_path / "cache", config=FAST)
+    result = client.load()
+    assert result.source == "defaults"
+    assert [r.rule for r in result.reasons] == ["C003", "C007"]
+    assert reason in result.reasons[0].message
+    assert "C003" in client_log(caplog)
+
+    run = cli("resolve", "--client-version", "1.0.0", "--bundle", str(out),
+              "--allowed-signers", allowed, "--format", "json")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert "C003" in run.stdout + run.stderr and reason in run.stdout + run.stderr

@@ -272,7 +272,8 @@ def test_a_private_repository_over_http_gets_the_token(
         assert_nowhere(lab, caplog, server)
 
 
-@pytest.mark.parametrize("token", [None, "ghp_WRONG" + secrets.token_hex(8)])
+@pytest.mark.parametrize("token", [None, "ghp_WRONG" + secrets.token_hex(8)],
+                         ids=["no-token", "wrong-token"])  # the token is new on every run
 def test_a_refused_token_is_a_clean_failure(http_lab: Lab, backend: Path, token: str | None,
                                             caplog: pytest.LogCaptureFixture) -> None:
     capture(caplog)

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,16 @@ from hypothesis import strategies as st
 
 from repo_tools.fixes import ABSENT, apply_fixes, fixes_of, plan_fix
 from repo_tools.jsonfile import parse_strict
-from tests.helpers import SHA_A, cli, config, findings_json, git, git_env, model, write_json
+from tests.helpers import (
+    SHA_A,
+    PreCommit,
+    cli,
+    config,
+    findings_json,
+    git,
+    model,
+    write_json,
+)
 
 INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": None}}}
 BLOB = "https://huggingface.co/o/r/blob/main/m.gguf"
@@ -224,24 +232,16 @@ def test_fix_is_lossless_idempotent_and_equals_the_fix_of_the_parsed_data(
 
 # -- the hook -------------------------------------------------------------------------------
 
-PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
-
-
-def test_fixing_hook_fixes_fails_then_passes(tmp_path: Path, tool_repo: Path,
-                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fixing_hook_fixes_fails_then_passes(tmp_path: Path, pre_commit: PreCommit) -> None:
     repo = tmp_path / "configs"
     path = make(tmp_path, config(broken_entry()), indent=2)
     os.rename(tmp_path / "repo", repo)
     path = repo / path.relative_to(tmp_path / "repo")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
-    env = git_env(PRE_COMMIT_HOME=str(tmp_path_factory.mktemp("pre-commit-home")),
-                  PRE_COMMIT_COLOR="never")
 
     def hook() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(PRE_COMMIT), "try-repo", str(tool_repo), "fix-model-configs",
-                               "--all-files", "--verbose"], cwd=repo, env=env,
-                              capture_output=True, text=True, timeout=600)
+        return pre_commit.run(repo, "fix-model-configs", args=("--all-files", "--verbose"))
 
     first = hook()
     assert first.returncode == 1, first.stdout + first.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -11,9 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import git
+from tests.helpers import PreCommit, config, git, make_repo, model
+from tests.httpserver import Body, LoopbackServer, sha256_hex
 
 ROOT = Path(__file__).resolve().parents[1]
+ALL_VERBOSE = ("--all-files", "--verbose")
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
 
@@ -44,6 +45,12 @@ def test_probe_hook_is_manual_and_check_index_sees_the_whole_repo() -> None:
     assert HOOKS["check-index"]["pass_filenames"] is False
 
 
+def test_probe_hook_runs_once_for_all_files() -> None:
+    # Without it pre-commit splits the files into chunks run in parallel, and every chunk
+    # probes the URLs the files share again.
+    assert HOOKS["probe-downloads"]["require_serial"] is True
+
+
 def init_repo(path: Path, source: Path) -> Path:
     shutil.copytree(source, path)
     git(path, "init", "-q")
@@ -51,31 +58,16 @@ def init_repo(path: Path, source: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
-    env.pop("PRE_COMMIT_NO_CONCURRENCY", None)
-    return env
-
-
-def try_repo(tool: Path, cwd: Path, hook: str,
-             env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["pre-commit", "try-repo", str(tool), hook, "--all-files", "--verbose"],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-    )
-
-
-def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path, tool_repo: Path,
-                                                     pre_commit_env: dict[str, str]) -> None:
+@pytest.mark.e2e
+def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path,
+                                                     pre_commit: PreCommit) -> None:
     clean = init_repo(tmp_path / "clean", ROOT / "examples" / "clean-repo")
-    run = try_repo(tool_repo, clean, "validate-model-configs", pre_commit_env)
+    run = pre_commit.run(clean, "validate-model-configs", args=ALL_VERBOSE)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Passed" in run.stdout
 
     broken = init_repo(tmp_path / "broken", ROOT / "examples" / "broken-repo")
-    run = try_repo(tool_repo, broken, "validate-model-configs", pre_commit_env)
+    run = pre_commit.run(broken, "validate-model-configs", args=ALL_VERBOSE)
     assert run.returncode == 1
     assert "Failed" in run.stdout
     for code in ("J004", "S003", "V005", "V006", "V007"):
@@ -83,11 +75,36 @@ def test_validate_hook_passes_clean_and_fails_broken(tmp_path: Path, tool_repo: 
     assert "Traceback" not in run.stdout + run.stderr
 
 
+@pytest.mark.e2e
 def test_check_index_hook_refuses_what_a_release_would_refuse(
-        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
+        tmp_path: Path, pre_commit: PreCommit) -> None:
     repo = init_repo(tmp_path / "repo", ROOT / "examples" / "clean-repo")
     (repo / "versions" / ".env").write_text("API_TOKEN=not-for-clients\n")
     git(repo, "add", "versions/.env")
-    run = try_repo(tool_repo, repo, "check-index", pre_commit_env)
+    run = pre_commit.run(repo, "check-index", args=ALL_VERBOSE)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "versions/.env: R036" in run.stdout and "not-for-clients" not in run.stdout
+
+
+@pytest.mark.e2e
+def test_probe_hook_probes_a_shared_url_once_across_many_files(
+        tmp_path: Path, pre_commit: PreCommit, server: LoopbackServer) -> None:
+    # Eight files (two config versions, four providers) all pointing at one URL: pre-commit
+    # would split them into one chunk per core, each probing the URL again.
+    url = server.route("/shared.bin", Body(b"weights"))
+    download = {"url": url, "sha256": sha256_hex(b"weights"), "cachePath": "m/shared.bin"}
+    files = {f"v{major}.0.0/{provider}": config(model(download=download))
+             for major in (1, 2) for provider in ("a", "b", "c", "d")}
+    index = {"versions": {
+        "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "1.9.9"},
+        "v2.0.0": {"min_client_version": "2.0.0", "max_client_version": None}}}
+    repo = make_repo(tmp_path / "repo", files, index)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "NETRC": str(tmp_path / "no-netrc"),
+           "REPO_TOOLS_TOKENS": ""}
+    run = pre_commit.run(repo, "probe-downloads", env=env,
+                         args=(*ALL_VERBOSE, "--hook-stage", "manual"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "probed 1 URL(s)" in run.stdout + run.stderr
+    assert server.count("/shared.bin", "HEAD") == 1

@@ -19,8 +19,6 @@ from tests.httpserver import Body, LoopbackServer, sha256_hex
 INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": None}}}
 SOURCES = {"gpt4all": "gpt4all_models3.json", "lmstudio": "lmstudio_catalog.json",
            "localai": "localai_gallery_index.yaml"}
-needs_catalogs = pytest.mark.skipif(not real_catalogs.CATALOGS.is_dir(),
-                                    reason="shared/data/real-catalogs is not beside the checkout")
 
 
 def run_import(tmp_path: Path, fmt: str, source: Path | str, *args: str) -> Run:
@@ -54,11 +52,10 @@ EXPECTED = {
 }
 
 
-@needs_catalogs
 @pytest.mark.parametrize("fmt", list(SOURCES))
 def test_real_catalog_imports_with_only_its_own_problems(tmp_path: Path, fmt: str) -> None:
     lint, entries, files, without_hash = EXPECTED[fmt]
-    run = run_import(tmp_path, fmt, real_catalogs.CATALOGS / SOURCES[fmt])
+    run = run_import(tmp_path, fmt, real_catalogs.catalog_file(SOURCES[fmt], tmp_path))
     assert run.exit_code == (1 if without_hash else 0), run.stderr
     found = findings_json(run)
     assert Counter(f["rule"] for f in found) == Counter({"M005": without_hash} if without_hash
@@ -73,10 +70,9 @@ def test_real_catalog_imports_with_only_its_own_problems(tmp_path: Path, fmt: st
             assert f["pointer"].endswith("/download") and "'sha256'" in f["message"]
 
 
-@needs_catalogs
 def test_gpt4all_values_are_all_kept(tmp_path: Path) -> None:
-    source = json.loads((real_catalogs.CATALOGS / SOURCES["gpt4all"]).read_text("utf-8"))
-    run_import(tmp_path, "gpt4all", real_catalogs.CATALOGS / SOURCES["gpt4all"])
+    source = json.loads(real_catalogs.catalog_bytes(SOURCES["gpt4all"]))
+    run_import(tmp_path, "gpt4all", real_catalogs.catalog_file(SOURCES["gpt4all"], tmp_path))
     by_name: dict[str, list[dict[str, Any]]] = {}
     for entry in imported(tmp_path):
         by_name.setdefault(entry["model"], []).append(entry)
@@ -103,10 +99,9 @@ def test_gpt4all_values_are_all_kept(tmp_path: Path) -> None:
         assert {k: v for k, v in item.items() if k not in mapped} == metadata
 
 
-@needs_catalogs
 def test_lmstudio_values_are_all_kept(tmp_path: Path) -> None:
-    source = json.loads((real_catalogs.CATALOGS / SOURCES["lmstudio"]).read_text("utf-8"))
-    run_import(tmp_path, "lmstudio", real_catalogs.CATALOGS / SOURCES["lmstudio"])
+    source = json.loads(real_catalogs.catalog_bytes(SOURCES["lmstudio"]))
+    run_import(tmp_path, "lmstudio", real_catalogs.catalog_file(SOURCES["lmstudio"], tmp_path))
     by_url = {e["download"]["url"]: e for e in imported(tmp_path)}
     for item in source:
         for f in item["files"]["all"]:

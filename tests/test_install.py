@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_wheel_install_finds_packaged_schemas_outside_the_checkout(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the venv's own code
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
            "--disable-pip-version-check"]
     # Build from a copy so the checkout is not touched and nothing is read from it later.
@@ -29,12 +35,23 @@ def test_wheel_install_finds_packaged_schemas_outside_the_checkout(tmp_path: Pat
     shutil.copytree(ROOT / "examples" / "broken-repo", work)
     tool = venv / "bin" / "repo-tools"
     run = subprocess.run([tool, "validate", "--format", "json"], cwd=work,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 1, run.stderr
     rules = {f["rule"] for f in json.loads(run.stdout)["findings"]}
     assert {"S003", "V005", "J004"} <= rules
-    version = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True)
+    version = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True,
+                             env=env)
     assert version.stdout.startswith("repo-tools, version ")
+    # The distribution has its own name (the index's `repo-tools` is another project), and
+    # a plain install pulls neither the tests' semver nor init's cookiecutter.
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [python, "-c", "import importlib.metadata as m, json; "
+                       "print(json.dumps(sorted(d.metadata['Name'] for d in m.distributions())))"],
+        capture_output=True, text=True, check=True, env=env)
+    names = {name.lower() for name in json.loads(installed.stdout)}
+    assert "model-config-tools" in names and "repo-tools" not in names
+    assert not names & {"semver", "cookiecutter", "jinja2"}
     clean = subprocess.run([tool, "validate", "--repo", ROOT / "examples" / "clean-repo"],
-                           cwd=tmp_path, capture_output=True, text=True)
+                           cwd=tmp_path, capture_output=True, text=True, env=env)
     assert clean.returncode == 0, clean.stdout

@@ -26,6 +26,8 @@ CATALOGS = {
     "/lmstudio-ai/model-catalog/main/catalog.json": "lmstudio_catalog.json",
     "/nomic-ai/gpt4all/main/gpt4all-chat/metadata/models3.json": "gpt4all_models3.json",
 }
+DEMO_URL = "https://huggingface.co/example-org/example-model/resolve/main/example-model-Q4_K_M.gguf"
+DEMO_SHA = "9a" * 32
 TINY = b"GGUF" + bytes(range(256)) * 40
 
 
@@ -43,7 +45,7 @@ class Hosts:
         hf.route(ZEPHYR, Redirect("/cdn/zephyr", headers={
             "X-Linked-Etag": f'"{ZEPHYR_SHA}"', "X-Linked-Size": ZEPHYR_SIZE}))
         for path, name in CATALOGS.items():
-            self.servers[RAW].route(path, Body((real_catalogs.CATALOGS / name).read_bytes()))
+            self.servers[RAW].route(path, Body(real_catalogs.catalog_bytes(name)))
         self.servers[EXAMPLE].route("/tiny.gguf", Body(TINY))
         return self
 
@@ -68,7 +70,9 @@ def hosts(tmp_path: Path) -> Iterator[Hosts]:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
-    subprocess.run(["repo-tools", "init", "demo"], cwd=tmp_path, check=True,
+    # A real model's URL and digest in place of the template's placeholders (V015).
+    subprocess.run(["repo-tools", "init", "demo", "--set", f"example_url={DEMO_URL}",
+                    "--set", f"example_sha256={DEMO_SHA}"], cwd=tmp_path, check=True,
                    capture_output=True)
     return tmp_path / "demo"
 
@@ -83,8 +87,6 @@ def test_add_session(demo: Path, hosts: Hosts, tmp_path: Path) -> None:
     assert hf.body_requests() == 0 and hf.count() == 4  # HEAD and HEAD after the 302, twice
 
 
-@pytest.mark.skipif(not real_catalogs.CATALOGS.is_dir(),
-                    reason="shared/data/real-catalogs is not beside the checkout")
 def test_import_session(demo: Path, hosts: Hosts, tmp_path: Path) -> None:
     run("maintaining-import", "$ repo-tools import", demo, hosts, tmp_path)
 

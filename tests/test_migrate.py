@@ -20,6 +20,7 @@ from repo_tools.checks.validate import check_document, validate_paths
 from repo_tools.findings import Severity
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
 from repo_tools.migrate import EXTRA_KEY, convert_v1, migrate_paths, normalise_sha256
+from tests import real_catalogs
 from tests.helpers import SHA_A, cli, findings_json, run_tool, write_json
 
 MODELS = "versions/v1.0.0/models"
@@ -607,9 +608,7 @@ def test_any_v1_shaped_input_is_converted_to_valid_v2_or_refused(document: Any) 
 
 def test_realistic_catalog_entries_migrate_and_validate(tmp_path: Path) -> None:
     """LM Studio's catalog hashes are real SHA-256s: as v1 entries they must migrate."""
-    catalog = Path("/work/shared/data/real-catalogs/lmstudio_catalog.json")
-    if not catalog.exists():
-        pytest.skip("real catalogs are not available here")
+    catalog = real_catalogs.CATALOGS / "lmstudio_catalog.json"
     entries = []
     for item in json.loads(catalog.read_text()):
         for index, file in enumerate(item.get("files", {}).get("all", [])):

@@ -1,4 +1,4 @@
-"""The `migrate-v1-configs` hook through the real `pre-commit try-repo`.
+"""The `migrate-v1-configs` hook through the real pre-commit (tests.helpers.PreCommit).
 
 pre-commit builds the hook's environment by pip-installing this project, so the test needs
 PyPI (for the build backend and the dependencies). It takes tens of seconds.
@@ -7,36 +7,19 @@ PyPI (for the build backend and the dependencies). It takes tens of seconds.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from repo_tools.checks.validate import validate_paths
 from repo_tools.findings import Severity
-from tests.helpers import SHA_A, git, git_env, write_json
+from tests.helpers import SHA_A, PreCommit, git, write_json
 
-PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
-
-
-@pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pre-commit-home")
+pytestmark = pytest.mark.e2e
 
 
-def _try_repo(tool_repo: Path, config_repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = git_env(PRE_COMMIT_HOME=str(home), PRE_COMMIT_COLOR="never")
-    return subprocess.run(
-        [str(PRE_COMMIT), "try-repo", str(tool_repo), "migrate-v1-configs", "--all-files",
-         "--verbose"],
-        cwd=config_repo, env=env, capture_output=True, text=True, timeout=600)
-
-
-def test_hook_converts_v1_files_fails_then_passes(tmp_path: Path, tool_repo: Path,
-                                                  pre_commit_home: Path) -> None:
-    if not PRE_COMMIT.exists():
-        pytest.fail(f"pre-commit is not installed next to {sys.executable}")
+def test_hook_converts_v1_files_fails_then_passes(tmp_path: Path,
+                                                  pre_commit: PreCommit) -> None:
     config_repo = tmp_path / "configs"
     models = config_repo / "versions" / "v1.0.0" / "models"
     v1 = {
@@ -56,7 +39,7 @@ def test_hook_converts_v1_files_fails_then_passes(tmp_path: Path, tool_repo: Pat
     git(config_repo, "init", "-q")
     git(config_repo, "add", "-A")
 
-    first = _try_repo(tool_repo, config_repo, pre_commit_home)
+    first = pre_commit.run(config_repo, "migrate-v1-configs", args=("--all-files", "--verbose"))
     output = first.stdout + first.stderr
     assert first.returncode == 1, output
     assert "migrate v1 model configs to v2" in output
@@ -71,6 +54,6 @@ def test_hook_converts_v1_files_fails_then_passes(tmp_path: Path, tool_repo: Pat
     result = validate_paths(sorted(models.glob("*.json")), config_repo)
     assert [f for f in result.findings if f.severity is Severity.ERROR] == []
 
-    second = _try_repo(tool_repo, config_repo, pre_commit_home)
+    second = pre_commit.run(config_repo, "migrate-v1-configs", args=("--all-files", "--verbose"))
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Passed" in second.stdout

@@ -374,7 +374,8 @@ EXAMPLES: dict[str, tuple[Any, list[str]]] = {
 # Options of the command that are not probe settings: what to check, how to report it,
 # and --write, which lint never does. The table's own flag-only options (--shard,
 # --report) are in the table too.
-COMMAND_ONLY = {"--repo", "--format", "--strict", "--output", "--write", "--verbose", "--help"}
+COMMAND_ONLY = {"--repo", "--format", "--strict", "--output", "--write", "--verbose", "--help",
+                "--quiet", "--color"}
 TABLE_FLAGS_ONLY = {"--shard", "--report"}
 
 

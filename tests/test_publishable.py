@@ -80,7 +80,7 @@ def test_private_key_material_is_found(data: bytes, kind: str, line: int) -> Non
     b"-----BEGIN SSH SIGNATURE-----\n",
     b'{"schema_version": "2.0", "models": []}\n',
     b"the words private key in a sentence",
-])
+], ids=lambda data: data[:20].decode("ascii", "replace"))  # the key is new on every run
 def test_no_private_key(data: bytes) -> None:
     assert private_key_material(data) is None
     assert scan_for_private_key(io.BytesIO(data)) is None

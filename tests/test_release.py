@@ -232,6 +232,47 @@ def test_version_already_in_out_is_not_reused(setup: dict[str, Path]) -> None:
     assert ok.exit_code == 0, ok.stdout
 
 
+def test_quiet_release_and_verify_print_nothing_on_success(setup: dict[str, Path]) -> None:
+    made = release(setup, "-q")
+    assert (made.exit_code, made.stdout, made.stderr) == (0, "", "")
+    assert manifest(setup["out"])["bundle_version"] == 1
+    checked = verify(setup, None, "--quiet")
+    assert (checked.exit_code, checked.stdout) == (0, "")
+    loud = verify(setup)
+    assert loud.exit_code == 0 and loud.stdout.startswith("verified ")
+
+
+def test_a_previous_release_that_fails_verification_is_refused(setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    first = manifest(setup["out"])
+    bundle = setup["out"] / "bundle-1.tar"
+    data = bytearray(bundle.read_bytes())
+    data[600] ^= 0x01  # one flipped bit: the bundle no longer matches its manifest
+    bundle.write_bytes(bytes(data))
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    found = findings_json(run)
+    assert [f["rule"] for f in found] == ["R034"]
+    assert "R014" in found[0]["message"]  # the verifier's reason, in its words
+    assert manifest(setup["out"]) == first  # nothing was written over it
+    # The same release named with --previous is refused the same way.
+    elsewhere = setup["tmp"] / "elsewhere"
+    shutil.copytree(setup["out"], elsewhere)
+    shutil.rmtree(setup["out"])
+    named = release(setup, "--previous", str(elsewhere), "--format", "json")
+    assert named.exit_code == 1 and rules_of(named) == {"R034"}
+    assert not setup["out"].exists() or not (setup["out"] / "manifest.json").exists()
+
+
+def test_a_previous_release_of_another_repository_is_refused(setup: dict[str, Path]) -> None:
+    assert release(setup, "--repository", "example.org/models").exit_code == 0
+    run = release(setup, "--repository", "example.org/other", "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R034"}
+    message = findings_json(run)[0]["message"]
+    assert "'example.org/models', not 'example.org/other'" in message
+    assert manifest(setup["out"])["bundle_version"] == 1
+
+
 @pytest.fixture
 def http_server(setup: dict[str, Path]) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(setup["out"]))
@@ -656,7 +697,7 @@ def test_keygen_passphrase_without_bcrypt_fails_before_asking(
                         lambda name, *a: None if name == "bcrypt" else real(name, *a))
     made = _keygen_with_input(tmp_path / "k", "")
     assert made.exit_code == 2
-    assert "repo-tools[release]" in made.stderr and "ssh-keygen -p -f" in made.stderr
+    assert "model-config-tools[release]" in made.stderr and "ssh-keygen -p -f" in made.stderr
     assert "passphrase:" not in made.stderr.lower()  # no prompt was shown
     assert not list(tmp_path.glob("k*"))
 
@@ -835,3 +876,18 @@ def test_rebuild_is_byte_identical_whatever_modes_mtimes_and_order(
     assert len(built[0].manifest.files) == len(files) + 1  # the model files and index.json
     assert built[0].manifest_bytes == built[1].manifest_bytes
     assert built[0].bundle_bytes == built[1].bundle_bytes
+
+
+def test_a_name_no_bundle_can_carry_is_refused_with_r033(setup: dict[str, Path]) -> None:
+    # ':' is a Windows drive or stream separator: lint has nothing against the file (it is
+    # a valid model file), but no client could unpack it safely, so release refuses it.
+    extra = two_model_config()
+    for entry in extra["models"]:
+        entry["provider"] = "acme:q4"
+        entry["download"]["cachePath"] = "acme/" + entry["download"]["cachePath"]
+    write_json(setup["repo"] / "versions/v1.0.0/models/acme:q4.json", extra)
+    commit_all(setup["repo"], "a provider with a colon")
+    run = release(setup, "--format", "json")
+    assert run.exit_code == 1 and rules_of(run) == {"R033"}, run.stdout
+    assert "contains ':'" in findings_json(run)[0]["message"]
+    assert not setup["out"].exists()

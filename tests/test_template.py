@@ -1,10 +1,10 @@
 """The config-repo template: rendered by real cookiecutter, linted, hooked, audited.
 
 The end-to-end test renders the template, `git init`s the result, runs `repo-tools lint`
-and then `pre-commit try-repo <this project> --all-files` inside it, exactly as a new
-maintainer would; then it plants a v1 file and a broken index and watches the hooks fail.
-`try-repo` installs this project from the `tool_repo` snapshot of the work tree (set
-REPO_TOOLS_TRY_REPO to try another checkout).
+and then every hook of this project through the real pre-commit inside it, exactly as a
+new maintainer would; then it plants a v1 file and a broken index and watches the hooks
+fail. pre-commit installs this project from the `tool_repo` snapshot of the work tree (set
+REPO_TOOLS_TRY_REPO to try another checkout), once per session (tests.helpers.PreCommit).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from cookiecutter.main import cookiecutter
 from repo_tools import __version__
 from repo_tools.scaffold import template_dir, template_variables
 from tests.docs import section
-from tests.helpers import cli, git
+from tests.helpers import PreCommit, cli, git
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template-repo"
@@ -169,7 +169,12 @@ def test_zizmor_policy_is_what_allows_the_tag_pin(tmp_path: Path) -> None:
     ("initial_version", "v1.0.0", "is not SemVer"),
     ("provider", "Hugging Face", "provider = 'Hugging Face' must be lower-case"),
     ("example_sha256", "ABC", "64 lower-case hexadecimal digits"),
-    ("toolkit_repo", "https://gitlab.com/x/y", "https://github.com/OWNER/NAME"),
+    ("toolkit_repo", "https://github.com/x", "https://github.com/OWNER/NAME"),
+    ("toolkit_repo", "https://github.com/x/y/tree/main", "https://github.com/OWNER/NAME"),
+    ("toolkit_repo", "tools", "a git URL (https://, ssh://, git://, file://, or "
+                              "user@host:path) or an absolute path"),
+    ("toolkit_repo", "https://e.org/x y", "without spaces or quotes"),
+    ("toolkit_repo", 'https://e.org/x"', "without spaces or quotes"),
     ("signing_key_secret", "my-key", "a secret name"),
     ("release_principal", "release key", "release_principal = 'release key' must be a "
                                          "principal"),
@@ -273,8 +278,53 @@ def test_init_bad_value_is_a_clean_error(tmp_path: Path) -> None:
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert "initial_version = '1.0' is not SemVer" in run.stderr
-    assert "Traceback" not in run.stderr
+    # said once, in init's words: no "Hook script failed", no cookiecutter internals
+    assert run.stderr.count("is not SemVer") == 1
+    assert "Traceback" not in run.stderr and "Hook script" not in run.stderr
+    assert "cookiecutter" not in run.stderr.lower()
     assert not (tmp_path / "x").exists()
+
+
+def test_init_help_lists_the_variables_without_pointing_into_the_checkout() -> None:
+    run = cli("init", "--help")
+    assert run.exit_code == 0
+    assert "template-repo" not in run.stdout and "cookiecutter.json" not in run.stdout
+    listed = run.stdout.split("Template variables (--set KEY=VALUE) and their defaults:")[1]
+    for name in template_variables():
+        assert re.search(rf"^  {name}\b", listed, re.MULTILINE), name
+
+
+@pytest.mark.parametrize(("given", "pre_commit_repo", "pip_url"), [
+    ("https://gitlab.com/me/repo-tools.git", "https://gitlab.com/me/repo-tools.git",
+     "git+https://gitlab.com/me/repo-tools.git@v1.2.3"),
+    ("git@codeberg.org:me/repo-tools.git", "ssh://git@codeberg.org/me/repo-tools.git",
+     "git+ssh://git@codeberg.org/me/repo-tools.git@v1.2.3"),
+    ("ssh://git@git.example.org:2222/tools.git", "ssh://git@git.example.org:2222/tools.git",
+     "git+ssh://git@git.example.org:2222/tools.git@v1.2.3"),
+])
+def test_init_takes_a_toolkit_repo_on_another_forge(tmp_path: Path, given: str,
+                                                    pre_commit_repo: str, pip_url: str) -> None:
+    run = cli("init", tmp_path / "r", "--toolkit-repo", given, "--set", "toolkit_rev=v1.2.3",
+              "--set", "upload_sarif=yes")
+    assert run.exit_code == 0, run.stderr
+    repo = tmp_path / "r"
+    config = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())
+    assert config["repos"][0]["repo"] == pre_commit_repo
+    # Not on github.com, so not an Action: the workflows pip-install the toolkit from git.
+    for workflow in (".github/workflows/lint.yml", ".github/workflows/release.yml"):
+        text = (repo / workflow).read_text()
+        assert f'TOOLKIT: "model-config-tools @ {pip_url}"' in text, workflow
+    lint = yaml.safe_load((repo / ".github/workflows/lint.yml").read_text())
+    for job in lint["jobs"].values():
+        assert not any("repo-tools@" in s.get("uses", "") for s in job["steps"])
+    assert "repo-tools lint --format github" in (repo / ".github/workflows/lint.yml").read_text()
+    assert cli("lint", "--repo", repo).exit_code == 0
+    audit = run_tool("zizmor", "--offline", "--no-progress", "--persona", "pedantic", ".",
+                     cwd=repo)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    schema = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+                      *[repo / w for w in WORKFLOWS], cwd=repo)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
 
 
 def test_init_refuses_what_lint_would_refuse(tmp_path: Path) -> None:
@@ -307,16 +357,26 @@ def test_readme_snippets_are_what_the_template_renders(rendered: Path) -> None:
 # -- end to end: git, lint, and the real hooks ----------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRE_COMMIT")}
-    env["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
-    return env
-
-
-def try_repo(tool: Path, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pre-commit", "try-repo", str(tool), "--all-files"],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+@pytest.mark.e2e
+def test_init_from_a_local_toolkit_repo_works_offline(tmp_path: Path,
+                                                      pre_commit: PreCommit) -> None:
+    # A local clone (here the tool_repo snapshot) named by a relative path: the new repo's
+    # own .pre-commit-config.yaml then runs every hook from it, with no network for git.
+    relative = os.path.relpath(pre_commit.tool_repo, tmp_path)
+    run = cli("init", "configs", "--toolkit-repo", relative, "--set",
+              f"toolkit_rev={pre_commit.rev}", cwd=tmp_path)
+    assert run.exit_code == 0, run.stderr
+    repo = tmp_path / "configs"
+    config = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())
+    assert config["repos"][0]["repo"] == pre_commit.tool_repo.as_uri()
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    own = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, env=pre_commit.env,
+                         capture_output=True, text=True, timeout=900)
+    assert own.returncode == 0, own.stdout + own.stderr
+    results = hook_results(own.stdout)
+    automatic = {h["name"] for h in MANIFEST.values() if h.get("stages") != ["manual"]}
+    assert automatic <= set(results) and {results[n] for n in automatic} == {"Passed"}
 
 
 def hook_results(output: str) -> dict[str, str]:
@@ -326,8 +386,9 @@ def hook_results(output: str) -> dict[str, str]:
                                  re.MULTILINE)}
 
 
+@pytest.mark.e2e
 def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
-        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
+        tmp_path: Path, pre_commit: PreCommit) -> None:
     repo = render(tmp_path, **REAL_MODEL)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
@@ -336,7 +397,7 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     lint = cli("lint", "--repo", repo)
     assert lint.exit_code == 0 and lint.stdout.startswith("All checks passed"), lint.stdout
 
-    clean = try_repo(tool_repo, repo, pre_commit_env)
+    clean = pre_commit.run(repo)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     results = hook_results(clean.stdout)
     manifest_names = {h["name"] for h in MANIFEST.values() if h.get("stages") != ["manual"]}
@@ -356,7 +417,7 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     (repo / "index.json").write_text(json.dumps(index, indent=2))
     git(repo, "add", "-A")
 
-    broken = try_repo(tool_repo, repo, pre_commit_env)
+    broken = pre_commit.run(repo)
     assert broken.returncode == 1
     output = broken.stdout
     assert "Traceback" not in output + broken.stderr
@@ -375,14 +436,15 @@ def test_new_repo_passes_lint_and_every_hook_then_fails_on_mistakes(
     assert json.loads((models / "md5.json").read_text())["file_hash"] == "d" * 32
 
 
+@pytest.mark.e2e
 def test_template_hooks_migrate_first_and_report_a_syntax_error_once(
-        tmp_path: Path, tool_repo: Path, pre_commit_env: dict[str, str]) -> None:
+        tmp_path: Path, pre_commit: PreCommit) -> None:
     # The rendered .pre-commit-config.yaml itself (try-repo would run the manifest's hooks
     # in the manifest's order, with no args), pointed at this project's snapshot.
     repo = render(tmp_path, **REAL_MODEL)
     config = (repo / ".pre-commit-config.yaml").read_text()
-    config = config.replace(DEFAULTS["toolkit_repo"], str(tool_repo)).replace(
-        DEFAULTS["toolkit_rev"], git(tool_repo, "rev-parse", "HEAD"))
+    config = config.replace(DEFAULTS["toolkit_repo"], pre_commit.tool_repo.as_uri()).replace(
+        DEFAULTS["toolkit_rev"], pre_commit.rev)
     (repo / ".pre-commit-config.yaml").write_text(config)
     models = repo / "versions/v1.0.0/models"
     (models / "legacy.json").write_text(json.dumps(
@@ -391,7 +453,7 @@ def test_template_hooks_migrate_first_and_report_a_syntax_error_once(
     (models / "broken.json").write_text('{"models": [')
     git(repo, "init", "-q")
     git(repo, "add", "-A")
-    run = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, env=pre_commit_env,
+    run = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, env=pre_commit.env,
                          capture_output=True, text=True, timeout=900)
     output = run.stdout
     assert run.returncode == 1 and "Traceback" not in output + run.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable, Mapping
 
 import click
 
@@ -36,6 +37,30 @@ COMMANDS: dict[str, str] = {
 }
 
 
+COLOR_CHOICES = ("auto", "always", "never")
+COLOR_HELP = "Colour the text output (auto: a terminal, unless NO_COLOR; FORCE_COLOR forces it)."
+
+
+def _remember_color(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """`--color` after the subcommand overrides the one before it."""
+    if value is not None:
+        root = ctx.find_root()
+        root.obj = {**(root.obj or {}), "color": value}
+
+
+def with_color_option(command: click.Command) -> click.Command:
+    """Give a command (and a group's subcommands) its own `--color`, so it can follow the
+    subcommand as well as precede it. Idempotent: commands are loaded more than once."""
+    if not any(param.name == "color" for param in command.params):
+        command.params.append(click.Option(
+            ["--color"], type=click.Choice(COLOR_CHOICES), default=None, expose_value=False,
+            is_eager=True, callback=_remember_color, help=COLOR_HELP))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_color_option(sub)
+    return command
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if self.get_command(ctx, name) is not None]
@@ -52,22 +77,33 @@ class LazyGroup(click.Group):
                 return None
             raise
         command: click.Command = getattr(module, attr)
-        return command
+        return with_color_option(command)
 
 
-def use_color(choice: str) -> bool:
+def use_color(choice: str, environ: Mapping[str, str] | None = None,
+              isatty: Callable[[], bool] | None = None) -> bool:
+    """`--color` with the conventions: always/never win; auto colours a terminal, and the
+    environment overrides that: NO_COLOR (https://no-color.org) turns colour off, else
+    FORCE_COLOR (https://force-color.org) turns it on, each when set and not empty."""
+    env = os.environ if environ is None else environ
     if choice == "always":
         return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
+    if choice == "never" or env.get("NO_COLOR"):
         return False
-    return sys.stdout.isatty()
+    if env.get("FORCE_COLOR"):
+        return True
+    return (isatty or sys.stdout.isatty)()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="repo-tools")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour the text output (auto honours NO_COLOR).")
+@click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
+              help=COLOR_HELP)
 @click.pass_context
 def main(ctx: click.Context, color: str) -> None:
-    """Lint, migrate, probe, sign and consume model-configuration repositories."""
-    ctx.obj = {"color": use_color(color)}
+    """Lint, migrate, probe, sign and consume model-configuration repositories.
+
+    Every command also takes --color after its name. Shell completion for bash (zsh,
+    fish: zsh_source, fish_source): eval "$(_REPO_TOOLS_COMPLETE=bash_source repo-tools)"
+    """
+    ctx.ensure_object(dict)["color"] = color

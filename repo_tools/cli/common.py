@@ -13,7 +13,7 @@ import click
 
 from repo_tools import repo as repo_layout
 from repo_tools.findings import Finding, exit_code
-from repo_tools.report import FORMATS, render
+from repo_tools.report import FORMATS, render, render_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,8 +71,40 @@ class FiniteFloat(click.FloatRange):
         return number
 
 
+_QUIET = "repo_tools.quiet"
+
+
+def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_QUIET] = True
+
+
+def quiet_option(func: F) -> F:
+    """-q/--quiet: the findings (or the result) only; no summary line, progress or notes."""
+    decorator = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_remember_quiet,
+        help="Print the findings only: no summary line, progress or notes (warnings stay).")
+    wrapped: F = decorator(func)
+    return wrapped
+
+
+def is_quiet() -> bool:
+    """Whether the running command was given -q/--quiet."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_QUIET))
+
+
+def color_wanted() -> bool:
+    """The --color choice (before or after the subcommand) with NO_COLOR and FORCE_COLOR."""
+    from repo_tools.cli import use_color
+
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return use_color(obj.get("color", "auto") if isinstance(obj, dict) else "auto")
+
+
 def output_options(func: F) -> F:
-    """--format, --strict and --output, as every checking command takes them."""
+    """--format, --strict, --output and -q, as every checking command takes them."""
     options = [
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
                      show_default=True, help="Output format of the findings."),
@@ -80,6 +112,7 @@ def output_options(func: F) -> F:
                      help="Exit 1 on warnings too, not only on errors."),
         click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path),
                      default=None, help="Write the report to this file instead of stdout."),
+        quiet_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -107,9 +140,11 @@ def config_version_name(ctx: click.Context, param: click.Parameter, value: str) 
 def emit(findings: Sequence[Finding], files: int, *, fmt: str, strict: bool,
          output: Path | None) -> int:
     """Render findings to stdout (or --output) and return the exit code."""
-    ctx = click.get_current_context()
-    color = bool(ctx.find_root().obj and ctx.find_root().obj.get("color")) and output is None
-    text = render(fmt, findings, files, color=color)
+    color = output is None and color_wanted()
+    if fmt == "text":
+        text = render_text(findings, files, color=color, summary_line=not is_quiet())
+    else:
+        text = render(fmt, findings, files, color=color)
     if output is not None:
         try:
             output.write_text(text, encoding="utf-8")

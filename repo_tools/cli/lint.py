@@ -96,23 +96,46 @@ def _fix(repo: Path, config: Path | None, fmt: str, output: Path | None, *,
     return bool(result.changed)
 
 
-@click.command()
+class _InitCommand(click.Command):
+    """`init --help` lists the template's variables and defaults from the installed
+    package, rather than pointing at a file of the source checkout."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from repo_tools import __version__
+        from repo_tools.scaffold import template_defaults
+
+        given = {"repo_name": "DIRECTORY's name (or --name)",
+                 "repo_slug": "DIRECTORY's name (always)",
+                 "toolkit_rev": f"'v{__version__}' (this version)"}
+        rows = [(name, given.get(name, repr(value)))
+                for name, value in template_defaults().items()]
+        with formatter.section("Template variables (--set KEY=VALUE) and their defaults"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=_InitCommand)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default=None,
               help="Human name of the repository, the title of its README [default: "
                    "DIRECTORY's name].")
+@click.option("--toolkit-repo", metavar="URL|PATH", default=None,
+              help="Where the new repo's hooks (and, on github.com, its Action) come from: "
+                   "any git URL, or a local path for offline use [default: the project's "
+                   "github.com repository]. Same as --set toolkit_repo=...")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Set a template variable (see `template-repo/cookiecutter.json`); repeatable.")
+              help="Set a template variable (listed below); repeatable.")
 @click.option("--interactive", is_flag=True, help="Prompt for every template variable.")
-def init(directory: Path, name: str | None, assignments: tuple[str, ...],
-         interactive: bool) -> None:
+def init(directory: Path, name: str | None, toolkit_repo: str | None,
+         assignments: tuple[str, ...], interactive: bool) -> None:
     """Create a new config repository in DIRECTORY from the bundled template.
 
     The result passes `repo-tools lint`, and has pre-commit hooks and GitHub workflows
-    pinned to this version of repo-tools. DIRECTORY must not exist or be empty.
+    pinned to this version of repo-tools. DIRECTORY must not exist or be empty. Needs
+    the `template` extra (cookiecutter).
     """
     from repo_tools import __version__
-    from repo_tools.scaffold import TemplateError, render_template
+    from repo_tools.scaffold import TemplateError, render_template, toolkit_location
 
     directory = directory.resolve()  # so that `init .` has a name too
     context = {"toolkit_rev": f"v{__version__}", "repo_name": name or directory.name}
@@ -121,6 +144,10 @@ def init(directory: Path, name: str | None, assignments: tuple[str, ...],
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
         context[key] = value
+    if toolkit_repo is not None:
+        context["toolkit_repo"] = toolkit_repo
+    if "toolkit_repo" in context:
+        context["toolkit_repo"] = toolkit_location(context["toolkit_repo"], Path.cwd())
     try:
         created = render_template(directory, context, interactive=interactive)
     except TemplateError as exc:

@@ -19,6 +19,7 @@ from repo_tools.cli.common import (
     command_with_exit,
     emit,
     files_to_check,
+    is_quiet,
     output_options,
     repo_option,
     with_repo_settings,
@@ -243,8 +244,11 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
         click.echo(f"warning: {name} is no longer read (host names map to such variables "
                    "ambiguously); set REPO_TOOLS_TOKENS='HOST=TOKEN' instead", err=True)
     talk = fmt == "text"
+    quiet = is_quiet()
     bar: ProgressBar | ProgressLog | None = None
-    if sys.stderr.isatty():
+    if quiet:
+        pass  # -q: no progress, no summary; warnings and findings only
+    elif sys.stderr.isatty():
         bar = ProgressBar(sys.stderr) if talk else None
     elif hash_mode is not None:
         bar = ProgressLog(sys.stderr)
@@ -261,7 +265,7 @@ def probe(files: tuple[Path, ...], repo: Path, fmt: str, strict: bool, output: P
         _write_report(report_path, result, options, repo, started, time.monotonic() - clock,
                       credentials.secrets())
     if talk:
-        _tell(result, verbose)
+        _tell(result, verbose, quiet=quiet)
     findings = with_repo_settings(result.findings, repo)
     # After --write, only what is left counts: what was fixed was said on stderr.
     return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
@@ -353,9 +357,13 @@ def probe_merge(reports: tuple[Path, ...], repo: Path, fmt: str, strict: bool,
     return emit(findings, result.files_checked, fmt=fmt, strict=strict, output=output)
 
 
-def _tell(result: Any, verbose: bool) -> None:
-    """A few lines on stderr for people (never in machine formats)."""
+def _tell(result: Any, verbose: bool, *, quiet: bool = False) -> None:
+    """A few lines on stderr for people (never in machine formats); -q: warnings only."""
     stats = result.stats
+    if quiet:
+        if stats.cache_problem:
+            click.echo(f"warning: {stats.cache_problem}", err=True)
+        return
     if verbose:
         for note in result.notes:
             click.echo(note, err=True)

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from repo_tools.cli.common import IOFailure, command_with_exit, emit, output_options, repo_option
+from repo_tools import DISTRIBUTION
+from repo_tools.cli.common import (
+    IOFailure,
+    command_with_exit,
+    emit,
+    is_quiet,
+    output_options,
+    repo_option,
+)
 from repo_tools.findings import Finding, Severity, finding
 
 if TYPE_CHECKING:  # cryptography stays unimported until a command runs
@@ -26,7 +34,10 @@ def _now() -> dt.datetime:
 
 
 def _say(fmt: str, lines: list[str]) -> None:
-    """Progress and summaries: stdout for text output, stderr when stdout is a report."""
+    """Progress and summaries: stdout for text output, stderr when stdout is a report;
+    nothing with -q."""
+    if is_quiet():
+        return
     for line in lines:
         click.echo(line, err=fmt != "text")
 
@@ -347,7 +358,7 @@ def keygen(key_path: Path, principal: str, passphrase_prompt: bool) -> None:
     passphrase = os.environ.get(PASSPHRASE_ENV) or None
     if (passphrase_prompt or passphrase) and importlib.util.find_spec("bcrypt") is None:
         raise IOFailure("encrypting the key needs the bcrypt package: pip install "
-                        "'repo-tools[release]' (or write it unencrypted and add a "
+                        f"'{DISTRIBUTION}[release]' (or write it unencrypted and add a "
                         f"passphrase with `ssh-keygen -p -f {key_path}`)")
     if passphrase_prompt:
         passphrase = click.prompt("New key passphrase", hide_input=True,

@@ -18,6 +18,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from repo_tools import DISTRIBUTION
 from repo_tools.release.sshsig import (
     KEY_TYPE,
     MAGIC,
@@ -63,7 +64,7 @@ def load_private_key(path: Path, passphrase: str | None = None) -> Ed25519Privat
                               "--signer ssh-keygen") from None
     except UnsupportedAlgorithm:
         raise SigningKeyError(f"signing key {path} is encrypted and the `bcrypt` package is "
-                              "not installed: pip install 'repo-tools[release]', or use "
+                              f"not installed: pip install '{DISTRIBUTION}[release]', or use "
                               "--signer ssh-keygen") from None
     except ValueError as exc:
         reason = "wrong passphrase" if "checksum" in str(exc) else "not an OpenSSH private key"

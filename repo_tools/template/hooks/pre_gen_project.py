@@ -33,8 +33,13 @@ CHECKS: dict[str, tuple[str, str]] = {
                                   "(U+0000-U+001F, U+007F-U+009F)"),
     "example_url": (r"https://[^\s/?#]+/\S*", "an https:// URL without spaces"),
     "example_sha256": (r"[0-9a-f]{64}", "64 lower-case hexadecimal digits"),
-    "toolkit_repo": (r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
-                     "https://github.com/OWNER/NAME (the workflows use it as an Action)"),
+    # It stands unquoted in YAML and inside double quotes in a workflow: no spaces,
+    # quotes, backslashes or GitHub expressions. A github.com repo is also the Action.
+    "toolkit_repo": (r"(?:https?|ssh|git|file)://[A-Za-z0-9._~/:@%+=-]+"
+                     r"|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/%+=-]+"
+                     r"|/[A-Za-z0-9._~/%+=@-]*",
+                     "a git URL (https://, ssh://, git://, file://, or user@host:path) or an "
+                     "absolute path, without spaces or quotes"),
     "toolkit_rev": (r"[A-Za-z0-9][A-Za-z0-9._/-]*", "a tag or commit of repo-tools"),
     "signing_key_secret": (r"[A-Z_][A-Z0-9_]*", "a secret name: A-Z, 0-9 and _"),
     # It stands unquoted in allowed_signers and in the release workflow's shell script.
@@ -44,8 +49,16 @@ CHECKS: dict[str, tuple[str, str]] = {
 }
 
 
+# On github.com the workflows use the toolkit repo as an Action: OWNER/NAME exactly.
+GITHUB_REPO = r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(?:\.git)?"
+
+
 def problems(context: dict[str, object]) -> list[str]:
     found = []
+    toolkit = str(context.get("toolkit_repo", ""))
+    if toolkit.startswith("https://github.com/") and not re.fullmatch(GITHUB_REPO, toolkit):
+        found.append(f"toolkit_repo = {toolkit!r} must be https://github.com/OWNER/NAME (the "
+                     "workflows use a github.com toolkit as an Action)")
     for key, value in context.items():
         # A lone surrogate (an argument that is not UTF-8) cannot be written to any file:
         # cookiecutter would fail half-way through writing the repo.
