@@ -417,7 +417,7 @@ def test_cache_verify_drops_entries_whose_file_is_gone_or_a_symlink(
     a, b, c = served(server, "a"), served(server, "b"), served(server, "c")
     client = make_client(tmp_path)
     for model in (a, b, c):
-        client.ensure(model).release()
+        client.ensure(entry_of(model)).release()
     cache_dir = tmp_path / "cache"
     (cache_dir / "acme" / "a.bin").unlink()  # deleted behind the cache's back
     target = tmp_path / "elsewhere.bin"
@@ -434,7 +434,7 @@ def test_cache_verify_drops_entries_whose_file_is_gone_or_a_symlink(
     assert set(client.cache.read().entries) == {"acme/c.bin"}
     assert cli("cache", "verify", "--cache-dir", cache_dir, "--strict").exit_code == 0
     # Once dropped, the file is downloaded again when next needed.
-    with client.ensure(a) as again:
+    with client.ensure(entry_of(a)) as again:
         assert again.path.read_bytes() == blob("a", SIZE)
     assert server.body_requests("/a.bin") == 2
 

@@ -81,7 +81,9 @@ def test_cli_fix_rewrites_keeps_layout_mode_and_symlink(tmp_path: Path) -> None:
     real = make(tmp_path, config(broken_entry(), model(model="ok")), indent="\t")
     real.chmod(0o600)
     link = real.with_name("linked.json")
-    target = tmp_path / "outside.json"
+    # The link stays inside the repo (one that leaves it is R039, unsafe to publish).
+    target = tmp_path / "repo" / "shared" / "linked-model.json"
+    target.parent.mkdir()
     target.write_text(json.dumps(config(model(provider="linked", download={
         "url": BLOB, "sha256": SHA_A, "cachePath": "x/y"})), indent=3) + "\n")
     link.symlink_to(target)
