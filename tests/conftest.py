@@ -9,9 +9,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-from tests.client_helpers import Lab
-from tests.helpers import ROOT, PreCommit, git, git_env, snapshot_of_work_tree
-from tests.httpserver import LoopbackServer
+from tests.support.client_helpers import Lab
+from tests.support.helpers import ROOT, PreCommit, git, git_env, snapshot_of_work_tree
+from tests.support.httpserver import LoopbackServer
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]

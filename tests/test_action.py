@@ -40,8 +40,8 @@ from repo_tools.action import (
 from repo_tools.findings import Finding, Severity
 from repo_tools.report import render_github
 from repo_tools.rules import rule_url
-from tests.docs import section
-from tests.helpers import SHA_A, config, make_repo, model
+from tests.support.docs import section
+from tests.support.helpers import SHA_A, config, make_repo, model
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text("utf-8"))

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from repo_tools import action
-from tests.helpers import cli, config, git, make_repo, model, write_json
-from tests.release_helpers import commit_all
+from tests.support.helpers import cli, config, git, make_repo, model, write_json
+from tests.support.release_helpers import commit_all
 from tests.test_action import parse_github_output
 
 INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": None}}}

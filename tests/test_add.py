@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repo_tools.add import AddRefused, download_url, names_from_url
-from tests.helpers import Run, cli, config, findings_json, make_repo, model
-from tests.httpserver import Body, LoopbackServer, Redirect, Status, sha256_hex
+from tests.support.helpers import Run, cli, config, findings_json, make_repo, model
+from tests.support.httpserver import Body, LoopbackServer, Redirect, Status, sha256_hex
 
 DATA = bytes(range(256)) * 64
 DATA_SHA = sha256_hex(DATA)

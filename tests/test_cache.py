@@ -20,7 +20,7 @@ from repo_tools.client import BundleSource, ConfigClient, DownloadError
 from repo_tools.client import cache as cache_module
 from repo_tools.client.cache import ModelCache, parse_index
 from repo_tools.model import entry_of
-from tests.client_helpers import (
+from tests.support.client_helpers import (
     FAST,
     IgnoreRange,
     blob,
@@ -29,8 +29,8 @@ from tests.client_helpers import (
     entry,
     sha,
 )
-from tests.helpers import cli, run_tool
-from tests.httpserver import Body, LoopbackServer, Reset, Short, Status
+from tests.support.helpers import cli, run_tool
+from tests.support.httpserver import Body, LoopbackServer, Reset, Short, Status
 
 SIZE = 20_000
 

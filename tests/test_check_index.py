@@ -21,7 +21,7 @@ from repo_tools.checks.index import analyse, check_index, plainly_valid
 from repo_tools.checks.validate import schema_findings
 from repo_tools.compat import IndexEntry
 from repo_tools.lint import lint_repo
-from tests.helpers import (
+from tests.support.helpers import (
     SHA_A,
     PreCommit,
     cli,

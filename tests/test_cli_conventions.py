@@ -13,9 +13,9 @@ import click
 import pytest
 
 from repo_tools.cli import COMMANDS, main, use_color
-from tests.docs import section
-from tests.helpers import cli, config, make_repo, model, run_tool
-from tests.httpserver import Body, LoopbackServer, sha256_hex
+from tests.support.docs import section
+from tests.support.helpers import cli, config, make_repo, model, run_tool
+from tests.support.httpserver import Body, LoopbackServer, sha256_hex
 
 RED_CODE = "\x1b[31m\x1b[1mV001\x1b[0m"
 

@@ -12,7 +12,7 @@ import pytest
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from repo_tools.client.loader import STATE_FILE
 from repo_tools.release.bundle import BundleFile
-from tests.client_helpers import (
+from tests.support.client_helpers import (
     FAST,
     KEY,
     Lab,
@@ -23,8 +23,8 @@ from tests.client_helpers import (
     names,
     sha,
 )
-from tests.helpers import cli
-from tests.release_helpers import default_files, new_kit
+from tests.support.helpers import cli
+from tests.support.release_helpers import default_files, new_kit
 
 
 def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
@@ -183,8 +183,8 @@ def test_invalid_models_are_skipped_and_the_rest_load(lab: Lab,
     # what a client must survive (a release made by an older or buggy tool).
     from repo_tools.release import signing
     from repo_tools.release.publish import ReleaseRequest, prepare_release, write_release
-    from tests.client_helpers import KEY
-    from tests.release_helpers import NOW
+    from tests.support.client_helpers import KEY
+    from tests.support.release_helpers import NOW
 
     prepared = prepare_release(ReleaseRequest(lab.repo, out, "example.org/models",
                                               created="now"), now=NOW)
@@ -235,7 +235,7 @@ def test_new_client_version_reselects_from_the_last_known_good(lab: Lab) -> None
     lab.standard_repo()
     lab.serve(lab.release().files)
     assert lab.client("1.2.0").load().config_version == "v1.0.0"
-    from tests.httpserver import Status
+    from tests.support.httpserver import Status
 
     lab.server.route("/rel/manifest.json", Status(503))  # the host is down
     upgraded = lab.client("2.3.0").load()  # the app was updated, same cache
@@ -282,7 +282,7 @@ DEEP = b"[" * 100_000 + b"]" * 100_000  # json.loads raises RecursionError, not 
 
 def test_deeply_nested_state_files_are_damaged_files(lab: Lab,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    from tests.helpers import cli, run_tool
+    from tests.support.helpers import cli, run_tool
 
     capture(caplog)
     lab.standard_repo()
@@ -328,7 +328,7 @@ def test_deeply_nested_state_files_are_damaged_files(lab: Lab,
 def test_a_hung_holder_of_the_state_lock_is_a_clear_error(
         lab: Lab, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from repo_tools import locks
-    from tests.helpers import cli
+    from tests.support.helpers import cli
     from tests.test_cache import Holder
 
     capture(caplog)
@@ -362,7 +362,7 @@ def test_malformed_allowed_signers_fail_the_client_with_the_parse_error(
     # A bad timestamp is refused like any other malformed line: AllowedSignersError
     # (a ValueError) naming the line and the valid form, never a bare ValueError.
     from repo_tools.release import sshsig
-    from tests.release_helpers import allowed_line
+    from tests.support.release_helpers import allowed_line
 
     text = "# release keys\n" + allowed_line(KEY, options=options)
     (tmp_path / "allowed_signers").write_text(text)

@@ -37,9 +37,9 @@ from repo_tools.client.events import Event
 from repo_tools.client.progress import Throttle
 from repo_tools.findings import RuleError
 from repo_tools.model import ModelEntry, entry_of
-from tests.client_helpers import FAST, Lab, blob, capture, client_log, entry, sha
-from tests.helpers import cli
-from tests.httpserver import (
+from tests.support.client_helpers import FAST, Lab, blob, capture, client_log, entry, sha
+from tests.support.helpers import cli
+from tests.support.httpserver import (
     Body,
     Delay,
     LoopbackServer,

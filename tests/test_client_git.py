@@ -20,16 +20,16 @@ from repo_tools.client.sources import (
     basic_credentials,
     git_environment,
 )
-from tests.client_helpers import (
+from tests.support.client_helpers import (
     FAST,
     Lab,
     capture,
     client_log,
     names,
 )
-from tests.githttp import GitHttpServer, http_backend
-from tests.helpers import GIT_ENV, git, git_env
-from tests.release_helpers import commit_all
+from tests.support.githttp import GitHttpServer, http_backend
+from tests.support.helpers import GIT_ENV, git, git_env
+from tests.support.release_helpers import commit_all
 
 TOKEN = f"ghp_PLANTED{secrets.token_hex(8)}"
 REAL_GIT = shutil.which("git")

@@ -19,9 +19,9 @@ from typing import Any
 
 from repo_tools.client import ClientConfig, ConfigClient, download
 from repo_tools.client.events import Event
-from tests.client_helpers import Lab, blob, entry, fake_sha, sha
-from tests.docs import section
-from tests.httpserver import LoopbackServer, Paced
+from tests.support.client_helpers import Lab, blob, entry, fake_sha, sha
+from tests.support.docs import section
+from tests.support.httpserver import LoopbackServer, Paced
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_URL = "https://example.org/models/releases/"

@@ -20,7 +20,7 @@ from repo_tools.client.catalog import (
 from repo_tools.client.merge import drop_conflicts, dropped_models, merge_models
 from repo_tools.compat import select_models
 from repo_tools.model import ModelEntry, entries_from
-from tests.client_helpers import entry, fake_sha
+from tests.support.client_helpers import entry, fake_sha
 
 
 def typed(models: list[dict[str, Any]]) -> list[ModelEntry]:

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.client_helpers import Lab
-from tests.httpserver import LoopbackServer
+from tests.support.client_helpers import Lab
+from tests.support.httpserver import LoopbackServer
 from tests.test_readme import section
 
 EXAMPLE_URL = "https://example.org/models/releases/"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.client_helpers import Lab
-from tests.helpers import cli
-from tests.httpserver import LoopbackServer
+from tests.support.client_helpers import Lab
+from tests.support.helpers import cli
+from tests.support.httpserver import LoopbackServer
 
 
 @pytest.fixture

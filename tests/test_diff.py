@@ -20,8 +20,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import cli, git, write_json
-from tests.release_helpers import commit_all
+from tests.support.helpers import cli, git, write_json
+from tests.support.release_helpers import commit_all
 from tests.test_compat import by_precedence, next_version
 
 BOUNDS = ["1.0.0", "1.5.0", "2.0.0-rc.1", "2.0.0", "3.0.0"]
@@ -240,8 +240,8 @@ def test_diff_matches_resolve_for_every_client(base: Spec, head: Spec) -> None:
 
 
 def test_two_releases_over_http(lab: Any) -> None:
-    from tests.client_helpers import entry as client_entry
-    from tests.client_helpers import fake_sha
+    from tests.support.client_helpers import entry as client_entry
+    from tests.support.client_helpers import fake_sha
 
     lab.standard_repo()
     first = lab.serve(lab.release().files, "/one/")

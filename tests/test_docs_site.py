@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from repo_tools.rules import ALL_RULES, DOCS_URL, rule_url
-from tests.docs import ROOT
-from tests.helpers import cli
+from tests.support.docs import ROOT
+from tests.support.helpers import cli
 
 
 def rule_pages() -> ModuleType:

@@ -89,7 +89,7 @@ def test_verdict_matches_on_the_malformed_corpus() -> None:
 def test_patterns_reject_a_trailing_newline_in_every_regex_flavour() -> None:
     # Python's `$` also matches before a final newline; the shipped schema must not rely
     # on it, so other validators using the schema reject "1.0.0\n" too.
-    from tests.helpers import config, model
+    from tests.support.helpers import config, model
 
     doc = config(model(version="1.0.0\n"))
     assert not schemas.validator(schemas.MODEL_CONFIG).is_valid(doc)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from repo_tools.fixes import ABSENT, apply_fixes, fixes_of, plan_fix
 from repo_tools.jsonfile import parse_strict
-from tests.helpers import (
+from tests.support.helpers import (
     SHA_A,
     PreCommit,
     cli,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import PreCommit, config, git, make_repo, model
-from tests.httpserver import Body, LoopbackServer, sha256_hex
+from tests.support.helpers import PreCommit, config, git, make_repo, model
+from tests.support.httpserver import Body, LoopbackServer, sha256_hex
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_VERBOSE = ("--all-files", "--verbose")

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from repo_tools.catalogs import gpt4all
-from tests import real_catalogs
-from tests.helpers import Run, cli, findings_json, write_json
-from tests.httpserver import Body, LoopbackServer, sha256_hex
+from tests.support import real_catalogs
+from tests.support.helpers import Run, cli, findings_json, write_json
+from tests.support.httpserver import Body, LoopbackServer, sha256_hex
 
 INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": None}}}
 SOURCES = {"gpt4all": "gpt4all_models3.json", "lmstudio": "lmstudio_catalog.json",

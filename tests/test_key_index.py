@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from repo_tools.checks import summaries
 from repo_tools.checks.summaries import CACHED_FROM
 from repo_tools.checks.validate import validate_paths
-from tests.helpers import SHA_A, SHA_B, config, model
+from tests.support.helpers import SHA_A, SHA_B, config, model
 
 IDENTITIES = [("acme", "m1", "1.0.0"), ("acme", "m2", "1.0.0"), ("beta", "m1", "2.0.0")]
 CACHE_PATHS = ["a", "a/b.gguf", "A/B.gguf", "c/d.gguf", "c/e.gguf", None]

@@ -14,8 +14,17 @@ from repo_tools.checks.platforms import unknown_platforms
 from repo_tools.findings import Severity
 from repo_tools.lint import LintResult, lint_repo
 from repo_tools.settings import Settings
-from tests.helpers import SHA_A, cli, config, findings_json, make_repo, model, rules_of, run_tool
-from tests.httpserver import Body, LoopbackServer, Status
+from tests.support.helpers import (
+    SHA_A,
+    cli,
+    config,
+    findings_json,
+    make_repo,
+    model,
+    rules_of,
+    run_tool,
+)
+from tests.support.httpserver import Body, LoopbackServer, Status
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": None}}}
@@ -329,7 +338,7 @@ def test_known_platforms_belongs_to_validate(tmp_path: Path) -> None:
 
 
 def test_files_a_release_would_refuse_are_errors_before_the_release(tmp_path: Path) -> None:
-    from tests.helpers import git
+    from tests.support.helpers import git
 
     repo = clean_repo(tmp_path / "repo")
     (repo / ".gitignore").write_text(".DS_Store\n")

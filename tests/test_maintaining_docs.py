@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import real_catalogs
-from tests.httpserver import Body, LoopbackServer, Redirect, make_certificate
+from tests.support import real_catalogs
+from tests.support.httpserver import Body, LoopbackServer, Redirect, make_certificate
 from tests.test_readme_examples import block, run_session
 
 HF = "https://huggingface.co"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from repo_tools.checks.validate import validate_paths
 from repo_tools.repo import model_files
-from tests.helpers import findings_json, run_tool
+from tests.support.helpers import findings_json, run_tool
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "make_repo.py"
 

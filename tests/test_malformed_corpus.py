@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, findings_json, run_tool
+from tests.support.helpers import cli, findings_json, run_tool
 
 CORPUS = Path(__file__).parent / "corpus" / "malformed"
 FILES = sorted(CORPUS.glob("*.json"))

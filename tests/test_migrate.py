@@ -20,8 +20,8 @@ from repo_tools.checks.validate import check_document, validate_paths
 from repo_tools.findings import Severity
 from repo_tools.jsonfile import JsonDocument, load_json_file, pointer_join
 from repo_tools.migrate import EXTRA_KEY, convert_v1, migrate_paths, normalise_sha256
-from tests import real_catalogs
-from tests.helpers import SHA_A, cli, findings_json, run_tool, write_json
+from tests.support import real_catalogs
+from tests.support.helpers import SHA_A, cli, findings_json, run_tool, write_json
 
 MODELS = "versions/v1.0.0/models"
 

@@ -1,4 +1,4 @@
-"""The `migrate-v1-configs` hook through the real pre-commit (tests.helpers.PreCommit).
+"""The `migrate-v1-configs` hook through the real pre-commit (tests.support.helpers.PreCommit).
 
 pre-commit builds the hook's environment by pip-installing this project, so the test needs
 PyPI (for the build backend and the dependencies). It takes tens of seconds.
@@ -13,7 +13,7 @@ import pytest
 
 from repo_tools.checks.validate import validate_paths
 from repo_tools.findings import Severity
-from tests.helpers import SHA_A, PreCommit, git, write_json
+from tests.support.helpers import SHA_A, PreCommit, git, write_json
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from repo_tools.migrate import EXTRA_KEY, convert_v1
-from tests.helpers import SHA_A, cli, findings_json, write_json
-from tests.httpserver import Body, LoopbackServer, sha256_hex
+from tests.support.helpers import SHA_A, cli, findings_json, write_json
+from tests.support.httpserver import Body, LoopbackServer, sha256_hex
 
 MD5 = "A54C08A7B90E4029A8C2AB5B5DC936AA"
 

@@ -20,9 +20,9 @@ from repo_tools.model import entry_of
 from repo_tools.net import Credentials, CredentialsError, Deadline
 from repo_tools.net.transport import DEADLINE, NetworkError, Transport, classify
 from repo_tools.probe import hashing
-from tests.client_helpers import FAST, Lab, entry
-from tests.helpers import cli, findings_json, make_repo, model
-from tests.httpserver import Body, Endless, LoopbackServer, Redirect, Trickle, sha256_hex
+from tests.support.client_helpers import FAST, Lab, entry
+from tests.support.helpers import cli, findings_json, make_repo, model
+from tests.support.httpserver import Body, Endless, LoopbackServer, Redirect, Trickle, sha256_hex
 
 TOKEN = "tok-PLANTED-4e1d90"
 
@@ -201,7 +201,7 @@ def test_error_messages_never_quote_the_url() -> None:
 
 
 def test_release_fetches_refuse_a_redirect_down_to_plain_http(lab: Lab) -> None:
-    from tests.httpserver import make_certificate
+    from tests.support.httpserver import make_certificate
 
     cert = make_certificate(lab.root / "tls")
     target = lab.server.route("/plain/manifest.json", Body(b"{}"))

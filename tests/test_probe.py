@@ -1,4 +1,4 @@
-"""`repo-tools probe` against a real HTTP(S) server on 127.0.0.1 (tests/httpserver.py).
+"""`repo-tools probe` against a real HTTP(S) server on 127.0.0.1 (tests/support/httpserver.py).
 
 Limits are small (ms backoff, sub-second timeouts) so that retries and timeouts are
 exercised for real without slow tests.
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Run, cli, findings_json, make_repo, model, rules_of
-from tests.httpserver import (
+from tests.support.helpers import Run, cli, findings_json, make_repo, model, rules_of
+from tests.support.httpserver import (
     Body,
     Delay,
     LoopbackServer,

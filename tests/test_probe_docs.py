@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from repo_tools.schemas import PROBE_REPORT, load_schema
-from tests.docs import section
-from tests.helpers import make_repo, model
-from tests.httpserver import Body, LoopbackServer, Status, sha256_hex
+from tests.support.docs import section
+from tests.support.helpers import make_repo, model
+from tests.support.httpserver import Body, LoopbackServer, Status, sha256_hex
 from tests.test_readme_examples import block, run_session
 
 SHOWN = "https://files.example.com"

@@ -23,8 +23,15 @@ from repo_tools.probe.shard import Shard, normalise_url, parse_shard, partition,
 from repo_tools.probe.shard_report import ShardReport, parse_report
 from repo_tools.rules import probe as probe_rules
 from repo_tools.schemas import PROBE_REPORT, load_schema
-from tests.helpers import Run, cli, findings_json, git, make_repo, model
-from tests.httpserver import Body, LoopbackServer, Redirect, RequireHeader, Status, sha256_hex
+from tests.support.helpers import Run, cli, findings_json, git, make_repo, model
+from tests.support.httpserver import (
+    Body,
+    LoopbackServer,
+    Redirect,
+    RequireHeader,
+    Status,
+    sha256_hex,
+)
 
 pytestmark = pytest.mark.usefixtures("no_ambient_credentials")
 

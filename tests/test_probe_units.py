@@ -37,8 +37,8 @@ from repo_tools.probe_options import PROBE_OPTIONS, PROBE_SETTINGS, to_probe_opt
 from repo_tools.rules import ALL_RULES
 from repo_tools.rules import probe as rules
 from repo_tools.settings import parse_settings
-from tests.docs import all_text
-from tests.helpers import cli
+from tests.support.docs import all_text
+from tests.support.helpers import cli
 
 SHA = "ab" * 32
 

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import cli, git, git_env
-from tests.httpserver import Body, LoopbackServer, RequireHeader, Status, sha256_hex
+from tests.support.helpers import cli, git, git_env
+from tests.support.httpserver import Body, LoopbackServer, RequireHeader, Status, sha256_hex
 from tests.test_template import render, run_tool
 
 WORKFLOW = ".github/workflows/probe.yml"

@@ -17,8 +17,8 @@ from repo_tools.checks.publishable import unpublishable
 from repo_tools.lint import lint_repo
 from repo_tools.release import signing, sshsig
 from repo_tools.release.bundle import FilesRefused, collect_files
-from tests.helpers import make_repo
-from tests.release_helpers import INDEX, two_model_config
+from tests.support.helpers import make_repo
+from tests.support.release_helpers import INDEX, two_model_config
 
 
 @pytest.mark.parametrize("path", [
@@ -135,7 +135,7 @@ def test_lint_reports_exactly_the_files_release_refuses(stray: list[str], key: b
 def test_the_validate_hook_finds_a_key_pasted_into_a_model_file(tmp_path: Path) -> None:
     # check-index (run on every commit) reads no model file for R037: validate, which reads
     # each file it checks anyway, reports it, at the key's line.
-    from tests.helpers import cli, findings_json
+    from tests.support.helpers import cli, findings_json
 
     config = two_model_config()
     config["models"][0]["metadata"] = {"note": OPENSSH.decode()}

@@ -7,8 +7,8 @@ import re
 import yaml
 
 from repo_tools.cli.rules import markdown_table
-from tests.docs import README_PATH, ROOT, all_text, section
-from tests.helpers import cli
+from tests.support.docs import README_PATH, ROOT, all_text, section
+from tests.support.helpers import cli
 
 README = README_PATH.read_text("utf-8")
 
@@ -46,7 +46,7 @@ def test_validate_and_check_index_examples_show_what_the_commands_print() -> Non
 
 
 def test_rules_command_explains_a_rule_by_code_or_name() -> None:
-    from tests.helpers import cli
+    from tests.support.helpers import cli
 
     by_code, by_name = cli("rules", "i009"), cli("rules", "open-ended-range")
     assert by_code.exit_code == by_name.exit_code == 0

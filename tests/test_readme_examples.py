@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GIT_ENV
-from tests.release_helpers import needs_ssh_keygen
+from tests.support.helpers import GIT_ENV
+from tests.support.release_helpers import needs_ssh_keygen
 from tests.test_readme import README, ROOT, section
 
 MASKS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from tests import real_catalogs
-from tests.helpers import cli, findings_json
+from tests.support import real_catalogs
+from tests.support.helpers import cli, findings_json
 
 
 def test_lmstudio_catalog_is_clean(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from repo_tools.release.errors import ReleaseRefused
 from repo_tools.release.publish import ReleaseRequest, prepare_release
 from repo_tools.release.state import load_state, record_accepted
 from repo_tools.release.verify import AcceptedRelease
-from tests.helpers import (
+from tests.support.helpers import (
     Run,
     cli,
     config,
@@ -42,7 +42,7 @@ from tests.helpers import (
     run_tool,
     write_json,
 )
-from tests.release_helpers import (
+from tests.support.release_helpers import (
     INDEX,
     PRINCIPAL,
     SSH_KEYGEN,

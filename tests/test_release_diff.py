@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repo_tools.release.diff import diff_releases
-from tests.helpers import config, model
+from tests.support.helpers import config, model
 
 MODEL_FILE = "versions/v1.0.0/models/huggingface.json"
 INDEX = json.dumps({"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}}).encode()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import cli, config, make_repo, model, run_tool, write_json
+from tests.support.helpers import cli, config, make_repo, model, run_tool, write_json
 
 DESIGN_DOC_INDEX = {"versions": {
     "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "1.2.0"},

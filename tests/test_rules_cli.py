@@ -7,7 +7,7 @@ import json
 
 from repo_tools.findings import Severity
 from repo_tools.rules import ALL_RULES, FAMILIES
-from tests.helpers import cli
+from tests.support.helpers import cli
 
 
 def test_json_lists_every_rule_with_every_field_of_the_table() -> None:

@@ -22,7 +22,7 @@ from repo_tools.settings import (
     parse_settings,
     resolve_rule,
 )
-from tests.docs import section
+from tests.support.docs import section
 
 FULL = """\
 checks = ["validate", "index"]

@@ -8,7 +8,7 @@ import pytest
 
 from repo_tools import compat
 from repo_tools.snapshot import SnapshotUnavailable, from_checkout, from_git
-from tests.helpers import config, git, make_repo, model
+from tests.support.helpers import config, git, make_repo, model
 
 INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0", "max_client_version": None}}}
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from repo_tools.release import signing, sshsig
 from repo_tools.release.errors import VerificationError
-from tests.release_helpers import (
+from tests.support.release_helpers import (
     PRINCIPAL,
     SSH_KEYGEN,
     allowed_line,

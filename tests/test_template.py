@@ -4,7 +4,7 @@ The end-to-end test renders the template, `git init`s the result, runs `repo-too
 and then every hook of this project through the real pre-commit inside it, exactly as a
 new maintainer would; then it plants a v1 file and a broken index and watches the hooks
 fail. pre-commit installs this project from the `tool_repo` snapshot of the work tree (set
-REPO_TOOLS_TRY_REPO to try another checkout), once per session (tests.helpers.PreCommit).
+REPO_TOOLS_TRY_REPO to try another checkout), once per session (tests.support.helpers.PreCommit).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from cookiecutter.main import cookiecutter
 
 from repo_tools import __version__
 from repo_tools.scaffold import template_dir, template_variables
-from tests.docs import section
-from tests.helpers import PreCommit, cli, git
+from tests.support.docs import section
+from tests.support.helpers import PreCommit, cli, git
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template-repo"

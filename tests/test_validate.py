@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from repo_tools.checks.summaries import CACHED_FROM
-from tests.helpers import (
+from tests.support.helpers import (
     SHA_A,
     SHA_B,
     cli,

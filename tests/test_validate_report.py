@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from repo_tools.findings import Finding, Severity
 from repo_tools.report import artifact_uri, render_github, render_sarif, render_text
-from tests.helpers import cli, config, make_repo, model
+from tests.support.helpers import cli, config, make_repo, model
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json")
                           .read_text("utf-8"))
@@ -109,7 +109,7 @@ def test_text_output_cannot_be_forged_or_recoloured_by_file_content() -> None:
 def test_color_choice_and_no_color(tmp_path: Path) -> None:
     import os
 
-    from tests.helpers import config, make_repo, model, run_tool
+    from tests.support.helpers import config, make_repo, model, run_tool
 
     repo = make_repo(tmp_path, {"v1.0.0/huggingface": config(model(version="1.0"))})
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
@@ -127,7 +127,7 @@ def test_color_choice_and_no_color(tmp_path: Path) -> None:
 
 def test_every_command_has_help() -> None:
     from repo_tools.cli import COMMANDS
-    from tests.helpers import cli
+    from tests.support.helpers import cli
 
     for name in COMMANDS:
         run = cli(name, "--help")

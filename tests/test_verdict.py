@@ -20,8 +20,17 @@ from repo_tools.checks.publishable import colliding_paths
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from repo_tools.release.bundle import collect_files
 from repo_tools.release.errors import ReleaseRefused
-from tests.helpers import cli, config, findings_json, git, make_repo, model, rules_of, write_json
-from tests.release_helpers import (
+from tests.support.helpers import (
+    cli,
+    config,
+    findings_json,
+    git,
+    make_repo,
+    model,
+    rules_of,
+    write_json,
+)
+from tests.support.release_helpers import (
     INDEX,
     allowed_line,
     commit_all,

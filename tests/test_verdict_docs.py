@@ -8,9 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.docs import ROOT, section
-from tests.helpers import GIT_ENV
-from tests.release_helpers import needs_ssh_keygen
+from tests.support.docs import ROOT, section
+from tests.support.helpers import GIT_ENV
+from tests.support.release_helpers import needs_ssh_keygen
 from tests.test_readme_examples import block, run_session
 from tests.test_template import RESIGN, render
 

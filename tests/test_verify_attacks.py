@@ -29,7 +29,7 @@ from repo_tools.release.verify import (
     VerifyLimits,
     verify_release,
 )
-from tests.release_helpers import (
+from tests.support.release_helpers import (
     CREATED,
     EXPIRES,
     NOW,

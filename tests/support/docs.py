@@ -10,7 +10,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README_PATH = ROOT / "README.md"
 DOCS_DIR = ROOT / "docs"
 

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from repo_tools.model import ModelEntry
 from repo_tools.net.limits import NetworkLimits
-from tests.helpers import cli, make_repo, write_json
-from tests.httpserver import Body, LoopbackServer, _Handler, send_start
-from tests.httpserver import sha256_hex as sha
-from tests.release_helpers import allowed_line, write_ssh_key
+from tests.support.helpers import cli, make_repo, write_json
+from tests.support.httpserver import Body, LoopbackServer, _Handler, send_start
+from tests.support.httpserver import sha256_hex as sha
+from tests.support.release_helpers import allowed_line, write_ssh_key
 
 REPO_ID = "example.org/models"
 KEY = Ed25519PrivateKey.generate()
@@ -153,7 +153,7 @@ class Lab:
 
 
 def _missing() -> Any:
-    from tests.httpserver import Status
+    from tests.support.httpserver import Status
 
     return Status(404, b"gone\n")
 

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 
-from tests.helpers import git_env
+from tests.support.helpers import git_env
 
 CGI_TIMEOUT = 60  # seconds: a stuck http-backend must not hang the test run
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from repo_tools.release import signing, sshsig
 from repo_tools.release.bundle import BundleFile, build_bundle, bundle_name
 from repo_tools.release.manifest import BundleRef, FileEntry, Manifest
-from tests.helpers import config, git, git_env, make_repo, model
+from tests.support.helpers import config, git, git_env, make_repo, model
 
 SSH_KEYGEN = shutil.which("ssh-keygen")
 needs_ssh_keygen = pytest.mark.skipif(SSH_KEYGEN is None,

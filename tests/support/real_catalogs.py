@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-CATALOGS = Path(__file__).resolve().parent / "data" / "real-catalogs"
+CATALOGS = Path(__file__).resolve().parents[1] / "data" / "real-catalogs"
 
 
 def _provider_of(url: str) -> str:
