@@ -55,3 +55,14 @@ def test_wheel_install_finds_packaged_schemas_outside_the_checkout(tmp_path: Pat
     clean = subprocess.run([tool, "validate", "--repo", ROOT / "examples" / "clean-repo"],
                            cwd=tmp_path, capture_output=True, text=True, env=env)
     assert clean.returncode == 0, clean.stdout
+    # py.typed travels in the wheel: the client guide's example app type-checks with
+    # `mypy --strict` against this installed copy (test_client_guide.py shows the misuses
+    # it catches, and that without py.typed mypy sees nothing).
+    from tests.test_client_guide import example_code, mypy, site_packages
+
+    assert (site_packages(venv) / "repo_tools" / "py.typed").is_file()
+    work = tmp_path / "app"
+    work.mkdir()
+    (work / "model_manager.py").write_text(example_code())
+    typed = mypy(venv, work / "model_manager.py", tmp_path / "mypy-cache")
+    assert typed.returncode == 0, typed.stdout + typed.stderr

@@ -279,6 +279,30 @@ def test_case_placeholder_model_fails_lint_and_is_not_released(tmp_path: Path) -
     assert not (tmp_path / "out").exists()
 
 
+# -- case 7: a Hugging Face /blob/ URL ------------------------------------------------------
+
+
+def test_case_blob_url_is_caught_offline_by_lint_and_by_release(tmp_path: Path) -> None:
+    # The page about the file, not the file: a string rule (V011), no network needed.
+    blob = "https://huggingface.co/acme/acme-7b-GGUF/blob/main/acme-7b.Q4_K_M.gguf"
+    entry = model(provider="huggingface", download={"url": blob, "sha256": "5" * 64,
+                                                    "cachePath": "acme/acme-7b.gguf"})
+    repo = make_repo(tmp_path / "repo", {"v1.0.0/huggingface": config(entry)},
+                     {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}})
+    run = cli("lint", "--repo", repo, "--format", "json", cwd=tmp_path)
+    assert run.exit_code == 1
+    [found] = findings_json(run)
+    assert (found["rule"], found["pointer"]) == ("V011", "/models/0/download/url")
+    assert "/resolve/" in found["message"]
+    git(repo, "init", "-q")
+    commit_all(repo, "a blob URL")
+    key = write_ssh_key(tmp_path / "key", KEY)
+    refused = cli("release", "--repo", repo, "--key", key, "--out", tmp_path / "out",
+                  "--created", "now", "--format", "json", cwd=tmp_path)
+    assert refused.exit_code == 1 and rules_of(refused) == {"V011", "R030"}
+    assert not (tmp_path / "out").exists()
+
+
 # -- case 5 (as the template configures it) and the index hints ----------------------------
 
 
