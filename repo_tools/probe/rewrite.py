@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from repo_tools.jsonfile import DuplicateKeyError, Positions, parse_strict, scan_positions
+from repo_tools.textedit import value_end
 
 _WS = " \t\r\n"
 
@@ -39,7 +40,7 @@ def _edit_for(text: str, positions: Positions, pointer: str, digest: str) -> tup
     sha_pointer = f"{pointer}/sha256"
     if sha_pointer in positions.values:
         start = positions.values[sha_pointer]
-        return start, _token_end(text, start), literal
+        return start, value_end(text, start), literal
     if pointer not in positions.values or text[positions.values[pointer]] != "{":
         raise RewriteError(f"{pointer} is not an object")
     # Insert a member after the first member of the object, copying its layout.
@@ -48,58 +49,20 @@ def _edit_for(text: str, positions: Positions, pointer: str, digest: str) -> tup
     if text[first_key] == "}":
         inner = f'"sha256": {literal}'
         return first_key, first_key, inner
-    key_end = _token_end(text, first_key)
+    key_end = value_end(text, first_key)
     colon = _skip_ws(text, key_end)
     value_start = _skip_ws(text, colon + 1)
-    value_end = _token_end(text, value_start)
+    first_end = value_end(text, value_start)
     indent = text[open_brace + 1:first_key]
     separator = text[key_end:value_start]
     joiner = "," + (indent if indent else " ")
-    return value_end, value_end, f'{joiner}"sha256"{separator}{literal}'
+    return first_end, first_end, f'{joiner}"sha256"{separator}{literal}'
 
 
 def _skip_ws(text: str, i: int) -> int:
     while i < len(text) and text[i] in _WS:
         i += 1
     return i
-
-
-def _token_end(text: str, start: int) -> int:
-    """End of the string or scalar token at start."""
-    if text[start] == '"':
-        i = start + 1
-        while i < len(text):
-            if text[i] == "\\":
-                i += 2
-                continue
-            if text[i] == '"':
-                return i + 1
-            i += 1
-        return len(text)
-    if text[start] in "{[":
-        return _container_end(text, start)
-    i = start
-    while i < len(text) and text[i] not in _WS and text[i] not in ",]}":
-        i += 1
-    return i
-
-
-def _container_end(text: str, start: int) -> int:
-    depth = 0
-    i = start
-    while i < len(text):
-        c = text[i]
-        if c == '"':
-            i = _token_end(text, i)
-            continue
-        if c in "{[":
-            depth += 1
-        elif c in "}]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(text)
 
 
 def _check(before: str, after: str, updates: Mapping[str, str]) -> None:
