@@ -201,17 +201,7 @@ def prepare_release(request: ReleaseRequest, *, now: dt.datetime,
     created, expires = _validity(request, now, env, limits)
     files = collect_files(request.repo, use_git=commit is not None)
     previous = load_previous(request, limits)
-    version = _version(request, previous)
-    bundle = build_bundle(files, int(created.timestamp()))
-    manifest = Manifest(
-        repository=_repository_id(request, previous),
-        bundle_version=version,
-        created=created,
-        expires=expires,
-        commit=commit,
-        bundle=BundleRef(bundle_name(version), len(bundle), hashlib.sha256(bundle).hexdigest()),
-        files=file_entries(files),
-    )
+    manifest, bundle = _signed_content(request, previous, files, created, expires, commit)
     diff = None
     if previous is not None:
         diff = diff_releases(previous.files, {f.path: f.data for f in files})
@@ -282,6 +272,17 @@ def _prepare_resign(request: ReleaseRequest, *, now: dt.datetime, environ: Mappi
     created, expires = _validity(request, now, environ, limits)
     files = [BundleFile(path, data) for path, data in sorted(
         previous.files.items(), key=lambda item: item[0].encode("utf-8"))]
+    manifest, bundle = _signed_content(request, previous, files, created, expires,
+                                       previous.manifest.commit)
+    return PreparedRelease(manifest, manifest.to_bytes(), bundle, previous, None,
+                           resigned=True)
+
+
+def _signed_content(request: ReleaseRequest, previous: PreviousRelease | None,
+                    files: list[BundleFile], created: dt.datetime, expires: dt.datetime,
+                    commit: str | None) -> tuple[Manifest, bytes]:
+    """The next release's manifest and bundle of `files` (a release and a re-signing
+    differ only in where the files and the commit come from)."""
     version = _version(request, previous)
     bundle = build_bundle(files, int(created.timestamp()))
     manifest = Manifest(
@@ -289,12 +290,11 @@ def _prepare_resign(request: ReleaseRequest, *, now: dt.datetime, environ: Mappi
         bundle_version=version,
         created=created,
         expires=expires,
-        commit=previous.manifest.commit,
+        commit=commit,
         bundle=BundleRef(bundle_name(version), len(bundle), hashlib.sha256(bundle).hexdigest()),
         files=file_entries(files),
     )
-    return PreparedRelease(manifest, manifest.to_bytes(), bundle, previous, None,
-                           resigned=True)
+    return manifest, bundle
 
 
 def check_previous_signature(request: ReleaseRequest, signers: Sequence[sshsig.AllowedSigner],
