@@ -110,3 +110,53 @@ def test_the_hook_reads_only_the_siblings_that_share_a_key(
     assert [f.rule for f in found] == ["V008"]
     assert "f010.json" in found[0].message
     assert read == ["f010.json"]  # of 127 siblings, the one holding the same identity
+
+
+BOUNDS = [None, "0.1.0", "1.0.0", "2.0.0-0", "3.0.0", "not-semver"]
+ranges = st.lists(st.tuples(st.sampled_from(BOUNDS), st.sampled_from(BOUNDS)), min_size=1,
+                  max_size=2)
+
+
+def ranged(rows: list[tuple[Any, Any]], number: int) -> str:
+    models = []
+    for i, (low, high) in enumerate(rows):
+        compatibility = {k: v for k, v in (("min_client_version", low),
+                                           ("max_client_version", high)) if v is not None}
+        models.append(model(provider=f"p{number}", model=f"m{i}", compatibility=compatibility,
+                            download={"url": f"https://h/{number}/{i}", "sha256": SHA_A,
+                                      "cachePath": f"p{number}/{i}.gguf"}))
+    return json.dumps(config(*models), indent=2)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(ranges, min_size=CACHED_FROM, max_size=CACHED_FROM + 3),
+       changes=st.dictionaries(st.integers(0, CACHED_FROM + 4), st.none() | ranges,
+                               max_size=12))
+def test_check_index_from_the_key_index_reports_what_the_full_scan_reports(
+        monkeypatch: pytest.MonkeyPatch, before: list[Any], changes: dict[int, Any]) -> None:
+    from repo_tools.checks.index import check_index
+
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        repo = root / "repo"
+        models_dir = repo / "versions" / "v1.0.0" / "models"
+        models_dir.mkdir(parents=True)
+        (repo / "index.json").write_text(json.dumps({"versions": {"v1.0.0": {
+            "min_client_version": "1.0.0", "max_client_version": "2.0.0-0"}}}))
+        monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(root / "cache"))
+        monkeypatch.delenv("REPO_TOOLS_NO_SUMMARY_CACHE", raising=False)
+        path = {i: models_dir / f"f{i:03d}.json" for i in range(CACHED_FROM + 5)}
+        for i, rows in enumerate(before):
+            path[i].write_text(ranged(rows, i))
+        check_index(repo, root)  # writes the summaries and the key index
+        for i, rows in changes.items():
+            if rows is None:
+                path[i].unlink(missing_ok=True)
+            else:
+                replace(path[i], ranged(rows, i))
+        with_index = check_index(repo, root)
+        monkeypatch.setenv("REPO_TOOLS_NO_SUMMARY_CACHE", "1")
+        assert with_index == check_index(repo, root)
+        assert any(f.rule == "I008" for f in with_index) == any(
+            f.rule == "I008" for f in check_index(repo, root))

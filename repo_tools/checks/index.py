@@ -19,7 +19,13 @@ from typing import Any
 from repo_tools import compat, schemas
 from repo_tools import repo as repo_layout
 from repo_tools.checks.publishable import publish_findings
-from repo_tools.checks.summaries import SummaryCache
+from repo_tools.checks.summaries import (
+    STALE_LIMIT,
+    KeyIndex,
+    SummaryCache,
+    read_summaries,
+    stat_digest,
+)
 from repo_tools.checks.validate import check_client_range, first_per_place, schema_findings
 from repo_tools.compat import IndexEntry, Interval, Segment
 from repo_tools.findings import Finding, Severity, finding, sort_findings
@@ -484,16 +490,52 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
         shown_dir = repo_layout.display_path(models_dir, base).rstrip("/") + "/"
         names = sorted(e.name for e in os.scandir(models_dir)
                        if e.name.endswith(".json") and not e.name.startswith("."))
-        summaries = SummaryCache(models_dir, len(names))
         reaches: dict[Interval, bool] = {}
+        files += len(names)
+        index = KeyIndex.load(models_dir, len(names))
+        suspects = _suspects(index, models_dir, names, ranges, reaches) if index else None
+        if suspects is not None:
+            for name in suspects:
+                real, shown = os.path.join(models_dir, name), shown_dir + name
+                found.extend(unreachable_findings(read_summaries(real, shown),
+                                                  entry.config_version, ranges, {shown: real},
+                                                  reaches))
+            continue
+        summaries = SummaryCache(models_dir, len(names))
         for name in names:
-            files += 1
             real, shown = os.path.join(models_dir, name), shown_dir + name
             found.extend(unreachable_findings(summaries.models(real, shown),
                                               entry.config_version, ranges, {shown: real},
                                               reaches))
         summaries.save(set(names))
     return ModelScan(found, files)
+
+
+def _suspects(index: KeyIndex, models_dir: Path, names: list[str], ranges: list[Interval],
+              reaches: dict[Interval, bool]) -> list[str] | None:
+    """The files of a models directory that may hold an unreachable model: by its key
+    index, those holding a client range that misses `ranges`, and every file changed since
+    the index was written; None when too many changed for the index to be worth it."""
+    stale = {name for name in names
+             if index.stats.get(name) != stat_digest(os.path.join(models_dir, name))}
+    if len(stale) > max(STALE_LIMIT, len(names) // 10):
+        return None
+    wanted = set(stale)
+    for (low, high), numbers in index.ranges.items():
+        try:
+            own = compat.model_client_range(
+                EntrySummary("", "", "", "", "", None, None, low, high))
+        except ValueError:
+            continue  # not SemVer: validate's to report, as the full scan skips it
+        if own is None:
+            continue
+        met = reaches.get(own)
+        if met is None:
+            met = reaches[own] = compat.overlaps([own], ranges)
+        if not met:
+            wanted.update(index.names[n] for n in numbers)
+    present = set(names)
+    return sorted(name for name in wanted if name in present)
 
 
 def unreachable_findings(models: Sequence[EntrySummary], config_version: str,

@@ -238,7 +238,7 @@ class SummaryCache:
 # recorded files are all being re-read, a cachePath that is a directory of another) sends
 # the caller back to the full summaries.
 
-INDEX_FORMAT = "repo-tools-key-index/2"
+INDEX_FORMAT = "repo-tools-key-index/3"
 STALE_LIMIT = 16
 _HOLDERS = 2
 
@@ -266,6 +266,10 @@ def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str,
     identities: dict[int, list[int]] = {}
     paths: dict[int, list[int]] = {}
     parents: set[int] = set()
+    # Each client range a model names (min, max), and the files that hold one: what the
+    # unreachable-model rule (I008) needs. Entries that rule skips (no compatibility
+    # object, bounds that are not strings) are left out.
+    ranges: dict[tuple[Any, Any], list[int]] = {}
     for number, name in enumerate(names):
         key, rows = entries[name][0], entries[name][1]
         stats[name] = hash(key) if type(key) is tuple else None
@@ -277,12 +281,17 @@ def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str,
                 holders = table.setdefault(crc, [])
                 if len(holders) < _HOLDERS and number not in holders:
                     holders.append(number)
+            if row[8] is True and all(b is None or type(b) is str for b in row[6:8]):
+                holding = ranges.setdefault((row[6], row[7]), [])
+                if not holding or holding[-1] != number:
+                    holding.append(number)
             if type(row[5]) is str:
                 parts = row[5].casefold().split("/")
                 parents.update(key_crc("/".join(parts[:depth])) for depth in range(1, len(parts)))
     return {"format": INDEX_FORMAT, "code": code, "names": names, "stats": stats,
             "identities": {k: tuple(v) for k, v in identities.items()},
-            "paths": {k: tuple(v) for k, v in paths.items()}, "parents": parents}
+            "paths": {k: tuple(v) for k, v in paths.items()}, "parents": parents,
+            "ranges": {k: tuple(v) for k, v in ranges.items()}}
 
 
 class KeyIndex:
@@ -294,6 +303,7 @@ class KeyIndex:
         self.identities: dict[int, tuple[int, ...]] = data["identities"]
         self.paths: dict[int, tuple[int, ...]] = data["paths"]
         self.parents: set[int] = data["parents"]
+        self.ranges: dict[tuple[Any, Any], tuple[int, ...]] = data["ranges"]
 
     @classmethod
     def load(cls, models_dir: Path, files: int) -> KeyIndex | None:
