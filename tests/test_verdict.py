@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repo_tools.checks import placeholders
-from repo_tools.checks.publishable import colliding_paths
+from repo_tools.checks.publishable import colliding_paths, collision_key
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from repo_tools.release.bundle import collect_files
 from repo_tools.release.errors import ReleaseRefused
@@ -83,6 +85,31 @@ def test_unicode_normalisation_collisions_and_free_renames() -> None:
     assert collision.rename == "versions/v1.0.0/models/café-3.json"  # -2 is taken
     assert colliding_paths(["versions/v1.0.0/models/a.json",
                             "versions/v1.1.0/models/A.json"]) == []
+
+
+LEAVES = ["a.json", "A.json", "café.json", unicodedata.normalize("NFD", "café.json"),
+          "Café.json", "a-2.json", "A-2.json", "b.json"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["versions/v1.0.0/models", "versions/v2.0.0/models"]),
+                          st.sampled_from(LEAVES)).map("/".join), max_size=10))
+def test_each_colliding_group_keeps_one_name_and_gets_free_renames(names: list[str]) -> None:
+    found = colliding_paths(names)
+    groups: dict[str, set[str]] = {}
+    for name in names:
+        groups.setdefault(collision_key(name), set()).add(name)
+    # Every name but one of each group is reported, against the one kept.
+    assert sorted(c.path for c in found) == sorted(
+        n for group in groups.values() if len(group) > 1 for n in group
+        if n not in {c.first for c in found})
+    assert len(found) == sum(len(g) - 1 for g in groups.values())
+    for c in found:
+        assert collision_key(c.path) == collision_key(c.first) and c.first not in {
+            d.path for d in found}
+    # The renames collide with nothing: no name given, no other rename.
+    renamed = [collision_key(c.rename) for c in found]
+    assert len(set(renamed)) == len(renamed) and not set(renamed) & set(groups)
 
 
 def test_unsafe_symlinks_are_reported_by_lint(tmp_path: Path) -> None:

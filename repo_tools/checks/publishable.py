@@ -55,6 +55,8 @@ def unpublishable(path: str) -> str | None:
 
 def collision_key(name: str) -> str:
     """Names equal under this key are one file on macOS and Windows."""
+    if name.isascii() and name.islower():  # (islower: no capital letter, and one letter)
+        return name  # the usual name is its own key: no copy of every path of a big repo
     return unicodedata.normalize("NFC", name).casefold()
 
 
@@ -83,8 +85,17 @@ def _keep_first(name: str) -> tuple[bool, bool, bytes]:
 def colliding_paths(names: Iterable[str]) -> list[Collision]:
     """Every name that collides with another, but the one to keep (NFC, lower case, else
     first in byte order)."""
-    ordered = sorted(set(names), key=_keep_first)
-    taken = {collision_key(n) for n in ordered}
+    first: dict[str, str] = {}
+    shared: dict[str, set[str]] = {}
+    for name in names:
+        key = collision_key(name)
+        kept = first.setdefault(key, name)
+        if kept != name:
+            shared.setdefault(key, {kept}).add(name)
+    taken = set(first)
+    # Only names that share a key can collide; going through them in keep-first order
+    # gives each collision, and each rename, as a pass over every name would.
+    ordered = sorted((n for group in shared.values() for n in group), key=_keep_first)
     seen: dict[str, str] = {}
     found: list[Collision] = []
     for name in ordered:
@@ -197,9 +208,11 @@ def publish_findings(repo: Path, base: Path, *, model_files: bool = True) -> lis
         found.append(finding(rules.COLLIDING_PATHS,
                              repo_layout.display_path(Path(root, collision.path), base),
                              collision.message()))
+    links = _symlinks(root, names)
     for name in names:
         path = os.path.join(root, name)
-        if os.path.islink(path) and _readable_target(repo, path) is None:
+        link = name in links
+        if link and _readable_target(repo, path) is None:
             found.append(finding(rules.UNSAFE_SYMLINK,
                                  repo_layout.display_path(Path(path), base),
                                  UNSAFE_SYMLINK_MESSAGE))
@@ -223,6 +236,24 @@ def publish_findings(repo: Path, base: Path, *, model_files: bool = True) -> lis
                                  repo_layout.display_path(Path(path), base),
                                  private_key_message(key), line=key.line, column=key.column))
     return found
+
+
+def _symlinks(root: str, names: list[str]) -> set[str]:
+    """Which of the repo-relative names are symlinks: one directory listing per folder
+    (its file types come with it), not a stat per file; check-index runs on every commit."""
+    links: set[str] = set()
+    unlisted: set[str] = set()
+    for folder in {name.rpartition("/")[0] for name in names}:
+        prefix = f"{folder}/" if folder else ""
+        try:
+            with os.scandir(os.path.join(root, folder)) as listing:
+                links.update(prefix + e.name for e in listing if e.is_symlink())
+        except OSError:  # a folder that is a link, or gone: ask each file
+            unlisted.add(folder)
+    if unlisted:
+        links.update(name for name in names if name.rpartition("/")[0] in unlisted
+                     and os.path.islink(os.path.join(root, name)))
+    return links
 
 
 def unpublishable_message(reason: str) -> str:
