@@ -57,7 +57,7 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
     if probe:
         named.add("probe")
     wanted = tuple(c for c in CHECKS if c in named)
-    paths = repo_layout.model_files(repo)
+    paths = repo_layout.model_file_names(repo_layout.absolute(repo))
     files = len(paths)
     on_version = None
     if "index" in wanted:
@@ -79,9 +79,10 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
             v1 = {f.path for f in found if f.rule == core.V1_FORMAT.code}
             targets = [p for p in paths
                        if v1 and repo_layout.display_path(p, shown_from) in v1]
-        found = _prefer_migrate(found, _migrate_findings(targets, shown_from))
+        found = _prefer_migrate(found, _migrate_findings([Path(p) for p in targets],
+                                                          shown_from))
     if "probe" in wanted:
-        found.extend(_probe_findings(repo, paths, shown_from, settings))
+        found.extend(_probe_findings(repo, [Path(p) for p in paths], shown_from, settings))
     kept = apply_settings(found, settings, repo_prefix=repo_prefix(repo, shown_from))
     return LintResult(sort_findings(kept), files, wanted, settings)
 

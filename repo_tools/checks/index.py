@@ -24,7 +24,6 @@ from repo_tools.checks.summaries import (
     KeyIndex,
     SummaryCache,
     read_summaries,
-    stat_digest,
 )
 from repo_tools.checks.validate import check_client_range, first_per_place, schema_findings
 from repo_tools.compat import IndexEntry, Interval, Segment
@@ -516,8 +515,7 @@ def _suspects(index: KeyIndex, models_dir: Path, names: list[str], ranges: list[
     """The files of a models directory that may hold an unreachable model: by its key
     index, those holding a client range that misses `ranges`, and every file changed since
     the index was written; None when too many changed for the index to be worth it."""
-    stale = {name for name in names
-             if index.stats.get(name) != stat_digest(os.path.join(models_dir, name))}
+    stale = index.changed(models_dir, set(names))
     if len(stale) > max(STALE_LIMIT, len(names) // 10):
         return None
     wanted = set(stale)

@@ -25,6 +25,8 @@ costs less than finding, reading and writing a cache file.
 
 from __future__ import annotations
 
+import array
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -33,7 +35,7 @@ import marshal
 import os
 import sys
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Set
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +85,25 @@ def stat_key(path: str) -> tuple[int, ...] | None:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
-def stat_digest(path: str) -> int | None:
-    """`stat_key` as one number, for the key index (ints hash the same in every process)."""
-    key = stat_key(path)
-    return None if key is None else hash(key)
+def _stat_digests(folder: str, names: Iterable[str]) -> Iterator[int]:
+    """Each file's `stat_key` as one number (`_NO_STAT` when it cannot be stat'ed), for
+    the key index: stat'ed relative to the open directory where the platform allows."""
+    fd = -1
+    if os.stat in os.supports_dir_fd:
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+    try:
+        for name in names:
+            try:
+                info = (os.stat(name, dir_fd=fd) if fd >= 0
+                        else os.stat(os.path.join(folder, name)))
+            except OSError:
+                yield _NO_STAT
+                continue
+            yield _digest((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def parse_summary(path: str) -> list[_Row]:
@@ -238,7 +255,7 @@ class SummaryCache:
 # recorded files are all being re-read, a cachePath that is a directory of another) sends
 # the caller back to the full summaries.
 
-INDEX_FORMAT = "repo-tools-key-index/3"
+INDEX_FORMAT = "repo-tools-key-index/4"
 STALE_LIMIT = 16
 _HOLDERS = 2
 
@@ -260,9 +277,13 @@ def _index_file(cache_file: Path) -> Path:
 
 
 def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
-    """The key index of a directory whose every file's summary is `entries`."""
+    """The key index of a directory whose every file's summary is `entries`.
+
+    Packed into arrays (stats in name order, sorted CRC keys with a fixed number of
+    holders each) rather than dicts: at 10,000 files it loads in a millisecond instead of
+    25, and an unchanged directory is told by one comparison of its stats."""
     names = sorted(entries)
-    stats: dict[str, Any] = {}
+    stats: list[int] = []
     identities: dict[int, list[int]] = {}
     paths: dict[int, list[int]] = {}
     parents: set[int] = set()
@@ -272,7 +293,7 @@ def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str,
     ranges: dict[tuple[Any, Any], list[int]] = {}
     for number, name in enumerate(names):
         key, rows = entries[name][0], entries[name][1]
-        stats[name] = hash(key) if type(key) is tuple else None
+        stats.append(_digest(key) if type(key) is tuple else _NO_STAT)
         for row in rows:
             for table, crc in ((identities, identity_crc(*row[1:4])),
                                (paths, path_crc(row[5]) if type(row[5]) is str else None)):
@@ -288,10 +309,51 @@ def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str,
             if type(row[5]) is str:
                 parts = row[5].casefold().split("/")
                 parents.update(key_crc("/".join(parts[:depth])) for depth in range(1, len(parts)))
-    return {"format": INDEX_FORMAT, "code": code, "names": names, "stats": stats,
-            "identities": {k: tuple(v) for k, v in identities.items()},
-            "paths": {k: tuple(v) for k, v in paths.items()}, "parents": parents,
+    return {"format": INDEX_FORMAT, "code": code, "names": names,
+            "stats": array.array("q", stats).tobytes(),
+            "identities": _pack_table(identities), "paths": _pack_table(paths),
+            "parents": array.array("I", sorted(parents)).tobytes(),
             "ranges": {k: tuple(v) for k, v in ranges.items()}}
+
+
+_NO_STAT = -1  # a file that could not be stat'ed: matches no digest (see _digest)
+
+
+def _digest(key: tuple[int, ...]) -> int:
+    # hash() of a tuple of ints is the same in every process; -1 is never a hash.
+    return hash(key)
+
+
+def _pack_table(table: dict[int, list[int]]) -> tuple[bytes, bytes]:
+    """CRC -> holders as (sorted CRCs, _HOLDERS file numbers per CRC, -1 for none)."""
+    keys = sorted(table)
+    holders = array.array("i")
+    for crc in keys:
+        numbers = table[crc]
+        holders.extend(numbers + [-1] * (_HOLDERS - len(numbers)))
+    return array.array("I", keys).tobytes(), holders.tobytes()
+
+
+class _CrcTable:
+    """A packed CRC -> file numbers table, looked up by bisection."""
+
+    def __init__(self, packed: tuple[bytes, bytes]) -> None:
+        self._keys = array.array("I")
+        self._keys.frombytes(packed[0])
+        self._holders = array.array("i")
+        self._holders.frombytes(packed[1])
+        if packed[1] and len(self._holders) != _HOLDERS * len(self._keys):
+            raise ValueError("damaged key table")
+
+    def get(self, crc: int) -> tuple[int, ...]:
+        at = bisect.bisect_left(self._keys, crc)
+        if at == len(self._keys) or self._keys[at] != crc:
+            return ()
+        return tuple(n for n in self._holders[at * _HOLDERS:(at + 1) * _HOLDERS] if n >= 0)
+
+    def __contains__(self, crc: int) -> bool:
+        at = bisect.bisect_left(self._keys, crc)
+        return at < len(self._keys) and self._keys[at] == crc
 
 
 class KeyIndex:
@@ -299,10 +361,13 @@ class KeyIndex:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.names: list[str] = data["names"]
-        self.stats: dict[str, Any] = data["stats"]
-        self.identities: dict[int, tuple[int, ...]] = data["identities"]
-        self.paths: dict[int, tuple[int, ...]] = data["paths"]
-        self.parents: set[int] = data["parents"]
+        self._stats = array.array("q")
+        self._stats.frombytes(data["stats"])
+        if len(self._stats) != len(self.names):
+            raise ValueError("damaged key index")
+        self.identities = _CrcTable(data["identities"])
+        self.paths = _CrcTable(data["paths"])
+        self.parents = _CrcTable((data["parents"], b""))
         self.ranges: dict[tuple[Any, Any], tuple[int, ...]] = data["ranges"]
 
     @classmethod
@@ -317,8 +382,23 @@ class KeyIndex:
                     or data.get("code") != code_key()):
                 return None
             return cls(data)
-        except (OSError, ValueError, EOFError, TypeError, KeyError):
+        except (OSError, ValueError, EOFError, TypeError, KeyError, IndexError):
             return None
+
+    def changed(self, models_dir: Path | str, present: Set[str]) -> set[str]:
+        """The files of `present` (the directory's file names now) that are new or
+        changed since the index was written. Deleted files are `deleted`'s."""
+        current = array.array("q", _stat_digests(str(models_dir), self.names))
+        if current == self._stats:
+            changed: set[str] = set()
+        else:
+            changed = {name for name, now, then in zip(self.names, current, self._stats,
+                                                       strict=True)
+                       if now != then and name in present}
+        return changed | (present - set(self.names))
+
+    def deleted(self, present: Set[str]) -> set[str]:
+        return set(self.names) - present
 
     def holders(self, models: Iterable[EntrySummary], excluded: set[str]) -> set[str] | None:
         """The names of the files that may hold the earliest entry sharing a key with
@@ -335,7 +415,7 @@ class KeyIndex:
                 lookups += [(self.paths, key_crc("/".join(parts[:depth])))
                             for depth in range(1, len(parts) + 1)]
             for table, crc in lookups:
-                numbers = table.get(crc, ())
+                numbers = table.get(crc)
                 kept = [self.names[n] for n in numbers if self.names[n] not in excluded]
                 if not kept and len(numbers) >= _HOLDERS:
                     return None  # every recorded holder is being re-read; more may exist

@@ -16,7 +16,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from repo_tools import repo as repo_layout
@@ -29,7 +29,6 @@ from repo_tools.checks.summaries import (
     KeyIndex,
     SummaryCache,
     read_summaries,
-    stat_digest,
     stat_key,
 )
 from repo_tools.findings import Finding, finding, place, sort_findings
@@ -38,6 +37,9 @@ from repo_tools.model import EntrySummary, summaries_of
 from repo_tools.rules import core
 from repo_tools.urls import huggingface_resolve_url
 from repo_tools.versions import explain_semver, is_semver, version_key
+
+if TYPE_CHECKING:
+    import multiprocessing.context
 
 V1_KEYS = frozenset({"name", "download_url", "file_hash", "cache_path"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -468,7 +470,7 @@ VersionHook = Callable[[str, Mapping[str, str], Sequence[EntrySummary]], None]
 caller that needs a config version's entries gets as validate goes through them."""
 
 
-def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
+def validate_paths(paths: Sequence[str | Path], base: Path, *, jobs: int = 0,
                    known_platforms: frozenset[str] | None = None,
                    on_version: VersionHook | None = None) -> ValidateResult:
     """Validate the named model files; siblings in the same config version are read for
@@ -486,8 +488,8 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     # A file outside the versions/<v>/models/ layout is a group of its own.
     groups: dict[str, dict[str, str]] = defaultdict(dict)
     for real, shown in named.items():
-        version = repo_layout.config_version_dir(Path(real))
-        groups[os.path.dirname(real) if version else real][real] = shown
+        folder = os.path.dirname(real)
+        groups[folder if repo_layout.is_models_dir(folder) else real][real] = shown
     options = "" if known_platforms is None else repr(sorted(known_platforms))
     clean: set[str] = set()  # named files that a cached clean verdict still vouches for
     # The hook's call touches one or two config versions: their caches are kept for the
@@ -496,45 +498,52 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
     # A directory where only a few files are named is answered from its key index when
     # it has one: the siblings are vouched for by their stats, and only the files that
     # share a key with the named ones are read (see checks.summaries).
-    indexes: dict[str, KeyIndex] = {}
+    indexes: dict[str, tuple[KeyIndex, set[str]]] = {}
     for group, members in groups.items():
         if group in named:
             continue  # outside versions/<v>/models/: a group of its own, nothing to cache
-        _add_siblings(group, members, base)
-        if on_version is None and sum(real in named for real in members) <= INDEXED_NAMED:
-            index = KeyIndex.load(Path(group), len(members))
+        if on_version is None and len(members) <= INDEXED_NAMED:
+            # Its siblings are not even listed as paths unless the index cannot answer.
+            present = _sibling_names(group)
+            index = KeyIndex.load(Path(group), len(present))
             if index is not None:
-                indexes[group] = index
+                indexes[group] = (index, present)
                 continue
+        _add_siblings(group, members, base)
         cache = SummaryCache(Path(group), len(members), options)
         if len(groups) <= KEEP_CACHES:
             kept[group] = cache
         clean.update(real for real in members if real in named and cache.is_clean(real))
     # Checked in the order the groups are gone through below, and taken one group at a
-    # time as the workers deliver: memory follows a config version, not the repo.
-    ordered = [(group, sorted(members.items(), key=lambda item: item[1]))
-               for group, members in groups.items()]
-    results = _run_check_file([(Path(real), shown, known_platforms)
-                               for _, files in ordered for real, shown in files
-                               if real in named and real not in clean], jobs)
+    # time as the workers deliver: memory follows a config version, not the repo (the
+    # list of files to check is a generator too, and each group is sorted when reached).
+    results = _run_check_file(((real, shown, known_platforms)
+                               for members in groups.values() for real, shown in _in_order(members)
+                               if real in named and real not in clean),
+                              len(named) - len(clean), jobs)
 
     findings: list[Finding] = []
-    report_on = set(named.values())
-    for group, files in ordered:
+    for group, members in groups.items():
+        files = _in_order(members)
+        report_on = {shown for real, shown in files if real in named}
         version_models: list[EntrySummary] = []
-        index = indexes.get(group)
-        if index is not None:
-            checked = [next(results) for real, _ in files if real in named]
+        indexed = indexes.get(group)
+        if indexed is not None:
+            checked = [next(results) for _ in files]  # only the named files, so far
             for result in checked:
                 findings.extend(result.findings)
-            indexed = _from_key_index(index, files, named, checked)
-            if indexed is not None:
-                docs = _ReparsedFiles({shown: p for p, shown in files})
+            answer = _from_key_index(*indexed, group, _shown_prefix(group, base), files,
+                                     checked)
+            if answer is not None:
+                version_models, shown_to_real = answer
+                docs = _ReparsedFiles(shown_to_real)
                 findings.extend(_locate_cross(
-                    cross_file_findings(indexed, report_on, places_in(docs)), docs))
+                    cross_file_findings(version_models, report_on, places_in(docs)), docs))
                 continue
-            # The index could not answer: the summaries, as below.
+            # The index could not answer: the summaries of every sibling, as below.
             results = itertools.chain(checked, results)
+            _add_siblings(group, groups[group], base)
+            files = sorted(groups[group].items(), key=lambda item: item[1])
         summaries = None if group in named else kept.pop(group, None) or SummaryCache(
             Path(group), len(files), options)
         for real, shown in files:
@@ -565,65 +574,65 @@ def validate_paths(paths: Sequence[Path], base: Path, *, jobs: int = 0,
 INDEXED_NAMED = 8
 
 
-def _from_key_index(index: KeyIndex, files: list[tuple[str, str]], named: Mapping[str, str],
-                    checked: list[FileResult]) -> list[EntrySummary] | None:
+def _from_key_index(index: KeyIndex, present: set[str], models_dir: str, prefix: str,
+                    named_files: list[tuple[str, str]], checked: list[FileResult]
+                    ) -> tuple[list[EntrySummary], dict[str, str]] | None:
     """The entries the cross-file rules need for the named files of one directory: theirs
     (just checked), every changed or new sibling's (read afresh), and those of the files
     the index names as holding the earliest entry of a key the named files use. In file
-    order, as the full list would be; None when the index cannot answer exactly."""
+    order, as the full list would be, with the files they come from (shown -> path);
+    None when the index cannot answer exactly."""
     fresh: dict[str, list[EntrySummary]] = {}
-    named_files = [shown for real, shown in files if real in named]
-    for result, shown in zip(checked, named_files, strict=True):
-        fresh[shown] = list(result.models)
-    by_name: dict[str, tuple[str, str]] = {}
+    files: dict[str, str] = {}
     excluded: set[str] = set()
-    stats = index.stats
-    stale = 0
-    for real, shown in files:
-        name = real[real.rfind(os.sep) + 1:]
-        by_name[name] = (real, shown)
-        if real in named:
-            excluded.add(name)
-        elif stats.get(name) != stat_digest(real):
-            stale += 1
-            if stale > STALE_LIMIT:
-                return None
-            fresh[shown] = read_summaries(real, shown)
-            excluded.add(name)
-    excluded.update(name for name in stats if name not in by_name)  # deleted since
+    for (real, shown), result in zip(named_files, checked, strict=True):
+        fresh[shown], files[shown] = list(result.models), real
+        excluded.add(os.path.basename(real))
+    stale = index.changed(models_dir, present) - excluded
+    if len(stale) > STALE_LIMIT:
+        return None
     named_models = [m for result in checked for m in result.models]
-    holders = index.holders(named_models, excluded)
+    holders = index.holders(named_models, excluded | stale | index.deleted(present))
     if holders is None:
         return None
-    for name in holders:
-        real, shown = by_name[name]
-        fresh[shown] = read_summaries(real, shown)
-    return [m for shown in sorted(fresh) for m in fresh[shown]]
+    for name in stale | holders:
+        real, shown = os.path.join(models_dir, name), prefix + name
+        fresh[shown], files[shown] = read_summaries(real, shown), real
+    return [m for shown in sorted(fresh) for m in fresh[shown]], files
 
 
-def _display_paths(paths: Sequence[Path], base: Path) -> dict[str, str]:
+def _display_paths(paths: Sequence[str | Path], base: Path) -> dict[str, str]:
     """Absolute path -> display path, for every path: one abspath each, the display path
     cut from it (a whole repo's worth of files are named by lint)."""
     root = os.path.abspath(base).rstrip(os.sep) + os.sep
     named = {}
     for path in paths:
         real = os.path.abspath(path)
+        if real == path:
+            real = path  # the caller's own string, not a copy (a 100,000-file repo's worth)
         named[real] = (real[len(root):].replace(os.sep, "/") if real.startswith(root)
                        else repo_layout.display_path(path, base))
     return named
 
 
+def _sibling_names(models_dir: str) -> set[str]:
+    try:
+        return {e.name for e in os.scandir(models_dir)
+                if e.name.endswith(".json") and not e.name.startswith(".")}
+    except OSError:
+        return set()
+
+
+def _shown_prefix(models_dir: str, base: Path) -> str:
+    shown_dir = repo_layout.display_path(Path(models_dir), base)
+    return "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
+
+
 def _add_siblings(models_dir: str, members: dict[str, str], base: Path) -> None:
     """Every *.json of models_dir into members (absolute path -> display path), with the
     display paths derived from the directory's once (not one path computation per file)."""
-    shown_dir = repo_layout.display_path(Path(models_dir), base)
-    prefix = "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
-    try:
-        names = [e.name for e in os.scandir(models_dir)
-                 if e.name.endswith(".json") and not e.name.startswith(".")]
-    except OSError:
-        return
-    for name in names:
+    prefix = _shown_prefix(models_dir, base)
+    for name in sorted(_sibling_names(models_dir)):
         members.setdefault(os.path.join(models_dir, name), prefix + name)
 
 
@@ -666,25 +675,42 @@ KEEP_CACHES = 8
 PARALLEL_THRESHOLD = 400
 
 
-def _run_check_file(items: list[tuple[Path, str, frozenset[str] | None]],
+def _in_order(members: dict[str, str]) -> list[tuple[str, str]]:
+    """A group's files (path, shown) in the order they are checked and reported: by shown
+    path."""
+    return sorted(members.items(), key=lambda item: item[1])
+
+
+def _run_check_file(items: Iterable[tuple[str, str, frozenset[str] | None]], count: int,
                     jobs: int) -> Iterator[FileResult]:
-    """The results in the order of items, as they come (a generator: the caller consumes
-    them one config version at a time)."""
+    """The results in the order of items (`count` of them), as they come (a generator:
+    the caller consumes them one config version at a time)."""
     workers = jobs or min(os.cpu_count() or 1, 8)
-    if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
-        yield from (check_file(*item) for item in items)
+    if workers <= 1 or count < PARALLEL_THRESHOLD:
+        yield from (_check_file_item(item) for item in items)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     # Executor.map submits everything at once and keeps each result until it is taken;
     # windows keep that bounded whatever the repo's size.
     window = 4096
-    chunk = max(1, min(len(items), window) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for start in range(0, len(items), window):
-            yield from pool.map(_check_file_item, items[start:start + window],
-                                chunksize=chunk)
+    chunk = max(1, min(count, window) // (workers * 8))
+    pending = iter(items)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
+        while batch := list(itertools.islice(pending, window)):
+            yield from pool.map(_check_file_item, batch, chunksize=chunk)
 
 
-def _check_file_item(item: tuple[Path, str, frozenset[str] | None]) -> FileResult:
-    return check_file(*item)
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers that start from a small process, not forked from this one: a forked worker
+    inherits the parent's heap (every path of a 100,000-file repo), and its pages are
+    copied as soon as the worker's own objects move in them (124 MiB per worker against
+    about 30 MiB)."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+
+
+def _check_file_item(item: tuple[str, str, frozenset[str] | None]) -> FileResult:
+    return check_file(Path(item[0]), item[1], item[2])
