@@ -210,8 +210,10 @@ def publish_findings(repo: Path, base: Path, *, model_files: bool = True) -> lis
                              collision.message()))
     links = _symlinks(root, names)
     for name in names:
-        path = os.path.join(root, name)
         link = name in links
+        if not link and not model_files and repo_layout.is_model_file_path(name):
+            continue  # the common case, first: nothing to look at
+        path = os.path.join(root, name)
         if link and _readable_target(repo, path) is None:
             found.append(finding(rules.UNSAFE_SYMLINK,
                                  repo_layout.display_path(Path(path), base),
