@@ -1,4 +1,4 @@
-from repo_tools.cli import main
+from repo_tools.entry import main
 
 if __name__ == "__main__":
     main()

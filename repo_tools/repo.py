@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from repo_tools.findings import Finding
 
 INDEX_FILE = "index.json"
 VERSIONS_DIR = "versions"
@@ -89,3 +94,18 @@ def display_path(path: str | Path, base: Path) -> str:
     full = os.path.abspath(path)
     shown = full[len(prefix):] if full.startswith(prefix) else os.fspath(path)
     return shown.replace(os.sep, "/")
+
+
+def with_repo_settings(findings: Sequence[Finding], repo: Path) -> list[Finding]:
+    """Apply the config repo's settings (disabled rules, severities, per-file disables) as
+    `lint` does, so that a hook never fails on a rule the repo has turned off.
+
+    Problems in the settings file itself are lint's to report, not every hook's.
+    """
+    if not ((repo / SETTINGS_FILE).is_file() or (repo / PYPROJECT).is_file()):
+        return list(findings)  # the common case pays no import
+    from repo_tools.lint import repo_prefix
+    from repo_tools.settings import apply_settings, load_settings
+
+    settings = load_settings(repo).settings
+    return apply_settings(findings, settings, repo_prefix=repo_prefix(repo, Path.cwd()))

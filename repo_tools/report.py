@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -70,6 +71,21 @@ def visible(text: str) -> str:
     """Text fit for a terminal: C0 and C1 controls become their Python escapes (`\\n`,
     `\\x1b`), so a reader sees them instead of the terminal obeying them."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def use_color(choice: str, environ: Mapping[str, str] | None = None,
+              isatty: Callable[[], bool] | None = None) -> bool:
+    """`--color` with the conventions: always/never win; auto colours a terminal, and the
+    environment overrides that: NO_COLOR (https://no-color.org) turns colour off, else
+    FORCE_COLOR (https://force-color.org) turns it on, each when set and not empty."""
+    env = os.environ if environ is None else environ
+    if choice == "always":
+        return True
+    if choice == "never" or env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return (isatty or sys.stdout.isatty)()
 
 
 def render_text(findings: Sequence[Finding], files: int, *, color: bool = False,

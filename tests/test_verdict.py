@@ -7,6 +7,7 @@ real git repositories, signed by real keys, read back by the real client.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import unicodedata
 from pathlib import Path
@@ -285,6 +286,7 @@ def test_resign_needs_a_trusted_previous_release(signed_repo: dict[str, Path]) -
 def test_template_placeholders_are_known_placeholders() -> None:
     assert placeholders.placeholder_url(TEMPLATE_DEFAULTS["example_url"]) is not None
     assert placeholders.placeholder_sha256(TEMPLATE_DEFAULTS["example_sha256"]) is not None
+    assert hashlib.sha256(b"").hexdigest() == placeholders.EMPTY_FILE_SHA256
 
 
 def test_case_placeholder_model_fails_lint_and_is_not_released(tmp_path: Path) -> None:

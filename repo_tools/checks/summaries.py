@@ -29,7 +29,6 @@ import array
 import bisect
 import contextlib
 import functools
-import hashlib
 import json
 import marshal
 import os
@@ -52,6 +51,8 @@ _ROW_FIELDS = len(EntrySummary._fields) - 1  # the index stands for path and poi
 def code_key() -> str:
     """What the verdicts depend on besides the file: the version and every module of
     repo_tools as installed (sizes and mtimes: an edited checkout counts as new code)."""
+    import hashlib
+
     import repo_tools
 
     package = os.path.dirname(os.path.abspath(repo_tools.__file__))
@@ -63,6 +64,14 @@ def code_key() -> str:
                 parts.append(f"{os.path.relpath(folder, package)}/{name}:{info.st_size}:"
                              f"{info.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _cache_file(root: Path, models_dir: Path) -> Path:
+    """A models directory's summary cache (its key index is `_index_file` of it)."""
+    import hashlib  # here: a small repo, which has no cache, does not pay for it
+
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
+    return root / f"{digest}.marshal"
 
 
 def cache_root() -> Path | None:
@@ -151,8 +160,7 @@ class SummaryCache:
         if root is None:
             return
         self._code = code_key()
-        digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
-        self._file = root / f"{digest}.marshal"
+        self._file = _cache_file(root, models_dir)
         try:
             # marshal, not JSON: it loads several times faster, and it only ever holds
             # plain lists, strings and numbers (it can build no object that runs code).
@@ -375,9 +383,8 @@ class KeyIndex:
         root = cache_root() if files >= CACHED_FROM else None
         if root is None:
             return None
-        digest = hashlib.sha256(os.fsencode(os.path.abspath(models_dir))).hexdigest()[:32]
         try:
-            data = marshal.loads(_index_file(root / f"{digest}.marshal").read_bytes())
+            data = marshal.loads(_index_file(_cache_file(root, models_dir)).read_bytes())
             if (type(data) is not dict or data.get("format") != INDEX_FORMAT
                     or data.get("code") != code_key()):
                 return None

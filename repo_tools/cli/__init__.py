@@ -7,13 +7,11 @@ hook's hot path) never pays for `requests` or `cryptography`.
 from __future__ import annotations
 
 import importlib
-import os
-import sys
-from collections.abc import Callable, Mapping
 
 import click
 
 from repo_tools import __version__
+from repo_tools.report import use_color as use_color  # where --color is decided
 
 # name -> "module:attribute"; each module holds one family of commands.
 COMMANDS: dict[str, str] = {
@@ -78,21 +76,6 @@ class LazyGroup(click.Group):
             raise
         command: click.Command = getattr(module, attr)
         return with_color_option(command)
-
-
-def use_color(choice: str, environ: Mapping[str, str] | None = None,
-              isatty: Callable[[], bool] | None = None) -> bool:
-    """`--color` with the conventions: always/never win; auto colours a terminal, and the
-    environment overrides that: NO_COLOR (https://no-color.org) turns colour off, else
-    FORCE_COLOR (https://force-color.org) turns it on, each when set and not empty."""
-    env = os.environ if environ is None else environ
-    if choice == "always":
-        return True
-    if choice == "never" or env.get("NO_COLOR"):
-        return False
-    if env.get("FORCE_COLOR"):
-        return True
-    return (isatty or sys.stdout.isatty)()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

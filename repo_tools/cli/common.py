@@ -13,6 +13,7 @@ import click
 
 from repo_tools import repo as repo_layout
 from repo_tools.findings import Finding, exit_code
+from repo_tools.repo import with_repo_settings as with_repo_settings  # for the commands
 from repo_tools.report import FORMATS, render, render_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -154,23 +155,6 @@ def emit(findings: Sequence[Finding], files: int, *, fmt: str, strict: bool,
         # click strips ANSI codes when stdout is not a terminal; --color always means keep them.
         click.echo(text, nl=False, color=color or None)
     return exit_code(findings, strict=strict)
-
-
-def with_repo_settings(findings: Sequence[Finding], repo: Path) -> list[Finding]:
-    """Apply the config repo's settings (disabled rules, severities, per-file disables) as
-    `lint` does, so that a hook never fails on a rule the repo has turned off.
-
-    Problems in the settings file itself are lint's to report, not every hook's.
-    """
-    from repo_tools.repo import PYPROJECT, SETTINGS_FILE
-
-    if not ((repo / SETTINGS_FILE).is_file() or (repo / PYPROJECT).is_file()):
-        return list(findings)  # the common case pays no import
-    from repo_tools.lint import repo_prefix
-    from repo_tools.settings import apply_settings, load_settings
-
-    settings = load_settings(repo).settings
-    return apply_settings(findings, settings, repo_prefix=repo_prefix(repo, Path.cwd()))
 
 
 def existing_files(paths: Sequence[Path]) -> list[Path]:
