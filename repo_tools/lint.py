@@ -78,9 +78,10 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
             # so only the files validate saw as v1 need reading a second time.
             v1 = {f.path for f in found if f.rule == core.V1_FORMAT.code}
             targets = [p for p in paths
-                       if v1 and repo_layout.display_path(p, shown_from) in v1]
-        found = _prefer_migrate(found, _migrate_findings([Path(p) for p in targets],
-                                                          shown_from))
+                       if repo_layout.display_path(p, shown_from) in v1] if v1 else []
+        if targets:  # (a v2 repo does not even import migrate)
+            found = _prefer_migrate(found, _migrate_findings([Path(p) for p in targets],
+                                                              shown_from))
     if "probe" in wanted:
         found.extend(_probe_findings(repo, [Path(p) for p in paths], shown_from, settings))
     kept = apply_settings(found, settings, repo_prefix=repo_prefix(repo, shown_from))
