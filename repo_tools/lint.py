@@ -83,7 +83,8 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
             found = _prefer_migrate(found, _migrate_findings([Path(p) for p in targets],
                                                               shown_from))
     if "probe" in wanted:
-        found.extend(_probe_findings(repo, [Path(p) for p in paths], shown_from, settings))
+        found.extend(_unreported(_probe_findings(repo, [Path(p) for p in paths], shown_from,
+                                                 settings), found))
     kept = apply_settings(found, settings, repo_prefix=repo_prefix(repo, shown_from))
     return LintResult(sort_findings(kept), files, wanted, settings)
 
@@ -146,6 +147,16 @@ def _prefer_migrate(found: list[Finding], migrate: list[Finding]) -> list[Findin
     explained = {f.path for f in migrate}
     kept = [f for f in found if not (f.rule == core.V1_FORMAT.code and f.path in explained)]
     return kept + migrate
+
+
+def _unreported(probed: list[Finding], found: list[Finding]) -> list[Finding]:
+    """Probe's findings less its /blob/ URL rule (P007) where validate's offline twin
+    (V011) already reports the same URL: one problem, one finding."""
+    from repo_tools.rules import probe as probe_rules
+
+    blob = {(f.path, f.pointer) for f in found if f.rule == core.HF_BLOB_URL.code}
+    return [f for f in probed if not (f.rule == probe_rules.HF_BLOB_URL.code
+                                      and (f.path, f.pointer) in blob)]
 
 
 class LintError(Exception):

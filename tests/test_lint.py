@@ -229,6 +229,21 @@ def test_probe_adds_the_network_check(tmp_path: Path) -> None:
     assert online.exit_code == 1
 
 
+def test_a_blob_url_is_reported_once_with_probe(tmp_path: Path) -> None:
+    # V011 (offline) and P007 (probe) are the same problem: lint --probe reports it once.
+    with LoopbackServer() as server:
+        server.route("/one.bin", Body(b"x" * 10))
+        blob = "https://huggingface.co/acme/m/blob/main/m.gguf"
+        repo = _probe_repo(tmp_path, server.url("/one.bin"), blob)
+        (repo / ".repo-tools.toml").write_text("[probe]\nretries = 0\ncache = false\n")
+        online = cli("lint", "--format", "json", "--probe", cwd=repo)
+        alone = cli("probe", "--format", "json", cwd=repo)
+    found = [(f["rule"], f["pointer"]) for f in findings_json(online)]
+    assert ("V011", "/models/1/download/url") in found
+    assert [rule for rule, pointer in found if pointer == "/models/1/download/url"] == ["V011"]
+    assert "P007" in rules_of(alone)  # probe on its own keeps its own check
+
+
 def test_relative_probe_paths_are_relative_to_the_config_repo(tmp_path: Path) -> None:
     # Settings travel with the repo: lint run from elsewhere (--repo) uses the same cache.
     with LoopbackServer() as server:
