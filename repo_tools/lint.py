@@ -89,6 +89,23 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
     return LintResult(sort_findings(kept), files, wanted, settings)
 
 
+def lint_files(files: Mapping[str, bytes], settings: Settings,
+               checks: Sequence[str] | None = None) -> LintResult:
+    """lint_repo on a release's content (repo-relative path -> bytes) rather than a work
+    tree: what `release --resign` runs on the release it signs again, so that content
+    published before a rule existed is not vouched for anew. The files are written to a
+    temporary folder; findings' paths are repo-relative."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="repo-tools-lint-") as scratch:
+        root = Path(scratch)
+        for path, data in files.items():
+            target = root.joinpath(*path.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)  # a scratch copy: no rename, no fsync
+        return lint_repo(root, base=root, settings=settings, checks=checks)
+
+
 def fix_repo(repo: Path, *, base: Path, write: bool,
              config: Path | None = None) -> FixResult:
     """`lint --fix`: the mechanical fixes of every model file, except those of rules the

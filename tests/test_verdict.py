@@ -265,6 +265,29 @@ def test_case_resign_keeps_a_quiet_repo_fresh(signed_repo: dict[str, Path]) -> N
     assert loaded.origin.accepted is not None and loaded.origin.accepted.bundle_version == 2
 
 
+def test_resign_checks_the_content_it_signs_again(signed_repo: dict[str, Path]) -> None:
+    # Released while the repo's settings turned V015 off (as content published before a
+    # rule existed was): once the rule applies again, --resign does not vouch for it anew.
+    s = signed_repo
+    models = s["repo"] / "versions/v1.0.0/models/huggingface.json"
+    doc = json.loads(models.read_text())
+    doc["models"][0]["download"]["sha256"] = hashlib.sha256(b"").hexdigest()
+    write_json(models, doc)
+    (s["repo"] / ".repo-tools.toml").write_text('disable = ["V015"]\n')
+    commit_all(s["repo"], "a placeholder hash, V015 off")
+    assert release(s).exit_code == 0
+    (s["repo"] / ".repo-tools.toml").unlink()
+    commit_all(s["repo"], "V015 on again")
+    before = (s["out"] / "manifest.json").read_bytes()
+    refused = release(s, "--resign", "--format", "json")
+    assert refused.exit_code == 1
+    assert rules_of(refused) == {"V015", "R030"}
+    assert [f["path"] for f in findings_json(refused) if f["rule"] == "V015"] == [
+        "versions/v1.0.0/models/huggingface.json"]
+    assert "bundle_version 1, which --resign would sign again" in messages(refused, "R030")[0]
+    assert (s["out"] / "manifest.json").read_bytes() == before  # nothing was published
+
+
 def test_resign_needs_a_trusted_previous_release(signed_repo: dict[str, Path]) -> None:
     s = signed_repo
     nothing = release(s, "--resign", "--format", "json")

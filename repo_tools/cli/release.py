@@ -23,7 +23,7 @@ from repo_tools.findings import Finding, Severity, finding
 
 if TYPE_CHECKING:  # cryptography stays unimported until a command runs
     from repo_tools.release.errors import VerificationError
-    from repo_tools.release.publish import PreparedRelease
+    from repo_tools.release.publish import PreparedRelease, PreviousRelease
     from repo_tools.release.sshsig import AllowedSigner
 
 PASSPHRASE_ENV = "REPO_TOOLS_KEY_PASSPHRASE"
@@ -117,7 +117,7 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
     trusted = _repo_signers(repo, allowed_signers)
     found: list[Finding] = []
     files = 0
-    if not resign:  # --resign publishes content that was checked when first released
+    if not resign:  # --resign checks the content it signs again, below
         checks = (*OFFLINE_CHECKS, "probe") if probe else OFFLINE_CHECKS
         linted = lint_repo(repo, base=Path.cwd(), checks=checks)
         found, files = linted.findings, linted.files
@@ -135,6 +135,10 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
             publish.check_previous_signature(request, trusted[0])
         prepared = publish.prepare_release(request, now=now)
         files = files or len(prepared.manifest.files)
+        if prepared.resigned and prepared.previous is not None:
+            refused = _resign_lint(repo, prepared.previous)
+            if refused:
+                return emit(refused, files, fmt=fmt, strict=strict, output=output)
         if dry_run or key_path is None:
             signature = None
         elif signer == "ssh-keygen":
@@ -162,6 +166,26 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
         except OSError as exc:
             raise IOFailure(f"cannot write the release to {out}: {exc.strerror}") from None
     return emit(found, files, fmt=fmt, strict=strict, output=output)
+
+
+def _resign_lint(repo: Path, previous: PreviousRelease) -> list[Finding]:
+    """The offline checks on the release being signed again, under the repo's settings
+    of today: its findings and a refusal when they hold errors (content published before
+    a rule existed must not be vouched for anew), else nothing."""
+    from repo_tools.lint import lint_files
+    from repo_tools.rules import release as rules
+    from repo_tools.settings import OFFLINE_CHECKS, load_settings
+
+    linted = lint_files(previous.files, load_settings(repo, base=Path.cwd()).settings,
+                        checks=OFFLINE_CHECKS)
+    errors = sum(1 for f in linted.findings if f.severity is Severity.ERROR)
+    if not errors:
+        return []
+    return [*linted.findings, finding(
+        rules.LINT_ERRORS, str(repo),
+        f"{errors} error(s) from the checks ({', '.join(linted.checks)}) in bundle_version "
+        f"{previous.manifest.bundle_version}, which --resign would sign again: publish a "
+        "fixed release instead (repo-tools release); nothing was published")]
 
 
 def _repo_signers(repo: Path, chosen: Path | None) -> tuple[list[AllowedSigner], str] | None:
