@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from repo_tools.client import (
     BundleSource,
@@ -36,8 +37,10 @@ from repo_tools.client.lkg import (
 from repo_tools.client.loader import STATE_FILE
 from repo_tools.client.sources import ManifestCopy, Origin
 from repo_tools.net.conditional import Validators
+from repo_tools.release import signing
 from tests.support.client_helpers import FAST, Lab, names
 from tests.support.httpserver import Body, Reset
+from tests.support.release_helpers import allowed_line
 from tests.support.staticserver import Exchange, StaticServer, etag_of
 
 MANIFEST, SIGNATURE = "/manifest.json", "/manifest.json.sig"
@@ -242,6 +245,41 @@ def test_after_an_upgrade_the_old_last_known_good_is_used_then_replaced(
     log = published.take_log()
     assert len(log) == 3 and not any(e.conditional for e in log)
     assert client.load().check is RemoteCheck.NOT_MODIFIED
+
+
+def test_the_same_manifest_signed_again_with_a_new_key_is_checked_with_its_new_signature(
+        lab: Lab, published: StaticServer) -> None:
+    client_of(lab, published).load()
+    # Key rotation: the application now trusts only a new key, and the maintainers signed
+    # the very same manifest with it.
+    new_key = Ed25519PrivateKey.generate()
+    manifest = (lab.out / "manifest.json").read_bytes()
+    (lab.out / "manifest.json.sig").write_bytes(signing.sign(manifest, new_key))
+    lab.allowed.write_text(allowed_line(new_key))
+    published.take_log()
+    result = client_of(lab, published).load()
+    assert paths(published.take_log()) == [("GET", MANIFEST, 304), ("GET", SIGNATURE, 200)]
+    assert result.source is Source.REMOTE and result.check is RemoteCheck.NOT_MODIFIED
+    # The new signature is the one kept: the next load asks for the manifest only.
+    assert client_of(lab, published).load().check is RemoteCheck.NOT_MODIFIED
+    assert paths(published.take_log()) == [("GET", MANIFEST, 304)]
+    # A manifest no trusted key signs is refused, even unchanged.
+    lab.allowed.write_text(allowed_line(Ed25519PrivateKey.generate()))
+    refused = client_of(lab, published).load()
+    assert refused.source is Source.LAST_KNOWN_GOOD and "R005" in refused.reasons[0].message
+
+
+def test_an_unchanged_load_restores_the_rollback_state(lab: Lab, published: StaticServer) -> None:
+    client = client_of(lab, published)
+    client.load()
+    state = client.state_dir / STATE_FILE
+    recorded = state.read_bytes()
+    state.unlink()
+    assert client.load().check is RemoteCheck.NOT_MODIFIED
+    assert state.read_bytes() == recorded
+    mtime = state.stat().st_mtime_ns
+    client.load()
+    assert state.stat().st_mtime_ns == mtime  # already recorded: not written again
 
 
 def test_offline_still_makes_no_request(lab: Lab, published: StaticServer) -> None:

@@ -297,8 +297,9 @@ class ConfigClient:
             pass  # nothing was confirmed: the stored files stay as they are
         elif (fetched.check is not RemoteCheck.DOWNLOADED and lkg is not None
               and fetched.release is not None and previous is not None
-              and fetched.release.locator == previous.locator and lkg.result == stored):
-            self._confirm(fetched.release, now)
+              and fetched.release.locator == previous.locator
+              and fetched.release.signature == previous.signature and lkg.result == stored):
+            self._confirm(fetched.release, origin, now)
         else:
             self._store(remote, origin, stored, now, fetched.release)
         log.info("loaded config %s for client %s: %d models from %s (%s)",
@@ -350,22 +351,31 @@ class ConfigClient:
                             format_time(now), stored, release)
         try:
             write_lkg(self.last_known_good_path, lkg)
-            if origin.accepted is not None and origin.repository is not None:
-                record_accepted(self.state_dir / STATE_FILE, origin.repository,
-                                origin.accepted)
+            self._remember_accepted(origin)
         except (OSError, VerificationError) as exc:
             log.warning("could not store the last known good config in %s: %s",
                         self.state_dir, exc)
 
-    def _confirm(self, release: ManifestCopy, now: dt.datetime) -> None:
+    def _confirm(self, release: ManifestCopy, origin: Origin, now: dt.datetime) -> None:
         """Record that the stored release was found unchanged now (a small file, not the
         whole last known good config again)."""
         try:
             write_confirmation(self.confirmation_path, Confirmation(
                 release.locator, release.sha256, format_time(now), release.validators))
-        except OSError as exc:
+            self._remember_accepted(origin)
+        except (OSError, VerificationError) as exc:
             log.warning("could not record the check of the last known good config in %s: %s",
                         self.state_dir, exc)
+
+    def _remember_accepted(self, origin: Origin) -> None:
+        """Record the release for rollback protection, unless it is recorded already (an
+        unchanged release: no write, no lock)."""
+        accepted = origin.accepted
+        if accepted is None or origin.repository is None:
+            return
+        path = self.state_dir / STATE_FILE
+        if load_state(path).get(origin.repository) != accepted:
+            record_accepted(path, origin.repository, accepted)
 
     # -- model files ---------------------------------------------------------------------
 

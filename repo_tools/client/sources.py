@@ -50,6 +50,7 @@ from repo_tools.release.fetch import DirectorySource, FetchError, Source, locate
 from repo_tools.release.manifest import MANIFEST_NAME, signature_name
 from repo_tools.release.verify import AcceptedRelease, verify_bundle, verify_manifest
 from repo_tools.rules import client as rules
+from repo_tools.rules import release as release_rules
 
 if TYPE_CHECKING:
     from repo_tools.net.transport import Transport
@@ -175,7 +176,17 @@ def verify_release_folder(source: Source, context: FetchContext, *, kind: str,
         not_modified = reply.not_modified
         copy, check = _manifest_copy(source, manifest_name, reply.data, reply.validators,
                                      context)
-        return _verify(source, copy, check, context, kind)
+        try:
+            return _verify(source, copy, check, context, kind)
+        except VerificationError as exc:
+            if check is RemoteCheck.DOWNLOADED or exc.rule not in _SIGNATURE_RULES:
+                raise
+        # The stored signature no longer verifies (the application trusts other keys
+        # now): the same manifest may have been signed again; its current signature decides.
+        signature = source.read(signature_name(manifest_name),
+                                context.config.verify_limits.max_signature_bytes)
+        return _verify(source, dataclasses.replace(copy, signature=signature), check,
+                       context, kind)
     except FetchError as exc:
         raise RemoteFailure(rules.REMOTE_UNREACHABLE, str(exc)) from None
     except VerificationError as exc:
@@ -202,6 +213,11 @@ def check_stored(release: ManifestCopy, origin: Origin, context: FetchContext) -
                             f"{exc.code} {exc.rule.name}: {exc.message} (the stored "
                             f"manifest of {origin.location})") from None
     return FetchedRemote({}, origin, release, RemoteCheck.NOT_DUE)
+
+
+_SIGNATURE_RULES = frozenset({release_rules.BAD_SIGNATURE_FORMAT,
+                              release_rules.UNSUPPORTED_ALGORITHM, release_rules.WRONG_NAMESPACE,
+                              release_rules.UNTRUSTED_KEY, release_rules.BAD_SIGNATURE})
 
 
 def _validators_for(locator: str, previous: ManifestCopy | None) -> Validators:
