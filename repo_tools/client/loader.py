@@ -11,6 +11,12 @@ Loading, in the doc's order:
 5. the result is stored as the last known good config (atomically), then the release's
    version is recorded for rollback protection.
 
+The last known good config keeps the signed manifest it came from, with the server's
+ETag and Last-Modified. A later load sends them (If-None-Match / If-Modified-Since); on
+304, or the same manifest bytes, it fetches nothing else and checks the stored manifest
+again (`RemoteCheck`). Within `ClientConfig.refresh_interval` of the last confirmation it
+makes no request at all.
+
 Any failure on the way (unreachable, unverifiable, stale, no compatible config version,
 a remote that would drop most models) falls back to the last known good config, with a
 warning on the `repo_tools.client` logger that starts with the reason's code (C001-C007).
