@@ -60,9 +60,25 @@ def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptur
     assert not client.cache.read().entries["acme/tiny.bin"].live_leases()
     assert lab.server.body_requests("/files/tiny.bin") == 1
 
-    # Release 2 adds a model; the client moves to it and remembers it.
+    # Release 2 adds a model, but its bundle is tampered with on the way: last known good
+    # (release 1), and the log says why.
     lab.standard_repo(extra=1)
     second = lab.release()
+    bundle = bytearray(second.files["bundle-2.tar"])
+    bundle[600] ^= 0x01
+    lab.serve({**second.files, "bundle-2.tar": bytes(bundle)})
+    caplog.clear()
+    result = client.load()
+    assert result.source == "last-known-good"
+    assert "m3" not in names(result.models)
+    assert result.origin and result.origin.bundle_version == 1
+    assert [r.rule for r in result.reasons] == ["C002"]
+    assert "R014" in result.reasons[0].message
+    log = client_log(caplog)
+    assert "C002" in log and "R014 bundle-mismatch" in log
+    assert "using the last known good config" in log
+
+    # Release 2 as published: the client moves to it and remembers it.
     lab.serve(second.files)
     result = client.load()
     assert result.source == "remote" and result.origin and result.origin.bundle_version == 2
@@ -70,19 +86,14 @@ def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptur
     state = json.loads((client.state_dir / STATE_FILE).read_text())
     assert state["repositories"]["example.org/models"]["bundle_version"] == 2
 
-    # Tampered bundle: last known good (release 2), and the log says why.
-    bundle = bytearray(second.files["bundle-2.tar"])
-    bundle[600] ^= 0x01
+    # The bundle tampered with after the client verified it: the manifest is the same, so
+    # the client keeps the release it verified and never fetches (or uses) the bundle.
     lab.serve({**second.files, "bundle-2.tar": bytes(bundle)})
-    caplog.clear()
+    lab.server.reset_log()
     result = client.load()
-    assert result.source == "last-known-good"
-    assert "m3" in names(result.models) and result.origin and result.origin.bundle_version == 2
-    assert [r.rule for r in result.reasons] == ["C002"]
-    assert "R014" in result.reasons[0].message
-    log = client_log(caplog)
-    assert "C002" in log and "R014 bundle-mismatch" in log
-    assert "using the last known good config" in log
+    assert result.source == "remote" and result.check == "unchanged"
+    assert "m3" in names(result.models) and result.reasons == []
+    assert lab.server.count("/rel/bundle-2.tar") == 0
 
     # An older release replayed: refused as a rollback.
     lab.serve({k: v for k, v in first.files.items()

@@ -167,7 +167,7 @@ def test_every_option_is_in_the_guide_with_its_default() -> None:
             row = f"| `{param.name}` | {_default_text(param.default)} |"
             assert row in text, row
     fields = {f.name: f.default for f in dataclasses.fields(ClientConfig)}
-    for name in ("offline", "verify_on_use", "credentials"):
+    for name in ("offline", "verify_on_use", "credentials", "refresh_interval"):
         row = f"| `{name}` | {_default_text(fields[name])} |"
         assert row in text, row
 

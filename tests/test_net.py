@@ -219,3 +219,59 @@ def test_client_config_rejects_impossible_limits() -> None:
                 {"max_undeclared_size": -1}):
         with pytest.raises(ValueError):
             ClientConfig(**bad)  # type: ignore[arg-type]
+
+
+# -- conditional requests and retries of a whole GET --------------------------------------
+
+
+def test_a_conditional_get_sends_the_validators_and_returns_the_answers(
+        tmp_path: Path) -> None:
+    from repo_tools.net.conditional import Validators
+    from tests.support.staticserver import StaticServer, etag_of
+
+    (tmp_path / "f.json").write_bytes(b"{}\n")
+    with StaticServer(tmp_path) as server, Transport() as transport:
+        url = server.url("/f.json")
+        first = transport.get(url, 100, Deadline(10))
+        assert (first.status, first.body) == (200, b"{}\n")
+        assert first.validators.etag == etag_of(b"{}\n") and first.validators.last_modified
+        again = transport.get(url, 100, Deadline(10), validators=first.validators)
+        assert (again.status, again.body, again.validators) == (304, b"", first.validators)
+        by_date = transport.get(url, 100, Deadline(10),
+                                validators=Validators(last_modified=first.validators.last_modified))
+        assert by_date.status == 304
+        (tmp_path / "f.json").write_bytes(b"[]\n")
+        changed = transport.get(url, 100, Deadline(10), validators=first.validators)
+        assert (changed.status, changed.body) == (200, b"[]\n")
+        sent = [e.headers for e in server.log]
+    assert "If-None-Match" not in sent[0] and sent[1]["If-None-Match"] == first.validators.etag
+    assert sent[1]["If-Modified-Since"] == first.validators.last_modified
+    assert "If-None-Match" not in sent[2]
+
+
+def test_validators_that_could_not_be_sent_back_are_dropped() -> None:
+    from repo_tools.net.conditional import Validators
+
+    headers = {"ETag": '"a"\r\nX-Injected: 1', "Last-Modified": "x" * 600}
+    assert Validators.of(headers) == Validators()
+    assert not Validators.of(headers) and Validators.of({"ETag": 'W/"a"'}).etag == 'W/"a"'
+    with pytest.raises(ValueError):
+        Validators(etag="a\nb")
+    assert Validators('"e"', "Tue, 01 Dec 2026 08:00:00 GMT").request_headers() == {
+        "If-None-Match": '"e"', "If-Modified-Since": "Tue, 01 Dec 2026 08:00:00 GMT"}
+
+
+def test_a_body_cut_off_midway_is_fetched_again(server: LoopbackServer) -> None:
+    from tests.support.httpserver import Reset, Short
+
+    data = b"x" * 50_000
+    url = server.route("/b.bin", Reset(data, 1000), Short(data[:10], len(data)), Body(data))
+    limits = FAST.network
+    with Transport(limits) as transport:
+        assert transport.get(url, len(data), Deadline(10)).body == data
+    assert server.count("/b.bin") == 3
+    server.route("/b.bin", Reset(data, 1000))
+    with Transport(dataclasses.replace(limits, retries=1)) as transport, \
+            pytest.raises(NetworkError) as raised:
+        transport.get(url, len(data), Deadline(10))
+    assert raised.value.attempts == 2 and raised.value.kind in ("reset", "closed")

@@ -31,7 +31,7 @@ from repo_tools.client.loader import (
 from repo_tools.client.options import ClientConfig, VerifyOnUse, default_cache_dir
 from repo_tools.client.progress import CancelFlag, ProgressCallback
 from repo_tools.client.result import LoadResult, Source
-from repo_tools.client.sources import BundleSource, GitSource, Origin, RemoteSource
+from repo_tools.client.sources import BundleSource, GitSource, Origin, RemoteCheck, RemoteSource
 from repo_tools.model import Download, ModelEntry
 from repo_tools.net.credentials import Credentials
 from repo_tools.net.limits import NetworkLimits
@@ -40,5 +40,5 @@ __all__ = ["SOURCE_DEFAULTS", "SOURCE_LAST_KNOWN_GOOD", "SOURCE_REMOTE", "Bundle
            "CancelFlag", "Cancelled", "ClientConfig", "ClientError", "ConfigClient",
            "Credentials", "Download", "DownloadError", "Event", "EventHandler", "GitSource",
            "LoadResult", "ModelCache", "ModelEntry", "ModelFile", "NetworkLimits",
-           "NotDownloadable", "Origin", "ProgressCallback", "RemoteSource", "Source",
+           "NotDownloadable", "Origin", "ProgressCallback", "RemoteCheck", "RemoteSource", "Source",
            "VerifyOnUse", "default_cache_dir", "download"]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from repo_tools.client.result import Source
+from repo_tools.client.sources import RemoteCheck
 from repo_tools.findings import Finding
 
 log = logging.getLogger("repo_tools.client")
@@ -33,13 +34,15 @@ class LoadStarted:
 @dataclasses.dataclass(frozen=True, slots=True)
 class LoadFinished:
     """`load()` returned: what it used, why not the remote (reason codes in `reasons`), how
-    many models, and how long it took."""
+    many models, how long it took, and how a remote release was found current (`check`,
+    as `LoadResult.check`: "downloaded", "not-modified", "unchanged", "not-due")."""
 
     source: Source
     config_version: str | None
     models: int
     reasons: tuple[Finding, ...]
     duration: float  # seconds
+    check: RemoteCheck | None = None
     kind: Literal["load_finished"] = dataclasses.field(default="load_finished", init=False)
 
 

@@ -5,30 +5,80 @@ keeps the verified remote's whole index and every config version's valid models,
 only this client's selection, so that after an application update (a new client version)
 the fallback selects for the new version with the same rule as a fresh load. The
 `result` member is what the load that stored it returned, for people and tools to read.
+
+The `release` member (absent from files written before it existed, which still load) is
+the signed manifest the config came from, with its signature and the `ETag` /
+`Last-Modified` the server sent with it: what a later load asks for conditionally and
+checks again when the server says it is unchanged. It is bound to the config by the
+manifest's SHA-256 (`origin.manifest_sha256`); a block that does not match is ignored.
+
+A load that finds the release unchanged does not rewrite this file (it can be large): it
+writes a small confirmation beside it (`CONFIRMATION_FILE`: when, and the validators of
+that answer), bound to the same manifest the same way. Neither file holds a credential:
+locators are shown URLs (no user info, no query) and validators are what the server sent.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 from repo_tools.atomic import write_atomic
 from repo_tools.client.catalog import RemoteConfig
-from repo_tools.client.sources import Origin
+from repo_tools.client.sources import ManifestCopy, Origin
+from repo_tools.net.conditional import Validators, clean_validator
+from repo_tools.release.manifest import TIME_FORMAT
 from repo_tools.statefile import parse_state_json
 
 SCHEMA = "repo-tools-client-lkg/1"
 FILE_NAME = "last-known-good.json"
+CONFIRMATION_SCHEMA = "repo-tools-client-confirmation/1"
+CONFIRMATION_FILE = "last-known-good.confirmed.json"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LastKnownGood:
+    """saved: when it was stored (`format_time`), which is also when its release was last
+    confirmed, unless a `Confirmation` says later."""
+
     remote: RemoteConfig
     origin: Origin
     saved: str
     result: dict[str, Any]
+    release: ManifestCopy | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A later load found the release at `locator` unchanged at `confirmed` (format_time),
+    and the server answered with these validators."""
+
+    locator: str
+    manifest_sha256: str
+    confirmed: str
+    validators: Validators = dataclasses.field(default_factory=Validators)
+
+    def matches(self, release: ManifestCopy) -> bool:
+        return self.locator == release.locator and self.manifest_sha256 == release.sha256
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _validator_fields(validators: Validators) -> dict[str, str | None]:
+    return {"etag": validators.etag, "last_modified": validators.last_modified}
+
+
+def _release_doc(release: ManifestCopy) -> dict[str, Any]:
+    return {"locator": release.locator, "manifest_sha256": release.sha256,
+            **_validator_fields(release.validators),
+            "manifest": _b64(release.manifest), "signature": _b64(release.signature)}
 
 
 def lkg_bytes(lkg: LastKnownGood) -> bytes:
@@ -40,7 +90,29 @@ def lkg_bytes(lkg: LastKnownGood) -> bytes:
         "versions": lkg.remote.versions,
         "result": lkg.result,
     }
+    if lkg.release is not None:
+        doc["release"] = _release_doc(lkg.release)
     return (json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def _validators(raw: dict[str, Any]) -> Validators:
+    return Validators(clean_validator(raw.get("etag")), clean_validator(raw.get("last_modified")))
+
+
+def _release(raw: Any, origin: Origin) -> ManifestCopy | None:
+    """The stored release, or None when it is absent, malformed or not the one the
+    config came from (then the next load simply fetches in full)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("locator"), str):
+        return None
+    try:
+        manifest = base64.b64decode(raw.get("manifest", ""), validate=True)
+        signature = base64.b64decode(raw.get("signature", ""), validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        return None
+    release = ManifestCopy(raw["locator"], manifest, signature, _validators(raw))
+    if origin.manifest_sha256 is None or release.sha256 != origin.manifest_sha256:
+        return None
+    return release
 
 
 def _origin(raw: Any) -> Origin | None:
@@ -74,7 +146,8 @@ def parse_lkg(data: bytes) -> LastKnownGood:
         clean[name] = models
     result = doc.get("result")
     return LastKnownGood(RemoteConfig(index, clean), origin, str(doc.get("saved", "")),
-                         result if isinstance(result, dict) else {})
+                         result if isinstance(result, dict) else {},
+                         _release(doc.get("release"), origin))
 
 
 def read_lkg(path: Path) -> tuple[LastKnownGood | None, str | None]:
@@ -94,3 +167,60 @@ def read_lkg(path: Path) -> tuple[LastKnownGood | None, str | None]:
 def write_lkg(path: Path, lkg: LastKnownGood) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lkg_bytes(lkg))
+
+
+def confirmation_bytes(confirmation: Confirmation) -> bytes:
+    doc = {"schema": CONFIRMATION_SCHEMA, "locator": confirmation.locator,
+           "manifest_sha256": confirmation.manifest_sha256,
+           "confirmed": confirmation.confirmed, **_validator_fields(confirmation.validators)}
+    return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def parse_confirmation(data: bytes) -> Confirmation | None:
+    """The confirmation, or None for anything else (it only ever saves a request)."""
+    try:
+        doc = parse_state_json(data)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or doc.get("schema") != CONFIRMATION_SCHEMA:
+        return None
+    fields = (doc.get("locator"), doc.get("manifest_sha256"), doc.get("confirmed"))
+    if not all(isinstance(f, str) for f in fields) or parse_saved(doc["confirmed"]) is None:
+        return None
+    return Confirmation(doc["locator"], doc["manifest_sha256"], doc["confirmed"],
+                        _validators(doc))
+
+
+def read_confirmation(path: Path) -> Confirmation | None:
+    try:
+        return parse_confirmation(path.read_bytes())
+    except OSError:
+        return None
+
+
+def write_confirmation(path: Path, confirmation: Confirmation) -> None:
+    write_atomic(path, confirmation_bytes(confirmation))
+
+
+def parse_saved(text: str) -> dt.datetime | None:
+    """A `saved` or `confirmed` time (format_time), or None when it is not one."""
+    try:
+        return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+def current_release(lkg: LastKnownGood, confirmation: Confirmation | None
+                    ) -> tuple[ManifestCopy, dt.datetime | None] | None:
+    """The stored release with the validators to send next, and when it was last
+    confirmed (None: unknown); None when the last known good config keeps no release."""
+    release = lkg.release
+    if release is None:
+        return None
+    confirmed = parse_saved(lkg.saved)
+    if confirmation is not None and confirmation.matches(release):
+        release = dataclasses.replace(release, validators=confirmation.validators)
+        later = parse_saved(confirmation.confirmed)
+        if later is not None and (confirmed is None or later > confirmed):
+            confirmed = later
+    return release, confirmed

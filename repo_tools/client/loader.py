@@ -11,6 +11,12 @@ Loading, in the doc's order:
 5. the result is stored as the last known good config (atomically), then the release's
    version is recorded for rollback protection.
 
+The last known good config keeps the signed manifest it came from, with the server's
+ETag and Last-Modified. A later load sends them (If-None-Match / If-Modified-Since); on
+304, or the same manifest bytes, it fetches nothing else and checks the stored manifest
+again (`RemoteCheck`). Within `ClientConfig.refresh_interval` of the last confirmation it
+makes no request at all.
+
 Any failure on the way (unreachable, unverifiable, stale, no compatible config version,
 a remote that would drop most models) falls back to the last known good config, with a
 warning on the `repo_tools.client` logger that starts with the reason's code (C001-C007).
@@ -27,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from repo_tools import compat
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
@@ -42,7 +48,17 @@ from repo_tools.client.events import (
     LoadStarted,
     emitter,
 )
-from repo_tools.client.lkg import FILE_NAME, LastKnownGood, read_lkg, write_lkg
+from repo_tools.client.lkg import (
+    CONFIRMATION_FILE,
+    FILE_NAME,
+    Confirmation,
+    LastKnownGood,
+    current_release,
+    read_confirmation,
+    read_lkg,
+    write_confirmation,
+    write_lkg,
+)
 from repo_tools.client.merge import drop_conflicts, merge_models, shrink
 from repo_tools.client.options import ClientConfig, VerifyOnUse, default_cache_dir
 from repo_tools.client.progress import CancelFlag, ProgressCallback
@@ -50,9 +66,12 @@ from repo_tools.client.result import LoadResult, Source
 from repo_tools.client.sources import (
     FetchContext,
     FetchedRemote,
+    ManifestCopy,
     Origin,
+    RemoteCheck,
     RemoteFailure,
     RemoteSource,
+    check_stored,
     client_transport,
     load_deadline,
 )
@@ -164,7 +183,8 @@ class ConfigClient:
                                offline))
         result = self._load()
         self._emit(LoadFinished(result.source, result.config_version, len(result.models),
-                                tuple(result.reasons), time.monotonic() - started))
+                                tuple(result.reasons), time.monotonic() - started,
+                                result.check))
         return result
 
     def _load(self) -> LoadResult:
@@ -182,10 +202,18 @@ class ConfigClient:
             return fallback.use([finding(rules.OFFLINE, self.source.describe(),
                                          "offline (ClientConfig.offline): the remote was not "
                                          "fetched")])
+        held = None if lkg is None else current_release(
+            lkg, read_confirmation(self.confirmation_path))
+        previous = None if held is None else held[0]
+        if lkg is not None and held is not None:
+            not_due = self._not_due(lkg, *held, now)
+            if not_due is not None:
+                return self._apply(not_due[0], not_due[1], lkg.remote, lkg, defaults,
+                                   skipped, [], fallback, now, previous)
         failures: list[Finding] = []
         deadline = load_deadline(self.config)
         for source in self.sources:
-            fetched, remote, failure = self._fetch(source, now, deadline)
+            fetched, remote, failure = self._fetch(source, now, deadline, lkg, previous)
             if failure is not None:
                 failures.append(failure)
                 if len(self.sources) > 1:
@@ -193,17 +221,50 @@ class ConfigClient:
                 continue
             assert fetched is not None and remote is not None
             return self._apply(source, fetched, remote, lkg, defaults, skipped, failures,
-                               fallback, now)
+                               fallback, now, previous)
         return fallback.use(failures)
 
-    def _fetch(self, source: RemoteSource, now: dt.datetime, deadline: Deadline
+    @property
+    def confirmation_path(self) -> Path:
+        return self.state_dir / CONFIRMATION_FILE
+
+    def _not_due(self, lkg: LastKnownGood, release: ManifestCopy,
+                 confirmed: dt.datetime | None, now: dt.datetime
+                 ) -> tuple[RemoteSource, FetchedRemote] | None:
+        """The stored release as this load's remote when it was confirmed less than
+        refresh_interval ago, came from one of this client's sources, and still passes
+        every check; else None (ask the server)."""
+        interval = self.config.refresh_interval
+        if not interval or confirmed is None:
+            return None
+        # A clock set back makes the age negative: that is no proof of freshness.
+        if not dt.timedelta(0) <= now - confirmed < dt.timedelta(seconds=interval):
+            return None
+        source = next((s for s in self.sources if s.describe() == lkg.origin.location), None)
+        if source is None:
+            return None
+        try:
+            state = load_state(self.state_dir / STATE_FILE)
+            fetched = check_stored(release, lkg.origin, FetchContext(
+                self.allowed_signers, state, now, self.config))
+        except (RemoteFailure, VerificationError) as exc:
+            log.info("the stored release is not used without asking: %s", exc)
+            return None
+        return source, fetched
+
+    def _fetch(self, source: RemoteSource, now: dt.datetime, deadline: Deadline,
+               lkg: LastKnownGood | None, previous: ManifestCopy | None
                ) -> tuple[FetchedRemote | None, RemoteConfig | None, Finding | None]:
-        """One source, fetched, verified and parsed; or why not."""
+        """One source, fetched, verified and parsed; or why not. An unchanged release
+        (304, or the same manifest) is the last known good config's remote."""
         where = source.describe()
         try:
             state = load_state(self.state_dir / STATE_FILE)
             fetched = source.fetch(FetchContext(self.allowed_signers, state, now, self.config,
-                                                self.transport(), deadline))
+                                                self.transport(), deadline, previous))
+            if fetched.check is not RemoteCheck.DOWNLOADED:
+                assert lkg is not None  # only a release the LKG holds is found unchanged
+                return fetched, lkg.remote, None
             return fetched, parse_remote_files(fetched.files), None
         except RemoteFailure as failure:
             return None, None, finding(failure.rule, where, failure.message)
@@ -218,7 +279,8 @@ class ConfigClient:
 
     def _apply(self, source: RemoteSource, fetched: FetchedRemote, remote: RemoteConfig,
                lkg: LastKnownGood | None, defaults: list[ModelEntry], skipped: list[Finding],
-               failures: list[Finding], fallback: _Fallback, now: dt.datetime) -> LoadResult:
+               failures: list[Finding], fallback: _Fallback, now: dt.datetime,
+               previous: ManifestCopy | None = None) -> LoadResult:
         where = source.describe()
         origin = fetched.origin
         resolution = self.select(remote)
@@ -235,11 +297,20 @@ class ConfigClient:
             log.warning("%s %s: %s", problem.rule, problem.path, problem.message)
         models, conflicts = self._assemble(defaults, resolution.models)
         result = LoadResult(models, resolution.config_version, Source.REMOTE, failures,
-                            [*skipped, *remote_skipped, *conflicts], origin)
-        self._store(remote, origin, result, now)
-        log.info("loaded config %s for client %s: %d models from %s",
+                            [*skipped, *remote_skipped, *conflicts], origin, fetched.check)
+        stored = self._stored_result(result)
+        if fetched.check is RemoteCheck.NOT_DUE:
+            pass  # nothing was confirmed: the stored files stay as they are
+        elif (fetched.check is not RemoteCheck.DOWNLOADED and lkg is not None
+              and fetched.release is not None and previous is not None
+              and fetched.release.locator == previous.locator
+              and fetched.release.signature == previous.signature and lkg.result == stored):
+            self._confirm(fetched.release, origin, now)
+        else:
+            self._store(remote, origin, stored, now, fetched.release)
+        log.info("loaded config %s for client %s: %d models from %s (%s)",
                  resolution.config_version, self.client_version, len(models),
-                 origin.describe())
+                 origin.describe(), fetched.check)
         return result
 
     def select(self, remote: RemoteConfig) -> compat.Resolution:
@@ -274,21 +345,43 @@ class ConfigClient:
                        f"last known good config gives this client ({share:.0%}, more than "
                        f"the allowed {self.config.max_drop_fraction:.0%}); not applied")
 
-    def _store(self, remote: RemoteConfig, origin: Origin, result: LoadResult,
-               now: dt.datetime) -> None:
-        lkg = LastKnownGood(
-            RemoteConfig(remote.index, remote.versions), origin, format_time(now),
-            {"client_version": self.client_version, "platform": self.platform,
-             "config_version": result.config_version,
-             "models": [dict(m.raw) for m in result.models]})
+    def _stored_result(self, result: LoadResult) -> dict[str, Any]:
+        """The LKG's `result` member for a load's result."""
+        return {"client_version": self.client_version, "platform": self.platform,
+                "config_version": result.config_version,
+                "models": [dict(m.raw) for m in result.models]}
+
+    def _store(self, remote: RemoteConfig, origin: Origin, stored: dict[str, Any],
+               now: dt.datetime, release: ManifestCopy | None = None) -> None:
+        lkg = LastKnownGood(RemoteConfig(remote.index, remote.versions), origin,
+                            format_time(now), stored, release)
         try:
             write_lkg(self.last_known_good_path, lkg)
-            if origin.accepted is not None and origin.repository is not None:
-                record_accepted(self.state_dir / STATE_FILE, origin.repository,
-                                origin.accepted)
+            self._remember_accepted(origin)
         except (OSError, VerificationError) as exc:
             log.warning("could not store the last known good config in %s: %s",
                         self.state_dir, exc)
+
+    def _confirm(self, release: ManifestCopy, origin: Origin, now: dt.datetime) -> None:
+        """Record that the stored release was found unchanged now (a small file, not the
+        whole last known good config again)."""
+        try:
+            write_confirmation(self.confirmation_path, Confirmation(
+                release.locator, release.sha256, format_time(now), release.validators))
+            self._remember_accepted(origin)
+        except (OSError, VerificationError) as exc:
+            log.warning("could not record the check of the last known good config in %s: %s",
+                        self.state_dir, exc)
+
+    def _remember_accepted(self, origin: Origin) -> None:
+        """Record the release for rollback protection, unless it is recorded already (an
+        unchanged release: no write, no lock)."""
+        accepted = origin.accepted
+        if accepted is None or origin.repository is None:
+            return
+        path = self.state_dir / STATE_FILE
+        if load_state(path).get(origin.repository) != accepted:
+            record_accepted(path, origin.repository, accepted)
 
     # -- model files ---------------------------------------------------------------------
 

@@ -63,6 +63,13 @@ class ClientConfig:
     credentials: who gets an Authorization header and which extra headers, by exact origin
         (None: from the environment, `REPO_TOOLS_TOKENS`/`REPO_TOOLS_TOKENS_FILE` and
         ~/.netrc; `Credentials(tokens={...}, headers={...})` adds the application's own).
+    refresh_interval: seconds during which a release, once confirmed current (downloaded,
+        or found unchanged by a later load), is used without asking the server again:
+        within it `load()` makes no request at all (`LoadResult.check` is
+        `RemoteCheck.NOT_DUE`), provided the stored release still passes every check
+        (expiry included) and came from one of this client's sources. None (the
+        default) or 0: ask on every `load()`; the request is conditional, so an unchanged
+        release costs one small answer (304) and nothing else.
     offline: no network at all: `load()` uses the last known good config (else the
         defaults) with reason C016, and `ensure()` hands out cached files only (C016 for
         one that is not cached).
@@ -85,6 +92,7 @@ class ClientConfig:
     chunk_size: int = 1 << 20
     verify_limits: VerifyLimits = DEFAULT_LIMITS
     offline: bool = False
+    refresh_interval: float | None = None
     verify_on_use: VerifyOnUse = "changed"
 
     def __post_init__(self) -> None:
@@ -97,6 +105,9 @@ class ClientConfig:
         for name in ("load_timeout", "fetch_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if self.refresh_interval is not None and not 0 <= self.refresh_interval < float("inf"):
+            raise ValueError("refresh_interval must be a finite number of seconds >= 0, "
+                             "or None")
         if self.download_timeout is not None and not self.download_timeout > 0:
             raise ValueError("download_timeout must be positive or None")
         if self.verify_on_use not in ("changed", "always"):

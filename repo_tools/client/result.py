@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from repo_tools.client.sources import Origin
+from repo_tools.client.sources import Origin, RemoteCheck
 from repo_tools.findings import Finding
 from repo_tools.model import ModelEntry
 
@@ -32,6 +32,13 @@ class LoadResult:
         before the one that answered failed (so it can be non-empty with `Source.REMOTE`).
     skipped: invalid or conflicting model entries that were left out, with why.
     origin: the release (or git source) the remote models come from.
+    check: with `Source.REMOTE`, how the release was found current: `RemoteCheck.DOWNLOADED`
+        (new, fetched in full), `NOT_MODIFIED` (the server answered 304), `UNCHANGED` (it
+        sent the same manifest again) or `NOT_DUE` (no request: confirmed less than
+        `ClientConfig.refresh_interval` ago). None when the models are not the remote's
+        (`LAST_KNOWN_GOOD` after a failure, offline, or `DEFAULTS`). So "checked, and
+        nothing changed" is `Source.REMOTE` with `NOT_MODIFIED`/`UNCHANGED`, never
+        `LAST_KNOWN_GOOD`, which always comes with the reasons the remote was not used.
     """
 
     models: list[ModelEntry]
@@ -40,3 +47,4 @@ class LoadResult:
     reasons: list[Finding]
     skipped: list[Finding]
     origin: Origin | None
+    check: RemoteCheck | None = None

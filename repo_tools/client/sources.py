@@ -27,6 +27,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import enum
+import hashlib
 import os
 import stat
 import subprocess
@@ -40,13 +42,15 @@ from repo_tools import repo as repo_layout
 from repo_tools import schemas
 from repo_tools.client.errors import ClientError
 from repo_tools.client.options import ClientConfig
+from repo_tools.net.conditional import Validators
 from repo_tools.net.deadline import Deadline
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.fetch import DirectorySource, FetchError, Source, locate
-from repo_tools.release.manifest import MANIFEST_NAME
-from repo_tools.release.verify import AcceptedRelease, verify_published
+from repo_tools.release.manifest import MANIFEST_NAME, signature_name
+from repo_tools.release.verify import AcceptedRelease, verify_bundle, verify_manifest
 from repo_tools.rules import client as rules
+from repo_tools.rules import release as release_rules
 
 if TYPE_CHECKING:
     from repo_tools.net.transport import Transport
@@ -79,19 +83,66 @@ class Origin:
         return AcceptedRelease(self.bundle_version, self.manifest_sha256)
 
 
+class RemoteCheck(enum.StrEnum):
+    """How a load that used the remote learned that its release is current.
+
+    DOWNLOADED: the manifest was new (or not known), so signature and bundle were fetched.
+    NOT_MODIFIED: the server answered the conditional request with 304 Not Modified.
+    UNCHANGED: the server answered 200 with the very manifest bytes already stored (a
+        server that ignores conditional requests).
+    NOT_DUE: no request at all: the stored release was confirmed less than
+        `ClientConfig.refresh_interval` seconds ago.
+    Apart from DOWNLOADED, nothing but the manifest was requested (NOT_DUE: nothing), and
+    the stored manifest passed every check of a fresh one again (signature against today's
+    allowed signers, repository, rollback, expiry)."""
+
+    DOWNLOADED = "downloaded"
+    NOT_MODIFIED = "not-modified"
+    UNCHANGED = "unchanged"
+    NOT_DUE = "not-due"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ManifestCopy:
+    """A verified release's signed manifest as it was fetched, kept with the last known
+    good config so that a later load can ask for it conditionally, tell that it is
+    unchanged, and check it again, without fetching the signature or the bundle.
+
+    locator: where it was fetched (`Source.locator`: no credentials, no query); its
+        validators are only ever sent back there."""
+
+    locator: str
+    manifest: bytes
+    signature: bytes
+    validators: Validators = dataclasses.field(default_factory=Validators)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.manifest).hexdigest()
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class FetchedRemote:
-    """The verified files (path -> bytes: index.json and versions/**) and their origin."""
+    """The verified files (path -> bytes: index.json and versions/**) and their origin.
+
+    release: the signed manifest they came from (None: an unsigned git checkout).
+    check: how the release was found current; when it is not DOWNLOADED, `files` is empty
+        and the release is the one `FetchContext.previous` named (the caller has its
+        config)."""
 
     files: Mapping[str, bytes]
     origin: Origin
+    release: ManifestCopy | None = None
+    check: RemoteCheck = RemoteCheck.DOWNLOADED
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FetchContext:
     """What verification needs: the trusted keys, the rollback state, a fixed `now`; and
     what fetching needs: the transport and the deadline of the whole load (None: a
-    transport from the config, and the config's load_timeout from now)."""
+    transport from the config, and the config's load_timeout from now), and the release
+    the client already holds (`previous`: asked for conditionally, and not fetched again
+    when the manifest is unchanged)."""
 
     allowed_signers: Sequence[sshsig.AllowedSigner]
     state: Mapping[str, AcceptedRelease]
@@ -99,6 +150,7 @@ class FetchContext:
     config: ClientConfig
     transport: Transport | None = None
     deadline: Deadline | None = None
+    previous: ManifestCopy | None = None  # the last known good config's release
 
 
 class RemoteSource(Protocol):
@@ -111,23 +163,106 @@ class RemoteSource(Protocol):
 
 def verify_release_folder(source: Source, context: FetchContext, *, kind: str,
                           manifest_name: str = MANIFEST_NAME) -> FetchedRemote:
-    """Fetch and verify a published release folder, as `repo-tools verify` does."""
+    """Fetch and verify a published release folder, as `repo-tools verify` does; but when
+    the manifest is the one `context.previous` holds (304, or the same bytes), nothing else
+    is fetched and that stored manifest is checked again instead."""
     shown = source.describe()
+    not_modified = False
     try:
-        verified = verify_published(source, manifest_name, context.allowed_signers,
-                                    now=context.now, state=context.state,
-                                    repository=context.config.repository,
-                                    limits=context.config.verify_limits)
+        reply = source.read_if_changed(manifest_name,
+                                       context.config.verify_limits.max_manifest_bytes,
+                                       _validators_for(source.locator(manifest_name),
+                                                       context.previous))
+        not_modified = reply.not_modified
+        copy, check = _manifest_copy(source, manifest_name, reply.data, reply.validators,
+                                     context)
+        try:
+            return _verify(source, copy, check, context, kind)
+        except VerificationError as exc:
+            if check is RemoteCheck.DOWNLOADED or exc.rule not in _SIGNATURE_RULES:
+                raise
+        # The stored signature no longer verifies (the application trusts other keys
+        # now): the same manifest may have been signed again; its current signature decides.
+        signature = source.read(signature_name(manifest_name),
+                                context.config.verify_limits.max_signature_bytes)
+        return _verify(source, dataclasses.replace(copy, signature=signature), check,
+                       context, kind)
     except FetchError as exc:
         raise RemoteFailure(rules.REMOTE_UNREACHABLE, str(exc)) from None
     except VerificationError as exc:
         where = f"{shown}/{exc.path}" if exc.path else shown
+        # A 304 vouches for the stored manifest, and it must pass every check again.
+        note = " (the stored manifest: the server answered 304 Not Modified)" if (
+            not_modified) else ""
         raise RemoteFailure(rules.REMOTE_REJECTED,
-                            f"{exc.code} {exc.rule.name}: {exc.message} ({where})") from None
-    manifest = verified.manifest
-    origin = Origin(kind, shown, True, manifest.repository, manifest.bundle_version,
-                    verified.manifest_sha256)
-    return FetchedRemote(verified.files, origin)
+                            f"{exc.code} {exc.rule.name}: {exc.message} ({where}){note}"
+                            ) from None
+
+
+def check_stored(release: ManifestCopy, origin: Origin, context: FetchContext) -> FetchedRemote:
+    """The stored release, checked again as a fetched one would be (signature against
+    today's allowed signers, repository, rollback, expiry), without any request; for a
+    load within `ClientConfig.refresh_interval`. RemoteFailure (C002) when it fails."""
+    try:
+        verify_manifest(release.manifest, release.signature, context.allowed_signers,
+                        now=context.now, state=context.state,
+                        repository=context.config.repository,
+                        limits=context.config.verify_limits)
+    except VerificationError as exc:
+        raise RemoteFailure(rules.REMOTE_REJECTED,
+                            f"{exc.code} {exc.rule.name}: {exc.message} (the stored "
+                            f"manifest of {origin.location})") from None
+    return FetchedRemote({}, origin, release, RemoteCheck.NOT_DUE)
+
+
+_SIGNATURE_RULES = frozenset({release_rules.BAD_SIGNATURE_FORMAT,
+                              release_rules.UNSUPPORTED_ALGORITHM, release_rules.WRONG_NAMESPACE,
+                              release_rules.UNTRUSTED_KEY, release_rules.BAD_SIGNATURE})
+
+
+def _validators_for(locator: str, previous: ManifestCopy | None) -> Validators:
+    """The stored validators, only for the very manifest they were sent with."""
+    if previous is None or previous.locator != locator:
+        return Validators()
+    return previous.validators
+
+
+def _manifest_copy(source: Source, manifest_name: str, data: bytes | None,
+                   validators: Validators, context: FetchContext
+                   ) -> tuple[ManifestCopy, RemoteCheck]:
+    """The manifest to verify, and how it was found: the stored copy on 304 or when the
+    bytes are the same (no signature request: the stored one signs these very bytes),
+    else the new bytes with their signature, fetched now."""
+    previous = context.previous
+    locator = source.locator(manifest_name)
+    if data is None:
+        assert previous is not None  # a 304 answers only a conditional request
+        # A 304 may leave out validators it does not change (RFC 9110 15.4.5).
+        kept = Validators(validators.etag or previous.validators.etag,
+                          validators.last_modified or previous.validators.last_modified)
+        return dataclasses.replace(previous, validators=kept), RemoteCheck.NOT_MODIFIED
+    if previous is not None and hashlib.sha256(data).hexdigest() == previous.sha256:
+        return (ManifestCopy(locator, data, previous.signature, validators),
+                RemoteCheck.UNCHANGED)
+    signature = source.read(signature_name(manifest_name),
+                            context.config.verify_limits.max_signature_bytes)
+    return ManifestCopy(locator, data, signature, validators), RemoteCheck.DOWNLOADED
+
+
+def _verify(source: Source, copy: ManifestCopy, check: RemoteCheck, context: FetchContext,
+            kind: str) -> FetchedRemote:
+    """The manifest's checks, then (for a new release only) its bundle's."""
+    limits = context.config.verify_limits
+    checked = verify_manifest(copy.manifest, copy.signature, context.allowed_signers,
+                              now=context.now, state=context.state,
+                              repository=context.config.repository, limits=limits)
+    manifest = checked.manifest
+    origin = Origin(kind, source.describe(), True, manifest.repository,
+                    manifest.bundle_version, checked.manifest_sha256)
+    if check is not RemoteCheck.DOWNLOADED:
+        return FetchedRemote({}, origin, copy, check)
+    bundle = source.read(manifest.bundle.name, manifest.bundle.size)
+    return FetchedRemote(verify_bundle(manifest, bundle, limits=limits), origin, copy, check)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -242,7 +377,10 @@ class GitSource:
             root = checkout / self.config_path if self.config_path else checkout
             if (root / MANIFEST_NAME).is_file():
                 fetched = verify_release_folder(DirectorySource(root), context, kind="git")
-                return FetchedRemote(fetched.files, dataclasses.replace(
+                # The clone is temporary: where the release is kept is the repository.
+                release = fetched.release and dataclasses.replace(
+                    fetched.release, locator=f"{self.describe()}/{MANIFEST_NAME}")
+                return dataclasses.replace(fetched, release=release, origin=dataclasses.replace(
                     fetched.origin, location=self.describe()))
             if not context.config.allow_unsigned_git:
                 raise RemoteFailure(

@@ -10,7 +10,10 @@ What lives here and nowhere else:
 * timeouts: connect and read (each wait), and an overall `Deadline` that holds against
   servers that trickle (see deadline.py);
 * retries with exponential backoff and jitter, Retry-After honoured up to a cap, on
-  connection errors, 429 and 5xx (never on other 4xx);
+  connection errors, 429 and 5xx (never on other 4xx), and for `get`, on a body that
+  breaks off;
+* conditional GETs: validators in (`repo_tools.net.conditional`), status and the
+  answer's validators out;
 * redirects, followed one hop at a time so that every hop is checked: loops and chains
   that are too long are refused, credentials are looked up for each hop's own origin
   (so they never reach another host), and an https -> http downgrade is either refused
@@ -41,6 +44,7 @@ from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from repo_tools.net.conditional import Validators
 from repo_tools.net.credentials import Credentials
 from repo_tools.net.deadline import Deadline, Guard
 from repo_tools.net.limits import NetworkLimits
@@ -404,6 +408,16 @@ def read_limited(response: Response, max_bytes: int, chunk_size: int = 64 * 1024
     return b"".join(chunks)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Fetched:
+    """A whole GET: the final status, the body (empty unless 200) and the validators the
+    final answer carried (a 304 repeats them, or sends new ones)."""
+
+    status: int
+    body: bytes
+    validators: Validators
+
+
 @dataclasses.dataclass(slots=True)
 class Answer:
     """Where following a URL ended: the final response (still open) and what the hops said
@@ -692,11 +706,33 @@ class Transport:
             answer.close()
         return answer
 
+    def get(self, url: str, max_bytes: int, deadline: Deadline, *,
+            validators: Validators | None = None) -> Fetched:
+        """A GET (redirects followed, no downgrade) with its body capped at max_bytes; the
+        body of a non-200 answer is not read. With validators, the request is conditional
+        (If-None-Match / If-Modified-Since) and an unchanged resource comes back as 304.
+
+        Retried as a whole when the body breaks off (reset, closed, read timeout): `send`
+        retries only until the answer's head arrives, and a connection lost in the middle
+        of a body is as transient as a 503. Within the same `retries` and deadline."""
+        headers = validators.request_headers() if validators else None
+        attempt = 0
+        while True:
+            answer = self.follow("GET", url, deadline, headers=headers)
+            if answer.status != 200:
+                discard(answer.response)
+                return Fetched(answer.status, b"", Validators.of(answer.headers))
+            found = Validators.of(answer.headers)
+            try:
+                return Fetched(200, read_limited(answer.response, max_bytes), found)
+            except NetworkError as exc:
+                if exc.kind not in RETRYABLE or attempt >= self.limits.retries:
+                    exc.attempts = attempt + 1
+                    raise
+            self.pause(attempt, deadline, url=url)
+            attempt += 1
+
     def get_bytes(self, url: str, max_bytes: int, deadline: Deadline) -> tuple[int, bytes]:
-        """Status and body of a GET (redirects followed, no downgrade), capped at max_bytes;
-        the body of a non-200 answer is not read."""
-        answer = self.follow("GET", url, deadline)
-        if answer.status != 200:
-            discard(answer.response)
-            return answer.status, b""
-        return 200, read_limited(answer.response, max_bytes)
+        """Status and body of a GET, as `get` (the body of a non-200 answer is not read)."""
+        fetched = self.get(url, max_bytes, deadline)
+        return fetched.status, fetched.body

@@ -5,9 +5,11 @@ Kept apart from verification: `verify.py` decides on bytes, this only gets them.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from repo_tools.net.conditional import Validators
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import MANIFEST_NAME
 from repo_tools.rules import release as rules
@@ -21,9 +23,33 @@ class FetchError(Exception):
     """The file could not be fetched at all (missing, network, permission): not a finding."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reply:
+    """A file read on a condition: `data` None when the server answered 304 Not Modified
+    (the validators sent still match), else the file's bytes; `validators` as the answer
+    carried them (to send on the next read of the same file)."""
+
+    data: bytes | None
+    validators: Validators
+
+    @property
+    def not_modified(self) -> bool:
+        return self.data is None
+
+
 class Source(Protocol):
     def read(self, name: str, max_bytes: int) -> bytes:
         """The file's bytes; VerificationError (R001) past max_bytes, FetchError if absent."""
+        ...
+
+    def read_if_changed(self, name: str, max_bytes: int, validators: Validators) -> Reply:
+        """As `read`, but asking for the file only when it no longer matches validators
+        (a source that cannot ask just reads it)."""
+        ...
+
+    def locator(self, name: str) -> str:
+        """Where the file is, as it may be shown and stored (no credentials, no query):
+        what a stored validator is kept for."""
         ...
 
     def describe(self) -> str: ...
@@ -53,6 +79,13 @@ class DirectorySource:
         if len(data) > max_bytes:
             raise _oversize(name, max_bytes)
         return data
+
+    def read_if_changed(self, name: str, max_bytes: int, validators: Validators) -> Reply:
+        # A file has no validators to compare; the caller compares the bytes.
+        return Reply(self.read(name, max_bytes), Validators())
+
+    def locator(self, name: str) -> str:
+        return str(self.root / name)
 
 
 class HttpSource:
@@ -86,20 +119,35 @@ class HttpSource:
         return self._transport
 
     def read(self, name: str, max_bytes: int) -> bytes:
+        data = self._get(name, max_bytes, None).data
+        assert data is not None  # only a conditional request is answered 304
+        return data
+
+    def read_if_changed(self, name: str, max_bytes: int, validators: Validators) -> Reply:
+        return self._get(name, max_bytes, validators or None)
+
+    def locator(self, name: str) -> str:
+        from repo_tools.net.transport import redact_url
+
+        return redact_url(self.base_url + name)
+
+    def _get(self, name: str, max_bytes: int, validators: Validators | None) -> Reply:
         from repo_tools.net.deadline import Deadline
         from repo_tools.net.transport import TOO_LARGE, NetworkError, redact_url
 
         url = self.base_url + name
         deadline = Deadline(self.fetch_timeout, parent=self.deadline)
         try:
-            status, data = self.transport().get_bytes(url, max_bytes, deadline)
+            fetched = self.transport().get(url, max_bytes, deadline, validators=validators)
         except NetworkError as exc:
             if exc.kind == TOO_LARGE:
                 raise _oversize(name, max_bytes) from None
             raise FetchError(str(exc)) from None
-        if status != 200:
-            raise FetchError(f"{redact_url(url)}: HTTP {status}")
-        return data
+        if fetched.status == 304 and validators is not None:
+            return Reply(None, fetched.validators)
+        if fetched.status != 200:
+            raise FetchError(f"{redact_url(url)}: HTTP {fetched.status}")
+        return Reply(fetched.body, fetched.validators)
 
 
 def locate(location: str, *, manifest_name: str = MANIFEST_NAME,
