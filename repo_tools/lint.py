@@ -57,7 +57,7 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
     if probe:
         named.add("probe")
     wanted = tuple(c for c in CHECKS if c in named)
-    paths = repo_layout.model_file_names(repo_layout.absolute(repo))
+    paths = repo_layout.model_file_names(_listing_root(repo, shown_from))
     files = len(paths)
     on_version = None
     if "index" in wanted:
@@ -104,6 +104,14 @@ def lint_files(files: Mapping[str, bytes], settings: Settings,
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)  # a scratch copy: no rename, no fsync
         return lint_repo(root, base=root, settings=settings, checks=checks)
+
+
+def _listing_root(repo: Path, base: Path) -> Path:
+    """The repo as its model files are best listed: absolute when it is under base (each
+    path is then validate's own key, not a copy, and shows relative to base), else as
+    given, so that `--repo ../other` shows `../other/...` as the user wrote it."""
+    absolute = repo_layout.absolute(repo)
+    return absolute if absolute.is_relative_to(repo_layout.absolute(base)) else repo
 
 
 def fix_repo(repo: Path, *, base: Path, write: bool,

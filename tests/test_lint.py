@@ -120,6 +120,14 @@ def test_per_file_disable_is_relative_to_the_config_repo(tmp_path: Path) -> None
         '[tool.repo-tools.per-file-disable]\n"versions/*/models/huggingface.json" = ["V009"]\n')
     run = cli("lint", "--format", "json", "--repo", "configs", cwd=tmp_path)
     assert run.exit_code == 0 and findings_json(run) == []
+    # A repo beside the working directory, not under it: shown as given, settings apply.
+    (tmp_path / "work").mkdir()
+    run = cli("lint", "--format", "json", "--repo", "../configs", cwd=tmp_path / "work")
+    assert run.exit_code == 0 and findings_json(run) == []
+    (repo / "pyproject.toml").unlink()
+    run = cli("lint", "--format", "json", "--repo", "../configs", cwd=tmp_path / "work")
+    assert [(f["rule"], f["path"]) for f in findings_json(run)] == [
+        ("V009", "../configs/versions/v1.0.0/models/huggingface.json")]
 
 
 def test_settings_problems_are_findings_and_lint_goes_on(tmp_path: Path) -> None:
