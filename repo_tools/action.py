@@ -356,4 +356,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from repo_tools.checks.workers import start_workers_fresh
+
+    start_workers_fresh()  # this main module is guarded: workers may import it again
     sys.exit(main())

@@ -3,6 +3,7 @@ prints exactly what the click command line prints for the same call."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from repo_tools.checks.validate import PARALLEL_THRESHOLD
 from repo_tools.entry import plain_validate
-from tests.support.helpers import cli, config, make_repo, model, run_tool
+from tests.support.helpers import SHA_A, cli, config, make_repo, model, run_tool
 
 CORPUS = Path(__file__).parent / "corpus" / "malformed"
 INDEX = {"versions": {"v1.0.0": {"min_client_version": "1.0.0"}}}
@@ -59,13 +61,71 @@ def test_a_clean_repo_and_the_repos_settings_read_the_same_both_ways(
     ["validate", "missing.json"],                   # click's error message, exit 2
     ["validate", "ok.json", "-q"],
     ["lint", "ok.json"],
-    ["validate", "caf\udce9.json"],                 # a name that is not UTF-8
+    ["validate", "caf\udce9.json"],                 # a name that is not UTF-8 (it exists)
 ])
 def test_anything_but_the_plain_call_goes_to_the_command_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ok.json").write_text("{}")
+    (tmp_path / os.fsdecode(b"caf\xe9.json")).write_text("{}")
     assert plain_validate(args) is None
+    assert plain_validate(["validate", "ok.json"]) is not None  # (the plain call is taken)
+
+
+def test_an_unreadable_file_goes_to_the_command_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # click refuses an unreadable file or --repo (exit 2). Tests run as root here, for whom
+    # every file is readable, so os.access is replaced: the one stand-in in this file.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ok.json").write_text("{}")
+    real_access = os.access
+    for unreadable in ("ok.json", "."):
+        monkeypatch.setattr(os, "access", lambda path, mode, u=unreadable: (
+            str(path) != u and real_access(path, mode)))
+        assert plain_validate(["validate", "ok.json"]) is None
+
+
+def test_an_ascii_stdout_and_a_broken_pipe_end_as_with_click(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"v1.0.0/acme": config(model(provider="café"))}, INDEX)
+    name = "versions/v1.0.0/models/acme.json"
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    plain = run_tool("validate", name, cwd=repo, env=env)
+    assert plain.exit_code == 0 and "Traceback" not in plain.stderr
+    assert plain == run_tool("validate", "--format", "text", name, cwd=repo, env=env)
+    assert "provider 'café'" in plain.stdout  # (click writes UTF-8 to an ASCII stream)
+    # A reader that went away: exit 1 and no traceback, either way.
+    for args in (["validate", name], ["validate", "--format", "text", name]):
+        proc = subprocess.Popen([sys.executable, "-m", "repo_tools", *args], cwd=repo,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        error = proc.stderr.read().decode()
+        assert proc.wait(timeout=300) == 1 and "Traceback" not in error, error
+
+
+def test_a_library_caller_without_a_main_guard_can_run_the_workers(tmp_path: Path) -> None:
+    # Workers start from a forkserver only for the console script and the Action, whose
+    # main modules are guarded; a plain script keeps the platform's default.
+    models = tmp_path / "versions" / "v1.0.0" / "models"
+    models.mkdir(parents=True)
+    for i in range(PARALLEL_THRESHOLD + 10):
+        (models / f"p{i:04d}.json").write_text(json.dumps(config(model(
+            provider=f"p{i:04d}", model=f"m{i % 7}",
+            download={"url": f"https://h/{i}", "sha256": SHA_A,
+                      "cachePath": f"p{i:04d}/m.gguf"}))))
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import pathlib\nfrom repo_tools.checks.validate import validate_paths\n"
+        "root = pathlib.Path(__file__).parent\n"
+        "files = sorted(root.glob('versions/*/models/*.json'))\n"
+        "print(len(validate_paths(files, root, jobs=2).findings), "
+        "len(validate_paths(files, root, jobs=1).findings))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "REPO_TOOLS_NO_SUMMARY_CACHE": "1"},
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    parallel, serial = proc.stdout.split()
+    assert parallel == serial
 
 
 def test_the_hooks_call_does_not_import_click(tmp_path: Path) -> None:

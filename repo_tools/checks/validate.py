@@ -16,7 +16,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from repo_tools import repo as repo_layout
@@ -37,9 +37,6 @@ from repo_tools.model import EntrySummary, summaries_of
 from repo_tools.rules import core
 from repo_tools.urls import huggingface_resolve_url
 from repo_tools.versions import explain_semver, is_semver, version_key
-
-if TYPE_CHECKING:
-    import multiprocessing.context
 
 V1_KEYS = frozenset({"name", "download_url", "file_hash", "cache_path"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -504,12 +501,14 @@ def validate_paths(paths: Sequence[str | Path], base: Path, *, jobs: int = 0,
             continue  # outside versions/<v>/models/: a group of its own, nothing to cache
         if on_version is None and len(members) <= INDEXED_NAMED:
             # Its siblings are not even listed as paths unless the index cannot answer.
-            present = _sibling_names(group)
+            present = repo_layout.model_names_in(group)
             index = KeyIndex.load(Path(group), len(present))
             if index is not None:
                 indexes[group] = (index, present)
                 continue
-        _add_siblings(group, members, base)
+            _add_siblings(group, members, base, present)
+        else:
+            _add_siblings(group, members, base)
         cache = SummaryCache(Path(group), len(members), options)
         if len(groups) <= KEEP_CACHES:
             kept[group] = cache
@@ -542,8 +541,8 @@ def validate_paths(paths: Sequence[str | Path], base: Path, *, jobs: int = 0,
                 continue
             # The index could not answer: the summaries of every sibling, as below.
             results = itertools.chain(checked, results)
-            _add_siblings(group, groups[group], base)
-            files = sorted(groups[group].items(), key=lambda item: item[1])
+            _add_siblings(group, members, base, indexed[1])
+            files = _in_order(members)
         summaries = None if group in named else kept.pop(group, None) or SummaryCache(
             Path(group), len(files), options)
         for real, shown in files:
@@ -615,24 +614,19 @@ def _display_paths(paths: Sequence[str | Path], base: Path) -> dict[str, str]:
     return named
 
 
-def _sibling_names(models_dir: str) -> set[str]:
-    try:
-        return {e.name for e in os.scandir(models_dir)
-                if e.name.endswith(".json") and not e.name.startswith(".")}
-    except OSError:
-        return set()
-
-
 def _shown_prefix(models_dir: str, base: Path) -> str:
     shown_dir = repo_layout.display_path(Path(models_dir), base)
     return "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
 
 
-def _add_siblings(models_dir: str, members: dict[str, str], base: Path) -> None:
-    """Every *.json of models_dir into members (absolute path -> display path), with the
-    display paths derived from the directory's once (not one path computation per file)."""
+def _add_siblings(models_dir: str, members: dict[str, str], base: Path,
+                  names: set[str] | None = None) -> None:
+    """Every *.json of models_dir (`names`, when already listed) into members (absolute
+    path -> display path), with the display paths derived from the directory's once (not
+    one path computation per file)."""
     prefix = _shown_prefix(models_dir, base)
-    for name in sorted(_sibling_names(models_dir)):
+    listed = repo_layout.model_names_in(models_dir) if names is None else names
+    for name in sorted(listed):
         members.setdefault(os.path.join(models_dir, name), prefix + name)
 
 
@@ -691,25 +685,16 @@ def _run_check_file(items: Iterable[tuple[str, str, frozenset[str] | None]], cou
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    from repo_tools.checks.workers import context as workers_context
+
     # Executor.map submits everything at once and keeps each result until it is taken;
     # windows keep that bounded whatever the repo's size.
     window = 4096
     chunk = max(1, min(count, window) // (workers * 8))
     pending = iter(items)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=workers_context()) as pool:
         while batch := list(itertools.islice(pending, window)):
             yield from pool.map(_check_file_item, batch, chunksize=chunk)
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """Workers that start from a small process, not forked from this one: a forked worker
-    inherits the parent's heap (every path of a 100,000-file repo), and its pages are
-    copied as soon as the worker's own objects move in them (124 MiB per worker against
-    about 30 MiB)."""
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
 
 
 def _check_file_item(item: tuple[str, str, frozenset[str] | None]) -> FileResult:
