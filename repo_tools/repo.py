@@ -37,6 +37,17 @@ def model_file_names(repo: Path) -> list[str]:
     return found
 
 
+def model_names_in(models_dir: str | Path) -> set[str]:
+    """The model file names of one models folder (`*.json`, not hidden); none when it
+    cannot be listed (a missing or unreadable folder is reported elsewhere)."""
+    try:
+        with os.scandir(models_dir) as entries:
+            return {e.name for e in entries
+                    if e.name.endswith(".json") and not e.name.startswith(".")}
+    except OSError:
+        return set()
+
+
 def _listing(folder: str) -> list[str]:
     try:
         with os.scandir(folder) as entries:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,26 @@ def test_the_hook_reads_only_the_siblings_that_share_a_key(
     assert [f.rule for f in found] == ["V008"]
     assert "f010.json" in found[0].message
     assert read == ["f010.json"]  # of 127 siblings, the one holding the same identity
+
+
+def test_keys_whose_crc32_collide_do_not_hide_a_duplicate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # zlib.crc32 gives these two identities one value: with CRC-32 alone as the key, f000
+    # took the slot and f001, the real holder of m11000000, was never read.
+    first, second = ("acme", "m214865", "1.0.0"), ("acme", "m11000000", "1.0.0")
+    assert zlib.crc32("\0".join(first).encode()) == zlib.crc32("\0".join(second).encode())
+    monkeypatch.setenv("REPO_TOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    models_dir = tmp_path / "versions" / "v1.0.0" / "models"
+    models_dir.mkdir(parents=True)
+    for i in range(CACHED_FROM + 6):
+        (models_dir / f"f{i:03d}.json").write_text(document([], i))
+    replace(models_dir / "f000.json", document([(first, "x/0.gguf", SHA_A)], 0))
+    replace(models_dir / "f001.json", document([(second, "x/1.gguf", SHA_A)], 1))
+    validate_paths(sorted(models_dir.glob("*.json")), tmp_path)  # writes the key index
+    replace(models_dir / "f050.json", document([(second, "x/50.gguf", SHA_A)], 50))
+    found = [f for f in validate_paths([models_dir / "f050.json"], tmp_path).findings
+             if f.rule == "V008"]
+    assert len(found) == 1 and "f001.json" in found[0].message
 
 
 BOUNDS = [None, "0.1.0", "1.0.0", "2.0.0-0", "3.0.0", "not-semver"]

@@ -48,3 +48,14 @@ def test_a_fifo_named_like_a_model_file_is_a_finding_not_a_hang(tmp_path: Path) 
     run = run_tool("validate", fifo, "--format", "json")
     assert run.exit_code == 1
     assert [f["rule"] for f in findings_json(run)] == ["J008"]
+
+
+def test_a_fifo_beside_the_named_file_does_not_block_the_hook(tmp_path: Path) -> None:
+    import os
+
+    models = tmp_path / "versions" / "v1.0.0" / "models"
+    models.mkdir(parents=True)
+    (models / "a.json").write_bytes(FILES[0].read_bytes())
+    os.mkfifo(models / "pipe.json")  # a sibling: read for the cross-file rules
+    run = run_tool("validate", "versions/v1.0.0/models/a.json", cwd=tmp_path)  # (timeout 300)
+    assert run.exit_code == 1 and "Traceback" not in run.stderr

@@ -487,8 +487,7 @@ def unreachable_models(repo: Path, base: Path, entries: Sequence[IndexEntry],
         if not ranges or not models_dir.is_dir():
             continue
         shown_dir = repo_layout.display_path(models_dir, base).rstrip("/") + "/"
-        names = sorted(e.name for e in os.scandir(models_dir)
-                       if e.name.endswith(".json") and not e.name.startswith("."))
+        names = sorted(repo_layout.model_names_in(models_dir))
         reaches: dict[Interval, bool] = {}
         files += len(names)
         index = KeyIndex.load(models_dir, len(names))

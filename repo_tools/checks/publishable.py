@@ -242,19 +242,24 @@ def publish_findings(repo: Path, base: Path, *, model_files: bool = True) -> lis
 
 def _symlinks(root: str, names: list[str]) -> set[str]:
     """Which of the repo-relative names are symlinks: one directory listing per folder
-    (its file types come with it), not a stat per file; check-index runs on every commit."""
+    (its file types come with it), not a stat per file; check-index runs on every commit.
+    A name the listing does not hold as written (git's name for a file that the file
+    system spells in another case or normalisation form) is asked about on its own."""
+    listed: dict[str, set[str]] = {}
     links: set[str] = set()
-    unlisted: set[str] = set()
     for folder in {name.rpartition("/")[0] for name in names}:
         prefix = f"{folder}/" if folder else ""
         try:
             with os.scandir(os.path.join(root, folder)) as listing:
-                links.update(prefix + e.name for e in listing if e.is_symlink())
-        except OSError:  # a folder that is a link, or gone: ask each file
-            unlisted.add(folder)
-    if unlisted:
-        links.update(name for name in names if name.rpartition("/")[0] in unlisted
-                     and os.path.islink(os.path.join(root, name)))
+                entries = list(listing)
+        except OSError:  # a folder that is a link, or gone
+            continue
+        listed[folder] = {e.name for e in entries}
+        links.update(prefix + e.name for e in entries if e.is_symlink())
+    for name in names:
+        folder, _, leaf = name.rpartition("/")
+        if leaf not in listed.get(folder, ()) and os.path.islink(os.path.join(root, name)):
+            links.add(name)
     return links
 
 

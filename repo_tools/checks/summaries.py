@@ -119,13 +119,19 @@ def parse_summary(path: str) -> list[_Row]:
     """A file's entries as rows; none when it does not parse or is not a v2 file
     (validating it is another call's job)."""
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb", opener=_without_waiting) as handle:
             data = json.loads(handle.read().decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return []
     if type(data) is not dict or "schema_version" not in data:
         return []
     return [row_of(e) for e in summaries_of(data)]
+
+
+def _without_waiting(path: str, flags: int) -> int:
+    # A FIFO named like a model file would block the open (and the commit) until some
+    # other process wrote to it; non-blocking, it reads as empty. No effect on files.
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def row_of(entry: EntrySummary) -> _Row:
@@ -255,21 +261,25 @@ class SummaryCache:
 # The cross-file rules report only on the named files, against the earliest entry (file
 # order, then position) with the same identity or case-folded cachePath. So a hook call
 # needs, of its siblings, only the files that hold such an earliest entry. The key index
-# maps a CRC of each key to the first two files (in order) that hold it, and holds each
-# file's stat key (hashed to one int), so that an unchanged directory is vouched for by
-# stats alone. A CRC
-# collision only adds a file to read; a changed, new or deleted sibling is read afresh
+# maps a 64-bit checksum of each key (CRC-32 and Adler-32 side by side) to the first two
+# files (in order) that hold it, and holds each file's stat key (hashed to one int), so
+# that an unchanged directory is vouched for by stats alone. Two keys of a directory that
+# share the checksum could hide the earliest holder of one of them (CRC-32 alone does:
+# `acme/m214865` and `acme/m11000000`), so both sums must agree, which no pair of keys of
+# a real repo is expected to do (the odds are about keys**2 / 2**65). A changed, new or
+# deleted sibling is read afresh
 # (up to STALE_LIMIT of them), and anything the index cannot answer exactly (a key whose
 # recorded files are all being re-read, a cachePath that is a directory of another) sends
 # the caller back to the full summaries.
 
-INDEX_FORMAT = "repo-tools-key-index/4"
+INDEX_FORMAT = "repo-tools-key-index/5"
 STALE_LIMIT = 16
 _HOLDERS = 2
 
 
 def key_crc(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+    data = text.encode("utf-8", "surrogatepass")
+    return zlib.crc32(data) << 32 | zlib.adler32(data)
 
 
 def identity_crc(provider: str, model: str, version: str) -> int:
@@ -320,7 +330,7 @@ def build_key_index(code: str, entries: dict[str, tuple[Any, ...]]) -> dict[str,
     return {"format": INDEX_FORMAT, "code": code, "names": names,
             "stats": array.array("q", stats).tobytes(),
             "identities": _pack_table(identities), "paths": _pack_table(paths),
-            "parents": array.array("I", sorted(parents)).tobytes(),
+            "parents": array.array("Q", sorted(parents)).tobytes(),
             "ranges": {k: tuple(v) for k, v in ranges.items()}}
 
 
@@ -339,14 +349,14 @@ def _pack_table(table: dict[int, list[int]]) -> tuple[bytes, bytes]:
     for crc in keys:
         numbers = table[crc]
         holders.extend(numbers + [-1] * (_HOLDERS - len(numbers)))
-    return array.array("I", keys).tobytes(), holders.tobytes()
+    return array.array("Q", keys).tobytes(), holders.tobytes()
 
 
 class _CrcTable:
     """A packed CRC -> file numbers table, looked up by bisection."""
 
     def __init__(self, packed: tuple[bytes, bytes]) -> None:
-        self._keys = array.array("I")
+        self._keys = array.array("Q")
         self._keys.frombytes(packed[0])
         self._holders = array.array("i")
         self._holders.frombytes(packed[1])
