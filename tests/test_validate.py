@@ -192,6 +192,19 @@ def test_cross_file_rules_read_unnamed_siblings(tmp_path: Path) -> None:
     assert cli("validate", repo / "versions/v1.0.1/models/other.json", cwd=repo).exit_code == 0
 
 
+def test_siblings_are_shown_beside_a_file_named_from_outside_the_repo(tmp_path: Path) -> None:
+    # Named as ../repo/...: the siblings are shown the same way, so file order (which
+    # entry is the earlier one) is the repo's, and the later duplicate is still reported.
+    make_repo(tmp_path / "repo", {"v1.0.0/a": config(model(provider="a")),
+                                    "v1.0.0/b": config(model(provider="a"))})
+    (tmp_path / "work").mkdir()
+    run = cli("validate", "../repo/versions/v1.0.0/models/b.json", "--format", "json",
+              cwd=tmp_path / "work")
+    found = [f for f in findings_json(run) if f["rule"] == "V008"]
+    assert [f["path"] for f in found] == ["../repo/versions/v1.0.0/models/b.json"]
+    assert "../repo/versions/v1.0.0/models/a.json:" in found[0]["message"]
+
+
 def _position_of(path: Path, needle: str, nth: int = 0) -> str:
     """`line:column` of the nth occurrence of needle in a file (1-based, as findings)."""
     text = path.read_text("utf-8")

@@ -531,7 +531,7 @@ def validate_paths(paths: Sequence[str | Path], base: Path, *, jobs: int = 0,
             checked = [next(results) for _ in files]  # only the named files, so far
             for result in checked:
                 findings.extend(result.findings)
-            answer = _from_key_index(*indexed, group, _shown_prefix(group, base), files,
+            answer = _from_key_index(*indexed, group, _shown_prefix(group, base, members), files,
                                      checked)
             if answer is not None:
                 version_models, shown_to_real = answer
@@ -614,7 +614,12 @@ def _display_paths(paths: Sequence[str | Path], base: Path) -> dict[str, str]:
     return named
 
 
-def _shown_prefix(models_dir: str, base: Path) -> str:
+def _shown_prefix(models_dir: str, base: Path, members: Mapping[str, str]) -> str:
+    """How the siblings of the named `members` are shown: in the folder the named files
+    are shown in (`../repo/versions/...` as the user wrote it, not an absolute path that
+    would sort before them and turn which entry is the earlier one around)."""
+    for shown in members.values():
+        return shown.rpartition("/")[0] + "/" if "/" in shown else ""
     shown_dir = repo_layout.display_path(Path(models_dir), base)
     return "" if shown_dir == "." else shown_dir.rstrip("/") + "/"
 
@@ -624,7 +629,7 @@ def _add_siblings(models_dir: str, members: dict[str, str], base: Path,
     """Every *.json of models_dir (`names`, when already listed) into members (absolute
     path -> display path), with the display paths derived from the directory's once (not
     one path computation per file)."""
-    prefix = _shown_prefix(models_dir, base)
+    prefix = _shown_prefix(models_dir, base, members)
     listed = repo_layout.model_names_in(models_dir) if names is None else names
     for name in sorted(listed):
         members.setdefault(os.path.join(models_dir, name), prefix + name)
