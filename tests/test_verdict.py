@@ -121,6 +121,12 @@ def test_unsafe_symlinks_are_reported_by_lint(tmp_path: Path) -> None:
     run = cli("lint", "--repo", repo, "--format", "json", cwd=tmp_path)
     assert {f["path"] for f in findings_json(run) if f["rule"] == "R039"} == {
         "repo/versions/v1.0.0/models/gone.json", "repo/versions/v1.0.0/models/loop.json"}
+    # In a git work tree the names come from git (tracked files), the links from listings.
+    git(tmp_path, "init", "-q", str(repo))
+    commit_all(repo, "links")
+    run = cli("lint", "--repo", repo, "--format", "json", cwd=tmp_path)
+    assert {f["path"] for f in findings_json(run) if f["rule"] == "R039"} == {
+        "repo/versions/v1.0.0/models/gone.json", "repo/versions/v1.0.0/models/loop.json"}
 
 
 # -- case 2: a key the repository's allowed_signers does not trust -------------------------

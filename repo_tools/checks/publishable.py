@@ -139,28 +139,33 @@ def _git_listed(repo: Path) -> list[str] | None:
     return [p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p]
 
 
-def _walked(repo: Path) -> list[str]:
+def _walked(repo: Path, links: set[str] | None = None) -> list[str]:
     # Strings and scandir's own file types, not Paths and stats: check-index walks every
-    # config version on every commit.
+    # config version on every commit. `links` collects the names that are symlinks.
     found: list[str] = []
     root = os.fspath(repo)
     if os.path.lexists(os.path.join(root, repo_layout.INDEX_FILE)):
         found.append(repo_layout.INDEX_FILE)
-    _walk(os.path.join(root, repo_layout.VERSIONS_DIR), repo_layout.VERSIONS_DIR, found)
+        if links is not None and os.path.islink(os.path.join(root, repo_layout.INDEX_FILE)):
+            links.add(repo_layout.INDEX_FILE)
+    _walk(os.path.join(root, repo_layout.VERSIONS_DIR), repo_layout.VERSIONS_DIR, found,
+          links)
     return found
 
 
-def _walk(directory: str, rel: str, found: list[str]) -> None:
+def _walk(directory: str, rel: str, found: list[str], links: set[str] | None) -> None:
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            _walk(entry.path, f"{rel}/{entry.name}", found)
+            _walk(entry.path, f"{rel}/{entry.name}", found, links)
         else:
             # Files, and links of any kind: a link to a folder is reported, not followed.
             found.append(f"{rel}/{entry.name}")
+            if links is not None and entry.is_symlink():
+                links.add(found[-1])
 
 
 def release_candidates(repo: Path, *, use_git: bool | None = None) -> list[str]:
@@ -170,12 +175,22 @@ def release_candidates(repo: Path, *, use_git: bool | None = None) -> list[str]:
     (what the recorded commit holds); elsewhere every file there. `use_git=None` decides
     as `release` does, by whether HEAD names a commit.
     """
+    return _candidates(repo, use_git=use_git)[0]
+
+
+def _candidates(repo: Path, *, use_git: bool | None = None,
+                links: bool = False) -> tuple[list[str], set[str]]:
+    """`release_candidates`, and (with links=True) which of them are symlinks: from the
+    walk itself when there is no git listing."""
     if use_git is None:
         from repo_tools.release import git
 
         use_git = git.head_commit(repo) is not None
     listed = _git_listed(repo) if use_git else None
-    return listed if listed is not None else _walked(repo)
+    if listed is not None:
+        return listed, _symlinks(os.fspath(repo), listed) if links else set()
+    found: set[str] = set()
+    return _walked(repo, found if links else None), found
 
 
 def _readable_target(repo: Path, path: str) -> str | None:
@@ -203,12 +218,11 @@ def publish_findings(repo: Path, base: Path, *, model_files: bool = True) -> lis
     no model file for this."""
     found: list[Finding] = []
     root = os.fspath(repo)
-    names = release_candidates(repo)
+    names, links = _candidates(repo, links=True)
     for collision in colliding_paths(names):
         found.append(finding(rules.COLLIDING_PATHS,
                              repo_layout.display_path(Path(root, collision.path), base),
                              collision.message()))
-    links = _symlinks(root, names)
     for name in names:
         link = name in links
         if not link and not model_files and repo_layout.is_model_file_path(name):
@@ -241,25 +255,24 @@ def publish_findings(repo: Path, base: Path, *, model_files: bool = True) -> lis
 
 
 def _symlinks(root: str, names: list[str]) -> set[str]:
-    """Which of the repo-relative names are symlinks: one directory listing per folder
-    (its file types come with it), not a stat per file; check-index runs on every commit.
-    A name the listing does not hold as written (git's name for a file that the file
+    """Which of the repo-relative names (git's) are symlinks: one directory listing per
+    folder (its file types come with it), not a stat per file; check-index runs on every
+    commit. A name the listings do not hold as written (git's name for a file that the file
     system spells in another case or normalisation form) is asked about on its own."""
-    listed: dict[str, set[str]] = {}
+    listed: set[str] = set()
     links: set[str] = set()
     for folder in {name.rpartition("/")[0] for name in names}:
         prefix = f"{folder}/" if folder else ""
         try:
             with os.scandir(os.path.join(root, folder)) as listing:
-                entries = list(listing)
+                for entry in listing:
+                    listed.add(prefix + entry.name)
+                    if entry.is_symlink():
+                        links.add(prefix + entry.name)
         except OSError:  # a folder that is a link, or gone
             continue
-        listed[folder] = {e.name for e in entries}
-        links.update(prefix + e.name for e in entries if e.is_symlink())
-    for name in names:
-        folder, _, leaf = name.rpartition("/")
-        if leaf not in listed.get(folder, ()) and os.path.islink(os.path.join(root, name)):
-            links.add(name)
+    links.update(name for name in set(names) - listed
+                 if os.path.islink(os.path.join(root, name)))
     return links
 
 
