@@ -173,6 +173,22 @@ def test_a_cancel_wakes_a_wait_for_the_answer(tmp_path: Path, server: LoopbackSe
     assert server.count("/slow.bin") == 1  # no retry after a cancel
 
 
+def test_a_cancel_wakes_a_wait_between_retries(tmp_path: Path, server: LoopbackServer) -> None:
+    # The server asks for 20 s before a retry; a cancel after 0.3 s ends the wait there.
+    data = blob("busy", 10_000)
+    model = served(server, "busy", Status(503, headers={"Retry-After": "20"}), Body(data),
+                   data=data)
+    client = make_client(tmp_path, network=dataclasses.replace(FAST.network,
+                                                               retry_after_cap=30))
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        client.ensure(model, cancel=stop)
+    assert time.monotonic() - started < 3
+    assert server.count("/busy.bin") == 1  # no retry after a cancel
+
+
 class CancelAfter:
     """A cancel flag that turns on at its n-th look: a cancel at any point of a download."""
 

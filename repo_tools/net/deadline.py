@@ -38,6 +38,7 @@ class Deadline:
         self._guards: set[Guard] = set()
         self._scheduled = False
         self._fired = False
+        self._ended = threading.Event()
 
     def remaining(self) -> float:
         return float("inf") if self._end is None else self._end - time.monotonic()
@@ -52,6 +53,12 @@ class Deadline:
     def guard(self) -> Guard:
         """A set of sockets to shut down when this deadline runs out."""
         return Guard(self)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking when the deadline is ended by `expire` (a
+        cancel); True when it was. (Running out of time on its own is the caller's to
+        check: it only sleeps for less than what remains.)"""
+        return self._ended.wait(seconds) or self._fired
 
     def expire(self) -> None:
         """End the budget now: every socket under it is shut (a blocked connect or read
@@ -78,6 +85,7 @@ class Deadline:
             self._guards.discard(guard)
 
     def _fire(self) -> None:
+        self._ended.set()
         with self._lock:
             self._fired = True
             guards = list(self._guards)

@@ -468,7 +468,7 @@ class Transport:
     def __init__(self, limits: NetworkLimits | None = None,
                  credentials: Credentials | None = None, *, user_agent: str = "repo-tools",
                  pool_size: int = 10,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] | None = None,
                  rng: Callable[[], float] = random.random) -> None:
         self.limits = limits or NetworkLimits()
         self.credentials = credentials if credentials is not None else Credentials(env={})
@@ -627,7 +627,11 @@ class Transport:
                                   self._rng)
         if delay >= deadline.remaining():
             raise deadline_error(deadline, "while waiting to retry", url)
-        self._sleep(delay)
+        if self._sleep is not None:
+            self._sleep(delay)
+        elif deadline.wait(delay):
+            # Ended meanwhile (`expire`: a cancel button): no retry after a cancel.
+            raise deadline_error(deadline, "while waiting to retry", url)
 
     def send(self, method: str, url: str, deadline: Deadline, *,
              headers: Mapping[str, str] | None = None, authenticate: bool = True) -> Response:
