@@ -37,7 +37,16 @@ from repo_tools.client.events import Event
 from repo_tools.client.progress import Throttle
 from repo_tools.findings import RuleError
 from repo_tools.model import ModelEntry, entry_of
-from tests.support.client_helpers import FAST, Lab, blob, capture, client_log, entry, sha
+from tests.support.client_helpers import (
+    FAST,
+    Lab,
+    blob,
+    capture,
+    client_log,
+    entry,
+    fake_sha,
+    sha,
+)
 from tests.support.helpers import cli
 from tests.support.httpserver import (
     Body,
@@ -382,6 +391,24 @@ def test_a_mirror_is_used_when_the_primary_fails(lab: Lab) -> None:
     again = client.load()
     assert again.source is Source.LAST_KNOWN_GOOD
     assert [r.rule for r in again.reasons] == ["C001", "C001"]
+
+
+def test_a_mirror_is_used_when_the_primary_has_nothing_for_this_client(lab: Lab) -> None:
+    # The primary's newer release admits only clients >= 2.0.0: this 1.7.0 client gets
+    # no config version there (C004) and goes on to the mirror, as after a failed fetch.
+    lab.standard_repo()
+    mirror = lab.serve(lab.release().files, prefix="/mirror/")
+    lab.write_repo({"v2.0.0": [entry("next", "https://example.org/n.bin", fake_sha("n"))]},
+                   {"versions": {"v2.0.0": {"min_client_version": "2.0.0"}}})
+    primary = lab.serve(lab.release().files, prefix="/primary/")
+    client = ConfigClient("1.7.0", "linux", sources=[BundleSource(primary),
+                                                     BundleSource(mirror)],
+                          allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
+                          config=FAST)
+    result = client.load()
+    assert result.source is Source.REMOTE and result.config_version == "v1.1.0"
+    assert [r.rule for r in result.reasons] == ["C004"]
+    assert result.origin is not None and result.origin.location.endswith("/mirror")
 
 
 def test_source_or_sources_must_be_given_once() -> None:

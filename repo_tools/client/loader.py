@@ -208,21 +208,40 @@ class ConfigClient:
         if lkg is not None and held is not None:
             not_due = self._not_due(lkg, *held, now)
             if not_due is not None:
-                return self._apply(not_due[0], not_due[1], lkg.remote, lkg, defaults,
-                                   skipped, [], fallback, now, previous)
+                resolution, refusal = self._judge(*not_due, lkg.remote, lkg)
+                if refusal is not None:
+                    return fallback.use([refusal])
+                return self._apply(*not_due, lkg.remote, resolution, lkg, defaults, skipped,
+                                   [], now, previous)
         failures: list[Finding] = []
         deadline = load_deadline(self.config)
         for source in self.sources:
             fetched, remote, failure = self._fetch(source, now, deadline, lkg, previous)
-            if failure is not None:
-                failures.append(failure)
-                if len(self.sources) > 1:
-                    log.info("%s %s: %s", failure.rule, failure.path, failure.message)
-                continue
-            assert fetched is not None and remote is not None
-            return self._apply(source, fetched, remote, lkg, defaults, skipped, failures,
-                               fallback, now, previous)
+            if failure is None:
+                assert fetched is not None and remote is not None
+                # A release that gives this client nothing, or looks like a mistake (the
+                # shrink guard), sends it on to the next source, as a failed fetch does.
+                resolution, failure = self._judge(source, fetched, remote, lkg)
+                if failure is None:
+                    return self._apply(source, fetched, remote, resolution, lkg, defaults,
+                                       skipped, failures, now, previous)
+            failures.append(failure)
+            if len(self.sources) > 1:
+                log.info("%s %s: %s", failure.rule, failure.path, failure.message)
         return fallback.use(failures)
+
+    def _judge(self, source: RemoteSource, fetched: FetchedRemote, remote: RemoteConfig,
+               lkg: LastKnownGood | None) -> tuple[compat.Resolution, Finding | None]:
+        """This client's selection from the verified remote, and why it must not take it
+        (None: it may): no config version admits it (C004), or it would drop too many of
+        its models (the shrink guard, C005)."""
+        resolution = self.select(remote)
+        if resolution.config_version is None:
+            return resolution, finding(
+                rules.NO_COMPATIBLE_CONFIG, source.describe(),
+                f"no config version in the index of {fetched.origin.describe()} admits "
+                f"client {self.client_version}")
+        return resolution, self._suspect(source, resolution, lkg, fetched.origin)
 
     @property
     def confirmation_path(self) -> Path:
@@ -278,20 +297,12 @@ class ConfigClient:
                                        f"{type(exc).__name__}: {exc.strerror or exc}")
 
     def _apply(self, source: RemoteSource, fetched: FetchedRemote, remote: RemoteConfig,
-               lkg: LastKnownGood | None, defaults: list[ModelEntry], skipped: list[Finding],
-               failures: list[Finding], fallback: _Fallback, now: dt.datetime,
-               previous: ManifestCopy | None = None) -> LoadResult:
-        where = source.describe()
+               resolution: compat.Resolution, lkg: LastKnownGood | None,
+               defaults: list[ModelEntry], skipped: list[Finding], failures: list[Finding],
+               now: dt.datetime, previous: ManifestCopy | None = None) -> LoadResult:
+        """The accepted remote (`_judge` found nothing against it), merged and stored."""
+        assert resolution.config_version is not None
         origin = fetched.origin
-        resolution = self.select(remote)
-        if resolution.config_version is None:
-            return fallback.use([*failures, finding(
-                rules.NO_COMPATIBLE_CONFIG, where,
-                f"no config version in the index of {origin.describe()} admits client "
-                f"{self.client_version}")])
-        suspect = self._suspect(source, resolution, lkg, origin)
-        if suspect is not None:
-            return fallback.use([*failures, suspect])
         remote_skipped = remote.skipped.get(resolution.config_version, [])
         for problem in remote_skipped:
             log.warning("%s %s: %s", problem.rule, problem.path, problem.message)
