@@ -22,9 +22,9 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 
 from tests.support.helpers import git_env
+from tests.support.httpserver import BackgroundServer
 
 CGI_TIMEOUT = 60  # seconds: a stuck http-backend must not hang the test run
 
@@ -130,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class GitHttpServer:
+class GitHttpServer(BackgroundServer):
     """Serves the bare repositories under `root` at http://127.0.0.1:<port>/<name>.git."""
 
     def __init__(self, root: Path, backend: Path, token: str | None = None,
@@ -148,20 +148,8 @@ class GitHttpServer:
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__(self._server)
 
-    def __enter__(self) -> GitHttpServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
     def record(self, request: GitRequest) -> None:
         hits, scanned = _scan_argv(self.watch) if self.watch else ([], 0)

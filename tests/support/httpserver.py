@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,24 +330,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 (HTTPS when given a TLS context)."""
+class BackgroundServer:
+    """An HTTP server on 127.0.0.1, served from a daemon thread while the `with` lasts: what
+    the test servers (this module's, the git and the static-file ones) share."""
 
-    def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.scripts = {}
-        self._server.served = {}
-        self._server.requests = []
-        self._server.lock = threading.Lock()
-        self._server.stopping = threading.Event()
-        self.scheme = "http"
-        if tls_context is not None:
-            self._server.socket = tls_context.wrap_socket(self._server.socket, server_side=True)
-            self.scheme = "https"
-        self._thread = threading.Thread(target=self._server.serve_forever,
+    scheme = "http"
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -356,7 +350,6 @@ class LoopbackServer:
         self.close()
 
     def close(self) -> None:
-        self._server.stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -366,6 +359,28 @@ class LoopbackServer:
 
     def url(self, path: str) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+
+class LoopbackServer(BackgroundServer):
+    """A threaded HTTP server on 127.0.0.1 (HTTPS when given a TLS context)."""
+
+    _server: _Server
+
+    def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.scripts = {}
+        server.served = {}
+        server.requests = []
+        server.lock = threading.Lock()
+        server.stopping = threading.Event()
+        if tls_context is not None:
+            server.socket = tls_context.wrap_socket(server.socket, server_side=True)
+            self.scheme = "https"
+        super().__init__(server)
+
+    def close(self) -> None:
+        self._server.stopping.set()
+        super().close()
 
     def route(self, path: str, *behaviours: Behaviour) -> str:
         """Script the answers for path (the last one repeats); returns its URL."""

@@ -23,8 +23,9 @@ import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import unquote
+
+from tests.support.httpserver import BackgroundServer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
         return mtime <= when.timestamp()
 
 
-class StaticServer:
+class StaticServer(BackgroundServer):
     """Serves the files under root (read at each request: publish into it at any time)."""
 
     def __init__(self, root: Path, *, honour_conditionals: bool = True) -> None:
@@ -133,20 +134,7 @@ class StaticServer:
         self._server.failures = {}
         self._server.log = []
         self._server.lock = threading.Lock()
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> StaticServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        super().__init__(self._server)
 
     def fail_next(self, path: str, *statuses: int) -> None:
         with self._server.lock:
