@@ -412,6 +412,20 @@ def test_cache_cli(tmp_path: Path, server: LoopbackServer) -> None:
     assert cli("cache", "ls", "--cache-dir", tmp_path / "nope").exit_code == 2
 
 
+def test_cache_cli_finds_an_apps_default_cache_by_its_name(
+        tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client made with app_name and no cache_dir, and `cache ls --app` for the same name.
+    monkeypatch.delenv("REPO_TOOLS_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    client = ConfigClient("1.0.0", source=BundleSource("unused"), app_name="my-app",
+                          config=FAST)
+    client.ensure(entry_of(served(server, "a"))).release()
+    listed = json.loads(cli("cache", "ls", "--app", "my-app", "--format", "json").stdout)
+    assert [e["path"] for e in listed["entries"]] == ["acme/a.bin"]
+    missing = cli("cache", "ls")
+    assert missing.exit_code == 2 and "--app NAME" in missing.stderr
+
+
 def test_cache_verify_drops_entries_whose_file_is_gone_or_a_symlink(
         tmp_path: Path, server: LoopbackServer) -> None:
     a, b, c = served(server, "a"), served(server, "b"), served(server, "c")

@@ -22,12 +22,38 @@ def human(size: int) -> str:
     return f"{size} B"
 
 
+_APP = "repo_tools.cache.app"
+
+
+def _remember_app(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    ctx.meta[_APP] = value
+
+
+def _cache_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """--cache-dir (or $REPO_TOOLS_CACHE_DIR), else the default cache directory of the
+    app named by --app: where a ConfigClient with that app_name and no cache_dir keeps
+    its files."""
+    if value is not None:
+        return value
+    app = ctx.meta.get(_APP)
+    if not app:
+        raise click.UsageError("which cache? give --cache-dir DIR, or --app NAME (the "
+                               "ConfigClient's app_name), or set REPO_TOOLS_CACHE_DIR")
+    from repo_tools.client.options import default_cache_dir
+
+    return default_cache_dir(app)
+
+
 def cache_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    decorator = click.option(
-        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-        envvar="REPO_TOOLS_CACHE_DIR", show_envvar=True,
-        help="The client's cache directory (the ConfigClient's cache_dir).")
-    return decorator(func)
+    func = click.option(
+        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        envvar="REPO_TOOLS_CACHE_DIR", show_envvar=True, callback=_cache_dir,
+        help="The client's cache directory (the ConfigClient's cache_dir).")(func)
+    return click.option(
+        "--app", metavar="NAME", default=None, is_eager=True, expose_value=False,
+        callback=_remember_app,
+        help="Instead of --cache-dir: the ConfigClient's app_name, whose default cache "
+             "directory (the platform's user cache directory for NAME) is meant.")(func)
 
 
 def _open(cache_dir: Path) -> Any:
