@@ -15,9 +15,11 @@ import pytest
 
 from tests.support.helpers import Run, cli, findings_json, make_repo, model, rules_of
 from tests.support.httpserver import (
+    BackgroundServer,
     Body,
     Delay,
     LoopbackServer,
+    QuietHTTPServer,
     Redirect,
     RequireHeader,
     Reset,
@@ -764,8 +766,7 @@ def test_https_tunnels_through_the_environment_proxy(
     import select
     import socket
     import ssl
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     tunnels: list[str] = []
 
@@ -793,22 +794,16 @@ def test_https_tunnels_through_the_environment_proxy(
                      ).sendall(data)
 
     cert = make_certificate(tmp_path / "tls")
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Connect)
-    proxy.daemon_threads = True
+    proxy = QuietHTTPServer(("127.0.0.1", 0), Connect)
     if proxy_scheme == "https":  # TLS to the proxy, and TLS inside the tunnel
         proxy.socket = cert.server_context().wrap_socket(proxy.socket, server_side=True)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        with LoopbackServer(cert.server_context()) as tls:
-            repo_with(tmp_path, entry(tls.route("/t.bin", Body(DATA))))
-            monkeypatch.setenv("HTTPS_PROXY",
-                               f"{proxy_scheme}://127.0.0.1:{proxy.server_address[1]}")
-            run = probe(tmp_path, "--hash=full", "--ca-bundle", cert.cert)
-            assert run.exit_code == 0, run.stdout
-            assert tls.body_requests("/t.bin") == 1
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+    with BackgroundServer(proxy), LoopbackServer(cert.server_context()) as tls:
+        repo_with(tmp_path, entry(tls.route("/t.bin", Body(DATA))))
+        monkeypatch.setenv("HTTPS_PROXY",
+                           f"{proxy_scheme}://127.0.0.1:{proxy.server_address[1]}")
+        run = probe(tmp_path, "--hash=full", "--ca-bundle", cert.cert)
+        assert run.exit_code == 0, run.stdout
+        assert tls.body_requests("/t.bin") == 1
     assert tunnels and set(tunnels) == {f"127.0.0.1:{tls.port}"}
 
 

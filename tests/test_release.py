@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from tests.support.helpers import (
     run_tool,
     write_json,
 )
+from tests.support.httpserver import BackgroundServer, QuietHTTPServer
 from tests.support.release_helpers import (
     INDEX,
     PRINCIPAL,
@@ -276,14 +276,8 @@ def test_a_previous_release_of_another_repository_is_refused(setup: dict[str, Pa
 @pytest.fixture
 def http_server(setup: dict[str, Path]) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(setup["out"]))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with BackgroundServer(QuietHTTPServer(("127.0.0.1", 0), handler)) as served:
+        yield served.url("/")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -284,17 +284,23 @@ class RequireHeader:
         self.then.serve(handler)
 
 
-class _Server(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that does not print a traceback when a client hangs up (or
+    rejects the certificate): in these tests that is the point, not an error."""
+
     daemon_threads = True
     block_on_close = False
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+class _Server(QuietHTTPServer):
     scripts: dict[str, list[Behaviour]]
     served: dict[str, int]
     requests: list[RecordedRequest]
     lock: threading.Lock
     stopping: threading.Event
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Clients that hang up (or reject the certificate) are part of the tests."""
 
 
 class _Handler(BaseHTTPRequestHandler):
