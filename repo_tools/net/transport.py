@@ -642,6 +642,13 @@ class Transport:
             # Ended meanwhile (`expire`: a cancel button): no retry after a cancel.
             raise deadline_error(deadline, "while waiting to retry", url)
 
+    def _give_up_unless_retryable(self, exc: NetworkError, attempt: int) -> None:
+        """Raise exc (with how many attempts were made) unless it is transient and
+        retries are left: the one retry decision of `send` and `get`."""
+        if exc.kind not in RETRYABLE or attempt >= self.limits.retries:
+            exc.attempts = attempt + 1
+            raise exc
+
     def send(self, method: str, url: str, deadline: Deadline, *,
              headers: Mapping[str, str] | None = None, authenticate: bool = True) -> Response:
         """One hop with retries on connection errors, 429 and 5xx (never on other 4xx)."""
@@ -651,9 +658,7 @@ class Transport:
                 response = self.send_once(method, url, deadline, headers=headers,
                                           authenticate=authenticate)
             except NetworkError as exc:
-                if exc.kind not in RETRYABLE or attempt >= self.limits.retries:
-                    exc.attempts = attempt + 1
-                    raise
+                self._give_up_unless_retryable(exc, attempt)
                 self.pause(attempt, deadline, url=url)
                 attempt += 1
                 continue
@@ -739,9 +744,7 @@ class Transport:
             try:
                 return Fetched(200, read_limited(answer.response, max_bytes), found)
             except NetworkError as exc:
-                if exc.kind not in RETRYABLE or attempt >= self.limits.retries:
-                    exc.attempts = attempt + 1
-                    raise
+                self._give_up_unless_retryable(exc, attempt)
             self.pause(attempt, deadline, url=url)
             attempt += 1
 
