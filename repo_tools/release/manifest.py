@@ -1,52 +1,59 @@
-"""The release manifest: the one small signed document that lists every hash.
+"""The release manifest: the one small signed document a client reads first.
 
-Canonical bytes: JSON with sorted keys, no insignificant whitespace, UTF-8 (non-ASCII kept
-as is), one trailing newline. A verifier re-serialises what it parsed and requires the
-same bytes, so there is exactly one valid encoding of each manifest.
+It holds the repository id, the release's version and validity, the index itself, and for
+each config version the name, size, SHA-256 and file count of that version's archive. The
+archive's hash covers every file in it, so per-file hashes need not be listed: the manifest
+stays small however many files a repository has (about 200 bytes a config version).
+
+Canonical bytes: RFC 8785 (JSON Canonicalization Scheme), UTF-8, no trailing newline. A
+verifier re-serialises what it parsed and requires the same bytes, so there is exactly one
+valid encoding of each manifest. See docs/release-format.md for the whole specification.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
+import rfc8785
+
 from repo_tools.jsonfile import DuplicateKeyError, parse_strict
-from repo_tools.release.bundle import (
-    BundleFile,
-    bundle_name,
-    collision_key,
-    is_release_path,
-    path_problem,
-)
+from repo_tools.release.archive import path_problem
 from repo_tools.release.errors import VerificationError
 from repo_tools.rules import release as rules
 
-SCHEMA = "repo-tools-release/1"
+SCHEMA = "repo-tools-release/2"
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_SUFFIX = ".sig"
+ARCHIVE_DIR = "archives"
+INDEX_PATH = "index.json"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-MAX_VERSION = 2**63 - 1
+MAX_INT = 2**53 - 1  # the largest integer RFC 8785 (I-JSON) represents exactly
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class FileEntry:
-    path: str
+class VersionArchive:
+    """One config version's archive: `archives/<sha256>.tar`, named by its content, so an
+    unchanged config version keeps its archive (and every cache of it) across releases."""
+
+    config_version: str
     size: int
     sha256: str
+    files: int
 
+    @property
+    def name(self) -> str:
+        return archive_name(self.sha256)
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class BundleRef:
-    name: str
-    size: int
-    sha256: str
+    def to_json(self) -> dict[str, Any]:
+        return {"archive": self.name, "size": self.size, "sha256": self.sha256,
+                "files": self.files}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,8 +63,8 @@ class Manifest:
     created: dt.datetime
     expires: dt.datetime
     commit: str | None
-    bundle: BundleRef
-    files: tuple[FileEntry, ...]
+    index: Mapping[str, Any]  # index.json's value, exactly as the repository holds it
+    versions: tuple[VersionArchive, ...]  # sorted by config version (UTF-8 bytes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,26 +74,42 @@ class Manifest:
             "created": format_time(self.created),
             "expires": format_time(self.expires),
             "commit": self.commit,
-            "bundle": {"name": self.bundle.name, "size": self.bundle.size,
-                       "sha256": self.bundle.sha256},
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "index": self.index,
+            "versions": {v.config_version: v.to_json() for v in self.versions},
         }
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.to_json())
 
+    def archive_of(self, config_version: str) -> VersionArchive | None:
+        for archive in self.versions:
+            if archive.config_version == config_version:
+                return archive
+        return None
+
+    @property
+    def file_count(self) -> int:
+        return 1 + sum(v.files for v in self.versions)  # index.json and the model files
+
+    def index_bytes(self) -> bytes:
+        """index.json as a release holds it: the index's canonical form."""
+        return canonical_json(self.index)
+
 
 def canonical_json(data: Any) -> bytes:
-    return (json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                       allow_nan=False) + "\n").encode("utf-8")
+    """RFC 8785 bytes; ValueError for what I-JSON cannot hold exactly (big ints, NaN)."""
+    try:
+        return rfc8785.dumps(data)
+    except rfc8785.CanonicalizationError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def format_time(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime(TIME_FORMAT)
 
 
-def file_entries(files: Sequence[BundleFile]) -> tuple[FileEntry, ...]:
-    return tuple(FileEntry(f.path, len(f.data), f.sha256) for f in files)
+def archive_name(sha256: str) -> str:
+    return f"{ARCHIVE_DIR}/{sha256}.tar"
 
 
 def signature_name(manifest_name: str) -> str:
@@ -96,6 +119,25 @@ def signature_name(manifest_name: str) -> str:
 def snapshot_name(version: int) -> str:
     """The consistent-snapshot copy of a manifest: never overwritten once published."""
     return f"{version}.{MANIFEST_NAME}"
+
+
+def config_version_problem(name: str) -> str | None:
+    """Why name cannot be a config version folder in a release (None when it can): the
+    same test as for every path in an archive, so what release writes, verify reads."""
+    if "/" in name:
+        return "a config version is one folder name, without '/'"
+    return path_problem(member_path(name, "m.json"))
+
+
+def member_path(config_version: str, file_name: str) -> str:
+    return f"versions/{config_version}/models/{file_name}"
+
+
+def repository_problem(text: str) -> str | None:
+    """Why text cannot be a repository id (None when it can): for writer and reader."""
+    if not text or len(text) > 256 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return "repository must be 1-256 printable characters"
+    return None
 
 
 # --- strict parsing --------------------------------------------------------------------------
@@ -118,8 +160,8 @@ def _object(value: Any, keys: set[str], where: str) -> dict[str, Any]:
 
 def _int(value: Any, where: str, minimum: int = 0) -> int:
     # bool is an int subclass in Python; `true` must not pass as 1.
-    if type(value) is not int or not minimum <= value <= MAX_VERSION:
-        raise _bad(f"{where} must be an integer from {minimum} to {MAX_VERSION}")
+    if type(value) is not int or not minimum <= value <= MAX_INT:
+        raise _bad(f"{where} must be an integer from {minimum} to {MAX_INT}")
     return value
 
 
@@ -137,13 +179,6 @@ def _time(value: Any, where: str) -> dt.datetime:
         raise _bad(f"{where} is not a real date and time") from None
 
 
-def repository_problem(text: str) -> str | None:
-    """Why text cannot be a repository id (None when it can): for writer and reader."""
-    if not text or len(text) > 256 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        return "repository must be 1-256 printable characters"
-    return None
-
-
 def _repository(value: Any) -> str:
     text = _str(value, "repository")
     problem = repository_problem(text)
@@ -152,27 +187,30 @@ def _repository(value: Any) -> str:
     return text
 
 
-def _files(value: Any) -> tuple[FileEntry, ...]:
-    if not isinstance(value, list):
-        raise _bad("files must be a list")
-    entries: list[FileEntry] = []
-    keys: set[str] = set()
-    for i, item in enumerate(value):
-        obj = _object(item, {"path", "size", "sha256"}, f"files[{i}]")
-        path = _str(obj["path"], f"files[{i}].path")
-        problem = path_problem(path)
-        if problem is not None or not is_release_path(path):
-            raise _bad(f"files[{i}].path {path!r}: {problem or 'not index.json or versions/'}")
-        key = collision_key(path)
-        if key in keys:
-            raise _bad(f"files[{i}].path {path!r} is listed twice (up to case/normalisation)")
-        keys.add(key)
-        entries.append(FileEntry(path, _int(obj["size"], f"files[{i}].size"),
-                                 _str(obj["sha256"], f"files[{i}].sha256", _SHA256)))
-    paths = [e.path.encode("utf-8") for e in entries]
-    if paths != sorted(paths):
-        raise _bad("files are not sorted by path")
-    return tuple(entries)
+def _versions(value: Any) -> tuple[VersionArchive, ...]:
+    if not isinstance(value, dict):
+        raise _bad("versions must be an object")
+    archives: list[VersionArchive] = []
+    folded: dict[str, str] = {}
+    for config_version, item in value.items():
+        where = f"versions[{config_version!r}]"
+        problem = config_version_problem(config_version)
+        if problem is not None:
+            raise _bad(f"{where}: {problem}")
+        # Two folders equal up to case would collide on macOS and Windows clients.
+        if config_version.casefold() in folded:
+            raise _bad(f"{where} collides with {folded[config_version.casefold()]!r} "
+                       "up to case")
+        folded[config_version.casefold()] = config_version
+        obj = _object(item, {"archive", "size", "sha256", "files"}, where)
+        archive = VersionArchive(config_version, _int(obj["size"], f"{where}.size"),
+                                 _str(obj["sha256"], f"{where}.sha256", _SHA256),
+                                 _int(obj["files"], f"{where}.files", minimum=1))
+        if obj["archive"] != archive.name:
+            raise _bad(f"{where}.archive must be {archive.name!r}, the name its sha256 gives")
+        archives.append(archive)
+    archives.sort(key=lambda a: a.config_version.encode("utf-8"))
+    return tuple(archives)
 
 
 def parse_manifest(data: bytes) -> Manifest:
@@ -190,7 +228,7 @@ def parse_manifest(data: bytes) -> Manifest:
     except ValueError as exc:  # JSONDecodeError, NaN and Infinity
         raise _bad(f"the manifest is not strict JSON: {exc}") from None
     top = _object(raw, {"schema", "repository", "bundle_version", "created", "expires",
-                        "commit", "bundle", "files"}, "the manifest")
+                        "commit", "index", "versions"}, "the manifest")
     if top["schema"] != SCHEMA:
         raise _bad(f"schema is {top['schema']!r}, this verifier reads {SCHEMA!r}")
     version = _int(top["bundle_version"], "bundle_version", minimum=1)
@@ -201,16 +239,16 @@ def parse_manifest(data: bytes) -> Manifest:
     commit = top["commit"]
     if commit is not None:
         commit = _str(commit, "commit", _COMMIT)
-    bundle_obj = _object(top["bundle"], {"name", "size", "sha256"}, "bundle")
-    bundle = BundleRef(_str(bundle_obj["name"], "bundle.name"),
-                       _int(bundle_obj["size"], "bundle.size"),
-                       _str(bundle_obj["sha256"], "bundle.sha256", _SHA256))
-    if bundle.name != bundle_name(version):
-        raise _bad(f"bundle.name {bundle.name!r} is not {bundle_name(version)!r}")
+    if not isinstance(top["index"], dict):
+        raise _bad("index must be an object (index.json's content)")
     manifest = Manifest(_repository(top["repository"]), version, created, expires, commit,
-                        bundle, _files(top["files"]))
-    if manifest.to_bytes() != data:
+                        top["index"], _versions(top["versions"]))
+    try:
+        canonical = manifest.to_bytes()
+    except ValueError as exc:  # a number I-JSON cannot hold exactly, inside the index
+        raise _bad(f"the manifest cannot be put in canonical form: {exc}") from None
+    if canonical != data:
         raise VerificationError(rules.NON_CANONICAL_MANIFEST,
-                                "the manifest bytes are not in canonical form (sorted keys, "
-                                "no spaces, one trailing newline)", MANIFEST_NAME)
+                                "the manifest bytes are not in canonical form (RFC 8785: "
+                                "sorted keys, no spaces, no trailing newline)", MANIFEST_NAME)
     return manifest

@@ -1,9 +1,10 @@
 """What a client checks before it trusts a release: pure functions over bytes, no I/O.
 
 The order follows TUF's client workflow: signature over the exact manifest bytes (before
-any parsing), strict parse, repository, rollback, freeze, then the bundle and each of its
-members. `verify_manifest` and `verify_bundle` split the work at the point where a client
-learns the bundle's name and size, so it can cap that download; `verify_release` runs both.
+any parsing), strict parse, repository, rollback, freeze, then each archive a client uses
+and each of its members. `verify_manifest` and `verify_archive` split the work at the point
+where a client learns which config version it needs and that archive's name and size, so it
+fetches that archive alone and caps the download; `verify_release` runs both.
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from repo_tools.findings import Rule
 from repo_tools.release import sshsig
-from repo_tools.release.bundle import collision_key, path_problem, read_members
+from repo_tools.release.archive import collision_key, path_problem, read_members
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.manifest import (
+    INDEX_PATH,
     MANIFEST_NAME,
     Manifest,
+    VersionArchive,
     canonical_json,
     format_time,
+    member_path,
     parse_manifest,
     signature_name,
 )
@@ -39,8 +43,8 @@ class VerifyLimits:
 
     max_manifest_bytes: int = 4 * 1024 * 1024
     max_signature_bytes: int = 16 * 1024
-    max_bundle_bytes: int = 256 * 1024 * 1024
-    max_members: int = 100_000
+    max_archive_bytes: int = 256 * 1024 * 1024  # each config version's archive
+    max_members: int = 100_000  # in each archive
     clock_skew: dt.timedelta = dt.timedelta(minutes=5)
 
 
@@ -64,10 +68,15 @@ class VerifiedManifest:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class VerifiedRelease:
+    """A verified manifest and the files of the archives verified with it: index.json (the
+    manifest's index in canonical form) and `versions/<v>/models/*.json` of each config
+    version in `config_versions`, which is every one of them or those a client asked for."""
+
     manifest: Manifest
     manifest_sha256: str
     signer: str
-    files: Mapping[str, bytes]  # path -> content, exactly the manifest's list
+    files: Mapping[str, bytes]  # path -> content
+    config_versions: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> AcceptedRelease:
@@ -114,10 +123,6 @@ def verify_manifest(manifest_bytes: bytes, signature_bytes: bytes,
     digest = hashlib.sha256(manifest_bytes).hexdigest()
     check_rollback(manifest.bundle_version, digest, (state or {}).get(manifest.repository))
     check_freshness(manifest, now, limits.clock_skew)
-    if manifest.bundle.size > limits.max_bundle_bytes:
-        raise VerificationError(rules.OVERSIZE,
-                                f"the bundle is {manifest.bundle.size} bytes, over the limit "
-                                f"of {limits.max_bundle_bytes}", manifest.bundle.name)
     return VerifiedManifest(manifest, digest, signer.principals)
 
 
@@ -161,22 +166,37 @@ def expiring(manifest: Manifest, now: dt.datetime,
              "(`repo-tools release --resign`)")]
 
 
-def verify_bundle(manifest: Manifest, bundle_bytes: bytes, *,
-                  limits: VerifyLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
-    """Bundle size and hash, then every member against the manifest (R001, R014-R022)."""
-    name = manifest.bundle.name
-    _cap(bundle_bytes, limits.max_bundle_bytes, name)
-    if len(bundle_bytes) != manifest.bundle.size:
+def archive_limit(archive: VersionArchive, limits: VerifyLimits = DEFAULT_LIMITS) -> int:
+    """How many bytes to read for archive at most: the size the signed manifest states,
+    unless that is over the limit (R001, before a byte is fetched)."""
+    if archive.size > limits.max_archive_bytes:
+        raise VerificationError(rules.OVERSIZE,
+                                f"the archive of {archive.config_version} is {archive.size} "
+                                f"bytes, over the limit of {limits.max_archive_bytes}",
+                                archive.name)
+    return archive.size
+
+
+def verify_archive(archive: VersionArchive, data: bytes, *,
+                   limits: VerifyLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
+    """One config version's archive against its manifest entry (R001, R014-R022): its size
+    and SHA-256, then every member, which must be a model file of that config version, in
+    sorted order, as many as the manifest says. Returns path -> content."""
+    name = archive.name
+    archive_limit(archive, limits)
+    _cap(data, limits.max_archive_bytes, name)
+    if len(data) != archive.size:
         raise VerificationError(rules.BUNDLE_MISMATCH,
-                                f"the bundle is {len(bundle_bytes)} bytes, the manifest says "
-                                f"{manifest.bundle.size}", name)
-    if hashlib.sha256(bundle_bytes).hexdigest() != manifest.bundle.sha256:
+                                f"the archive is {len(data)} bytes, the manifest says "
+                                f"{archive.size}", name)
+    if hashlib.sha256(data).hexdigest() != archive.sha256:
         raise VerificationError(rules.BUNDLE_MISMATCH,
-                                "the bundle's SHA-256 differs from the manifest", name)
-    listed = {f.path: f for f in manifest.files}
+                                "the archive's SHA-256 differs from the manifest", name)
+    prefix = member_path(archive.config_version, "")
     contents: dict[str, bytes] = {}
     keys: dict[str, str] = {}
-    for member in read_members(bundle_bytes, max_members=limits.max_members):
+    last = b""
+    for member in read_members(data, max_members=limits.max_members):
         problem = path_problem(member.name)
         if problem is not None:
             raise VerificationError(rules.UNSAFE_MEMBER_NAME,
@@ -189,56 +209,105 @@ def verify_bundle(manifest: Manifest, bundle_bytes: bytes, *,
             raise VerificationError(rules.DUPLICATE_MEMBER,
                                     f"member {member.name!r} {clash}", member.name)
         keys[key] = member.name
-        entry = listed.get(member.name)
-        if entry is None:
+        rest = member.name[len(prefix):]
+        if not member.name.startswith(prefix) or "/" in rest or not rest.endswith(".json"):
             raise VerificationError(rules.UNLISTED_MEMBER,
-                                    f"member {member.name!r} is not in the manifest",
+                                    f"member {member.name!r} is not a model file of config "
+                                    f"version {archive.config_version} ({prefix}*.json)",
                                     member.name)
-        if len(member.data) != entry.size:
+        encoded = member.name.encode("utf-8")
+        if encoded <= last:
             raise VerificationError(rules.MEMBER_MISMATCH,
-                                    f"member {member.name!r} is {len(member.data)} bytes, the "
-                                    f"manifest says {entry.size}", member.name)
-        if hashlib.sha256(member.data).hexdigest() != entry.sha256:
-            raise VerificationError(rules.MEMBER_MISMATCH,
-                                    f"member {member.name!r} has another SHA-256 than the "
-                                    "manifest's", member.name)
+                                    f"member {member.name!r} is out of order: an archive's "
+                                    "members are sorted by name (UTF-8 bytes)", member.name)
+        last = encoded
         contents[member.name] = member.data
-    missing = [path for path in listed if path not in contents]
-    if missing:
+    if len(contents) != archive.files:
         raise VerificationError(rules.MISSING_MEMBER,
-                                f"{len(missing)} listed file(s) missing from the bundle, "
-                                f"first {missing[0]!r}", missing[0])
+                                f"the archive holds {len(contents)} file(s), the manifest "
+                                f"says {archive.files}", name)
     return contents
 
 
-def verify_release(manifest_bytes: bytes, signature_bytes: bytes, bundle_bytes: bytes,
+def _chosen(manifest: Manifest, config_versions: Iterable[str] | None,
+            ) -> tuple[VersionArchive, ...]:
+    if config_versions is None:
+        return manifest.versions
+    chosen = []
+    for config_version in config_versions:
+        archive = manifest.archive_of(config_version)
+        if archive is None:
+            raise ValueError(f"the release has no config version {config_version!r}")
+        chosen.append(archive)
+    return tuple(chosen)
+
+
+def verify_release(manifest_bytes: bytes, signature_bytes: bytes,
+                   archives: Mapping[str, bytes],
                    allowed_signers: str | Sequence[sshsig.AllowedSigner], *,
                    now: dt.datetime, state: Mapping[str, AcceptedRelease] | None = None,
                    repository: str | None = None, limits: VerifyLimits = DEFAULT_LIMITS,
-                   namespace: str = sshsig.NAMESPACE) -> VerifiedRelease:
-    """All checks a client makes, in order; raises VerificationError with a rule code."""
+                   namespace: str = sshsig.NAMESPACE,
+                   config_versions: Iterable[str] | None = None) -> VerifiedRelease:
+    """All checks a client makes, in order; raises VerificationError with a rule code.
+
+    archives: archive name (`archives/<sha256>.tar`) -> bytes, holding at least those of
+    `config_versions` (None: every config version in the manifest)."""
     checked = verify_manifest(manifest_bytes, signature_bytes, allowed_signers, now=now,
                               state=state, repository=repository, limits=limits,
                               namespace=namespace)
-    files = verify_bundle(checked.manifest, bundle_bytes, limits=limits)
-    return VerifiedRelease(checked.manifest, checked.manifest_sha256, checked.signer, files)
+    files = {INDEX_PATH: checked.manifest.index_bytes()}
+    chosen = _chosen(checked.manifest, config_versions)
+    for archive in chosen:
+        if archive.name not in archives:
+            raise ValueError(f"no bytes given for {archive.name}")
+        files.update(verify_archive(archive, archives[archive.name], limits=limits))
+    return VerifiedRelease(checked.manifest, checked.manifest_sha256, checked.signer, files,
+                           tuple(a.config_version for a in chosen))
+
+
+def read_manifest(source: Source, manifest_name: str,
+                  allowed_signers: str | Sequence[sshsig.AllowedSigner], *,
+                  now: dt.datetime, state: Mapping[str, AcceptedRelease] | None = None,
+                  repository: str | None = None,
+                  limits: VerifyLimits = DEFAULT_LIMITS) -> VerifiedManifest:
+    """A published manifest and its signature, read (capped) and verified."""
+    manifest_bytes = source.read(manifest_name, limits.max_manifest_bytes)
+    signature = source.read(signature_name(manifest_name), limits.max_signature_bytes)
+    return verify_manifest(manifest_bytes, signature, allowed_signers, now=now, state=state,
+                           repository=repository, limits=limits)
+
+
+def read_archives(source: Source, manifest: Manifest,
+                  config_versions: Iterable[str] | None = None, *,
+                  limits: VerifyLimits = DEFAULT_LIMITS,
+                  ) -> Iterator[tuple[VersionArchive, dict[str, bytes]]]:
+    """Each chosen archive (None: all), fetched capped at its signed size and verified, one
+    at a time, so a caller that handles each in turn holds one archive's files at once."""
+    for archive in _chosen(manifest, config_versions):
+        data = source.read(archive.name, archive_limit(archive, limits))
+        yield archive, verify_archive(archive, data, limits=limits)
 
 
 def verify_published(source: Source, manifest_name: str,
                      allowed_signers: str | Sequence[sshsig.AllowedSigner], *,
                      now: dt.datetime, state: Mapping[str, AcceptedRelease] | None = None,
                      repository: str | None = None,
-                     limits: VerifyLimits = DEFAULT_LIMITS) -> VerifiedRelease:
+                     limits: VerifyLimits = DEFAULT_LIMITS,
+                     config_versions: Iterable[str] | None = None) -> VerifiedRelease:
     """`verify_release` on a published release folder: the manifest and signature are read
-    and checked first, so the bundle download is capped at the size the signed manifest
+    and checked first, so each archive download is capped at the size the signed manifest
     states. Raises VerificationError, or FetchError when a file cannot be read at all."""
-    manifest_bytes = source.read(manifest_name, limits.max_manifest_bytes)
-    signature = source.read(signature_name(manifest_name), limits.max_signature_bytes)
-    checked = verify_manifest(manifest_bytes, signature, allowed_signers, now=now, state=state,
-                              repository=repository, limits=limits)
-    bundle = source.read(checked.manifest.bundle.name, checked.manifest.bundle.size)
-    files = verify_bundle(checked.manifest, bundle, limits=limits)
-    return VerifiedRelease(checked.manifest, checked.manifest_sha256, checked.signer, files)
+    checked = read_manifest(source, manifest_name, allowed_signers, now=now, state=state,
+                            repository=repository, limits=limits)
+    files = {INDEX_PATH: checked.manifest.index_bytes()}
+    chosen: list[str] = []
+    for archive, contents in read_archives(source, checked.manifest, config_versions,
+                                           limits=limits):
+        files.update(contents)
+        chosen.append(archive.config_version)
+    return VerifiedRelease(checked.manifest, checked.manifest_sha256, checked.signer, files,
+                           tuple(chosen))
 
 
 # --- client state --------------------------------------------------------------------------

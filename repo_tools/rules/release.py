@@ -15,7 +15,7 @@ E = Severity.ERROR
 
 OVERSIZE = Rule(
     "R001", "oversize", E,
-    "The manifest, signature or bundle is larger than the configured limit.",
+    "The manifest, signature or an archive is larger than the configured limit.",
     "Fetch from the real release location; raise the limit only if releases really grew.",
 )
 BAD_SIGNATURE_FORMAT = Rule(
@@ -84,30 +84,31 @@ FUTURE_DATED = Rule(
 )
 BUNDLE_MISMATCH = Rule(
     "R014", "bundle-mismatch", E,
-    "The bundle's size or SHA-256 differs from the manifest.",
-    "Re-download the bundle named in the manifest; it was tampered with or truncated.",
+    "A config version's archive differs in size or SHA-256 from what the manifest states.",
+    "Re-download the archive the manifest names; it was tampered with or truncated.",
 )
 MALFORMED_ARCHIVE = Rule(
     "R015", "malformed-archive", E,
-    "The bundle is not a well-formed USTAR archive (bad header checksum, truncated member, "
+    "An archive is not a well-formed USTAR archive (bad header checksum, truncated member, "
     "data after the end marker).",
-    "Publish bundles made by `repo-tools release` only.",
+    "Publish archives made by `repo-tools release` only.",
 )
 ARCHIVE_EXTENSION = Rule(
     "R016", "archive-extension", E,
     "A pax or GNU extension header is present; it could override a member's name or size.",
-    "Release bundles are plain USTAR; publish bundles made by `repo-tools release` only.",
+    "Release archives are plain USTAR; publish archives made by `repo-tools release` only.",
 )
 NOT_REGULAR_MEMBER = Rule(
     "R017", "not-regular-member", E,
-    "A bundle member is not a regular file (symlink, hardlink, directory, device or FIFO).",
-    "Release bundles hold regular files only.",
+    "An archive member is not a regular file (symlink, hardlink, directory, device or "
+    "FIFO).",
+    "Release archives hold regular files only.",
 )
 UNSAFE_MEMBER_NAME = Rule(
     "R018", "unsafe-member-name", E,
     "A member name is absolute, climbs with `..`, has a backslash, drive letter, control "
     "character or empty part, or is not UTF-8.",
-    "Release bundles hold normalised relative paths only.",
+    "Release archives hold normalised relative paths only.",
 )
 DUPLICATE_MEMBER = Rule(
     "R019", "duplicate-member", E,
@@ -116,18 +117,20 @@ DUPLICATE_MEMBER = Rule(
 )
 UNLISTED_MEMBER = Rule(
     "R020", "unlisted-member", E,
-    "The bundle holds a file that the manifest does not list.",
-    "Publish the bundle and manifest from one `repo-tools release` run.",
+    "An archive holds a file that is not a model file of its config version "
+    "(`versions/<v>/models/*.json`).",
+    "Publish the archives and manifest from one `repo-tools release` run.",
 )
 MISSING_MEMBER = Rule(
     "R021", "missing-member", E,
-    "A file that the manifest lists is not in the bundle.",
-    "Publish the bundle and manifest from one `repo-tools release` run.",
+    "An archive holds another number of files than the manifest states for it.",
+    "Publish the archives and manifest from one `repo-tools release` run.",
 )
 MEMBER_MISMATCH = Rule(
     "R022", "member-mismatch", E,
-    "A member's size or SHA-256 differs from the manifest.",
-    "Publish the bundle and manifest from one `repo-tools release` run.",
+    "An archive's members are not in sorted order (by UTF-8 bytes), as the deterministic "
+    "archive `release` writes has them.",
+    "Publish the archives and manifest from one `repo-tools release` run.",
 )
 BAD_STATE = Rule(
     "R023", "bad-state", E,

@@ -1,9 +1,10 @@
-"""The release bundle: a deterministic plain USTAR archive, and a strict reader for it.
+"""A config version's release archive: a deterministic plain USTAR file, and a strict reader.
 
-The bundle is an uncompressed tar so that its bytes depend on nothing but the files
+An archive is an uncompressed tar so that its bytes depend on nothing but the files
 (deflate output differs between zlib builds; HTTP can compress in transit). Every member is
-a regular file with mode 0644, uid/gid 0, empty owner names and one fixed mtime, in
-byte-wise sorted path order.
+a regular file with mode 0644, uid/gid 0, empty owner names and mtime 0, in byte-wise
+sorted path order. Nothing about the release (its version, its time) goes in, so an
+unchanged config version gives the same archive, and the same content name, every release.
 
 The reader does not use `tarfile`: it accepts exactly the USTAR subset the writer makes and
 rejects everything else (pax and GNU headers, links, devices, bad checksums, trailing data)
@@ -38,8 +39,11 @@ _NOT_REGULAR = {b"1": "hardlink", b"2": "symlink", b"3": "character device",
                 b"S": "GNU sparse file"}
 
 
+ARCHIVE_MTIME = 0
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
-class BundleFile:
+class ReleaseFile:
     path: str  # relative, '/'-separated
     data: bytes
 
@@ -48,14 +52,10 @@ class BundleFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def bundle_name(version: int) -> str:
-    return f"bundle-{version}.tar"
-
-
 # --- names -------------------------------------------------------------------------------
 
 def path_problem(name: str) -> str | None:
-    """Why name is not a safe bundle path (None when it is): one rule for writer and reader."""
+    """Why name is not a safe release path (None when it is): one rule for writer and reader."""
     if not name:
         return "the name is empty"
     if _CONTROL.search(name):
@@ -78,21 +78,12 @@ def path_problem(name: str) -> str | None:
     return None
 
 
-def is_release_path(name: str) -> bool:
-    """What a verifier accepts in a manifest: the index and the versions tree.
-
-    Wider than what `release` publishes today (`checks.publishable.unpublishable`), so that
-    releases made before that rule still verify.
-    """
-    return name == repo_layout.INDEX_FILE or name.startswith(repo_layout.VERSIONS_DIR + "/")
-
-
 collision_key = publishable.collision_key
 
 
 # --- collecting a repository ---------------------------------------------------------------
 
-def collect_files(repo: Path, *, use_git: bool = True) -> list[BundleFile]:
+def collect_files(repo: Path, *, use_git: bool = True) -> list[ReleaseFile]:
     """The files a release of repo holds, sorted; raises ReleaseRefused for bad ones.
 
     In a git work tree only tracked files are taken (what the recorded commit holds);
@@ -104,7 +95,7 @@ def collect_files(repo: Path, *, use_git: bool = True) -> list[BundleFile]:
     names = publishable.release_candidates(repo, use_git=use_git)
     _refuse_unpublishable(names)
     root = repo.resolve()
-    files: list[BundleFile] = []
+    files: list[ReleaseFile] = []
     for name in names:
         problem = path_problem(name)
         if problem is not None:
@@ -134,7 +125,7 @@ def collect_files(repo: Path, *, use_git: bool = True) -> list[BundleFile]:
         except OSError as exc:
             raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"cannot read: {exc.strerror}",
                                  name) from None
-        files.append(BundleFile(name, data))
+        files.append(ReleaseFile(name, data))
     files.sort(key=lambda f: f.path.encode("utf-8"))
     _refuse_collisions(files)
     _refuse_private_keys(files)
@@ -165,20 +156,20 @@ def _refuse_unpublishable(names: Iterable[str]) -> None:
              for reason in [publishable.unpublishable(name)] if reason is not None])
 
 
-def _refuse_private_keys(files: Iterable[BundleFile]) -> None:
+def _refuse_private_keys(files: Iterable[ReleaseFile]) -> None:
     _refuse(rules.PRIVATE_KEY_MATERIAL,
             [(f.path, keys.private_key_message(key)) for f in files
              for key in [keys.private_key_material(f.data)] if key is not None])
 
 
-def _refuse_collisions(files: Iterable[BundleFile]) -> None:
+def _refuse_collisions(files: Iterable[ReleaseFile]) -> None:
     _refuse(rules.COLLIDING_PATHS,
             [(c.path, c.message()) for c in publishable.colliding_paths(f.path for f in files)])
 
 
 # --- writing -------------------------------------------------------------------------------
 
-def build_bundle(files: Sequence[BundleFile], mtime: int) -> bytes:
+def build_archive(files: Sequence[ReleaseFile]) -> bytes:
     """The deterministic archive of files (already sorted and checked by collect_files)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT,
@@ -186,7 +177,7 @@ def build_bundle(files: Sequence[BundleFile], mtime: int) -> bytes:
         for f in files:
             info = tarfile.TarInfo(f.path)
             info.size = len(f.data)
-            info.mtime = mtime
+            info.mtime = ARCHIVE_MTIME
             info.mode = 0o644
             info.uid = info.gid = 0
             info.uname = info.gname = ""
@@ -272,7 +263,7 @@ def read_members(archive: bytes, *, max_members: int) -> list[Member]:
         members.append(Member(name, bytes(view[start:end])))
         if len(members) > max_members:
             raise VerificationError(rules.OVERSIZE,
-                                    f"the bundle has more than {max_members} members")
+                                    f"the archive has more than {max_members} members")
         offset = start + -(-size // BLOCK) * BLOCK
 
 
