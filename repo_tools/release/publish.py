@@ -50,6 +50,7 @@ from repo_tools.release.manifest import (
 from repo_tools.release.verify import (
     DEFAULT_LIMITS,
     VerifyLimits,
+    archive_limit,
     read_archives,
     verify_archive,
     verify_manifest,
@@ -282,7 +283,7 @@ def _prepare_built(request: ReleaseRequest, collection: Collection,
         archive = VersionArchive(config_version, len(data), hashlib.sha256(data).hexdigest(),
                                  len(files))
         archives.append(archive)
-        if not (request.out / archive.name).is_file():
+        if not _published(request.out, archive):
             new_archives += 1
             if staging is not None:
                 write_atomic(staging / archive.name, data, mode=0o644)
@@ -317,6 +318,27 @@ def _prepare_built(request: ReleaseRequest, collection: Collection,
                 "index.json", details=tuple(s.describe() for s in shrinking))
     return PreparedRelease(manifest, manifest.to_bytes(), staging, request.out, previous,
                            diff, tuple(shrinking), new_archives=new_archives)
+
+
+def _published(out: Path, archive: VersionArchive) -> bool:
+    """Whether --out holds this archive already (it is then kept as it is: archives are
+    never rewritten). A file of its name that is not it (another size or hash) is a damaged
+    --out: R034, rather than a release that keeps it and fails its own verification."""
+    path = out / archive.name
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE, f"cannot read: {exc.strerror}",
+                             str(path)) from None
+    if digest != archive.sha256:
+        raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
+                             f"{archive.name} in {out} is not the archive its name says "
+                             "(its SHA-256 differs): --out is damaged; move the file away "
+                             "and release again (it is written anew)", str(path))
+    return True
 
 
 def _index_value(index: ReleaseFile) -> dict[str, object]:
@@ -403,13 +425,15 @@ def _prepare_resign(request: ReleaseRequest, *, now: dt.datetime, environ: Mappi
     staging = _staging(request)
     new_archives = 0
     try:
-        missing = [a.config_version for a in old.versions
-                   if not (request.out / a.name).is_file()]
+        missing = [a for a in old.versions if not _published(request.out, a)]
         new_archives = len(missing)
-        for archive, contents in read_archives(previous.source, old, missing, limits=limits):
-            files = [ReleaseFile(p, d) for p, d in contents.items()]
+        for archive in missing:
+            # The previous archive's own bytes, verified: rebuilding it from its members
+            # would give other bytes (and not its name) if another writer made it.
+            data = previous.source.read(archive.name, archive_limit(archive, limits))
+            verify_archive(archive, data, limits=limits)
             if staging is not None:
-                write_atomic(staging / archive.name, build_archive(files), mode=0o644)
+                write_atomic(staging / archive.name, data, mode=0o644)
     except VerificationError as exc:
         _remove(staging)
         raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
