@@ -26,7 +26,7 @@ from repo_tools.lint import lint_repo
 from repo_tools.release import signing, sshsig
 from repo_tools.release.archive import ReleaseFile, build_archive, collect, read_members
 from repo_tools.release.errors import ReleaseRefused, VerificationError
-from repo_tools.release.fetch import DirectorySource, locate
+from repo_tools.release.fetch import locate
 from repo_tools.release.manifest import canonical_json
 from repo_tools.release.publish import ReleaseRequest, prepare_release
 from repo_tools.release.verify import VerifiedRelease, verify_published
@@ -865,3 +865,270 @@ def test_a_name_no_bundle_can_carry_is_refused_with_r033(setup: dict[str, Path])
     assert run.exit_code == 1 and rules_of(run) == {"R033"}, run.stdout
     assert "contains ':'" in findings_json(run)[0]["message"]
     assert not setup["out"].exists() and not leftovers(setup["tmp"])
+
+
+# --- format 2: content-named archives across releases, staging, dry runs, resign ---------
+
+INDEX_TWO = {"versions": {
+    "v1.0.0": {"min_client_version": "1.0.0", "max_client_version": "2.0.0"},
+    "v2.0.0": {"min_client_version": "2.0.0", "max_client_version": None}}}
+
+
+def _entry(name: str, low: str = "1.0.0", url: str | None = None) -> dict[str, object]:
+    return model(model=name, compatibility={"min_client_version": low},
+                 download={"url": url or f"https://example.org/{name}.gguf",
+                           "sha256": hashlib.sha256(name.encode()).hexdigest(),
+                           "cachePath": f"huggingface/{name}.gguf"})
+
+
+def _v2_doc(*names: str) -> dict[str, object]:
+    return config(*(_entry(name, "2.0.0") for name in names))
+
+
+@pytest.fixture
+def two_versions(setup: dict[str, Path]) -> dict[str, Path]:
+    """setup's repo with a second config version, v2.0.0, for clients 2.0.0 and up."""
+    repo = setup["repo"]
+    write_json(repo / "versions/v2.0.0/models/huggingface.json", _v2_doc("next", "other"))
+    write_json(repo / "index.json", INDEX_TWO)
+    commit_all(repo, "v2.0.0")
+    return setup
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Set an old mtime, and return (inode, mtime): any rewrite of the file changes one."""
+    os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns
+
+
+def test_an_unchanged_config_version_keeps_its_archive_and_a_changed_one_gets_a_new_one(
+        two_versions: dict[str, Path]) -> None:
+    s, out = two_versions, two_versions["out"]
+    first = release(s)
+    assert first.exit_code == 0 and "2 archive(s)" in first.stdout and "(2 new)" in first.stdout
+    v1, old_v2 = archive_of(out, "v1.0.0"), archive_of(out, "v2.0.0")
+    v1_id, old_v2_bytes = _stamp(v1), old_v2.read_bytes()
+    old_v2_id = _stamp(old_v2)
+
+    write_json(s["repo"] / "versions/v2.0.0/models/huggingface.json", _v2_doc("next", "other",
+                                                                              "third"))
+    commit_all(s["repo"], "a model for 2.x")
+    second = release(s)
+    assert second.exit_code == 0, second.stdout + second.stderr
+    assert "(1 new)" in second.stdout and "added v2.0.0: huggingface/third" in second.stdout
+    assert archive_of(out, "v1.0.0") == v1 and _identity(v1) == v1_id  # not written again
+    new_v2 = archive_of(out, "v2.0.0")
+    assert new_v2 != old_v2 and new_v2.is_file()
+    # The old archive stays as it was: 1.manifest.json (and every cache) still names it.
+    assert old_v2.read_bytes() == old_v2_bytes and _identity(old_v2) == old_v2_id
+    assert sorted(archives(out)) == sorted(f"archives/{p.name}" for p in (v1, old_v2, new_v2))
+    assert published(s, manifest_name="1.manifest.json").manifest.bundle_version == 1
+    assert sorted(published(s).files) == [
+        "index.json", "versions/v1.0.0/models/huggingface.json",
+        "versions/v2.0.0/models/huggingface.json"]
+
+    # The same commit again: every archive is there already, none is written.
+    ids = {name: _identity(out / name) for name in archives(out)}
+    third = release(s)
+    assert third.exit_code == 0 and "(0 new)" in third.stdout
+    assert {name: _identity(out / name) for name in archives(out)} == ids
+    assert manifest(out)["versions"] == manifest(out, "2.manifest.json")["versions"]
+    assert not leftovers(out, s["tmp"])
+
+
+THREE = config(model(), _entry("phi-3-mini"), _entry("tiny"))
+
+
+def _refusal_case(s: dict[str, Path], case: str) -> tuple[list[str], str]:
+    """Change the repo of a published release so that the next release is refused for
+    `case`; the extra options and the rule expected."""
+    repo, doc = s["repo"], json.loads(json.dumps(THREE))
+    if case == "removals":
+        del doc["models"][1]
+        extra, rule = [], "R032"
+    elif case == "shrink":
+        del doc["models"][1:]
+        extra, rule = ["--allow-removals"], "R041"
+    elif case == "lint":
+        doc["models"][0]["download"]["sha256"] = "not-a-hash"
+        extra, rule = [], "R030"
+    elif case == "version":
+        doc["models"].append(_entry("more"))
+        extra, rule = ["--bundle-version", "1"], "R031"
+    else:  # signer: the repo's allowed_signers does not list the key (after staging)
+        doc["models"].append(_entry("more"))
+        other = s["tmp"] / "other_signers"
+        other.write_text(allowed_line(Ed25519PrivateKey.generate()))
+        extra, rule = ["--allowed-signers", str(other)], "R040"
+    write_json(repo / "versions/v1.0.0/models/huggingface.json", doc)
+    commit_all(repo, case)
+    return extra, rule
+
+
+@pytest.mark.parametrize("case", ["removals", "shrink", "lint", "version", "signer"])
+def test_a_refused_release_leaves_out_exactly_as_it_was(setup: dict[str, Path],
+                                                        case: str) -> None:
+    write_json(setup["repo"] / "versions/v1.0.0/models/huggingface.json", THREE)
+    commit_all(setup["repo"], "three models")
+    assert release(setup).exit_code == 0
+    extra, rule = _refusal_case(setup, case)
+    out = setup["out"]
+    before = tree(out)
+    run = release(setup, *extra, "--format", "json")
+    assert run.exit_code == 1 and rule in rules_of(run), run.stdout + run.stderr
+    assert tree(out) == before  # no new archive, no manifest, no staging folder
+    assert not leftovers(out, setup["tmp"])
+
+
+def _paths(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if ".git" not in p.parts}
+
+
+def test_dry_run_writes_nothing_anywhere(two_versions: dict[str, Path]) -> None:
+    s, out = two_versions, two_versions["out"]
+    assert release(s).exit_code == 0
+    write_json(s["repo"] / "versions/v2.0.0/models/huggingface.json", _v2_doc("next", "other",
+                                                                              "third"))
+    commit_all(s["repo"], "a model for 2.x")
+    before, everything = tree(out), _paths(s["tmp"])
+    for extra in ([], ["--resign"]):
+        run = release(s, "--dry-run", *extra)
+        assert run.exit_code == 0 and "would publish" in run.stdout, run.stdout + run.stderr
+        assert tree(out) == before and _paths(s["tmp"]) == everything
+    assert "(1 new)" in release(s, "--dry-run").stdout  # it built the archive, in memory
+    request = ReleaseRequest(s["repo"], out, created="now", dry_run=True)
+    prepared = prepare_release(request, now=dt.datetime.now(dt.UTC))
+    assert prepared.staging is None and prepared.new_archives == 1
+    assert _paths(s["tmp"]) == everything
+
+
+def test_resign_reuses_the_archives_in_out(two_versions: dict[str, Path]) -> None:
+    s, out = two_versions, two_versions["out"]
+    assert release(s).exit_code == 0
+    ids = {name: _stamp(out / name) for name in archives(out)}
+    run = release(s, "--resign")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert "re-signing bundle_version 1" in run.stdout and "(0 new)" in run.stdout
+    assert {name: _identity(out / name) for name in archives(out)} == ids
+    old, new = manifest(out, "1.manifest.json"), manifest(out)
+    assert new["bundle_version"] == 2
+    assert (new["versions"], new["index"], new["commit"]) == (
+        old["versions"], old["index"], old["commit"])
+    assert published(s).manifest.bundle_version == 2
+    assert not leftovers(out, s["tmp"])
+
+
+def test_resign_copies_the_archives_from_another_previous(two_versions: dict[str, Path]) -> None:
+    s = two_versions
+    assert release(s).exit_code == 0
+    elsewhere = s["tmp"] / "published"
+    s["out"].rename(elsewhere)
+    run = release(s, "--resign", "--previous", str(elsewhere))
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert "(2 new)" in run.stdout
+    assert archives(s["out"]) == archives(elsewhere)
+    old, new = manifest(elsewhere), manifest(s["out"])
+    assert (new["bundle_version"], new["versions"], new["index"]) == (
+        2, old["versions"], old["index"])
+    assert sorted(published(s).files) == sorted(published(s, elsewhere).files)
+    assert not leftovers(s["out"], s["tmp"])
+
+
+def test_resign_copies_another_writers_archive_as_it_is(setup: dict[str, Path]) -> None:
+    # An archive that verifies but that this writer would not make byte for byte (a member
+    # mtime that is not 0): re-signing publishes those very bytes, the ones its name says.
+    import io
+    import tarfile
+
+    from tests.support.release_helpers import default_files, new_kit, reg
+
+    [index, doc] = default_files()
+    info, data = reg(doc.path, doc.data)
+    info.mtime = 1_700_000_000
+    other = b""
+    with io.BytesIO() as buffer:
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            tar.addfile(info, io.BytesIO(data))
+        other = buffer.getvalue()
+    assert other != build_archive([doc])
+    made = new_kit().release([index, doc], archive=other,
+                             created=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+                             expires=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    previous = made.folder(setup["tmp"] / "theirs")
+    run = release(setup, "--resign", "--previous", str(previous))
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert archives(setup["out"]) == made.archives
+    assert manifest(setup["out"])["versions"] == json.loads(made.manifest_bytes)["versions"]
+
+
+def test_the_manifest_validates_against_its_json_schema(two_versions: dict[str, Path]) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] /
+                         "repo_tools/schemas/release_manifest.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    assert release(two_versions).exit_code == 0
+    assert release(two_versions, "--resign").exit_code == 0
+    for name in ("manifest.json", "1.manifest.json", "2.manifest.json"):
+        doc = manifest(two_versions["out"], name)
+        validator.validate(doc)
+        assert len(doc["versions"]) == 2  # type: ignore[arg-type]
+    # The schema is not vacuous: what format 1 had, and a name not its hash, fail it.
+    assert not validator.is_valid({**doc, "files": []})
+    entry = doc["versions"]["v1.0.0"]  # type: ignore[index]
+    bad = {**doc, "versions": {"v1.0.0": {**entry, "archive": "bundle-1.tar"}}}
+    assert not validator.is_valid(bad)
+
+
+EPOCHS = st.integers(min_value=1_767_225_600, max_value=1_767_225_600 + 86_400 * 20)
+STATES = st.dictionaries(st.sampled_from(["v1.0.0", "v1.1.0", "v2.0.0"]),
+                         st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1,
+                                  max_size=3, unique=True), min_size=1, max_size=3)
+
+
+@given(STATES, EPOCHS, st.booleans(), st.randoms(use_true_random=False))
+def test_a_rebuild_of_the_same_tree_is_byte_identical_on_disk(
+        state: dict[str, list[str]], epoch: int, via_env: bool, rnd: object) -> None:
+    """Two builds, other clocks, other write orders and mtimes, one via SOURCE_DATE_EPOCH and
+    one via --created: the same manifests, signatures (a fixed key) and archives."""
+    import random
+    import tempfile
+
+    from repo_tools.release import publish
+
+    assert isinstance(rnd, random.Random)
+    files = {f"versions/{cv}/models/{p}.json": config(*(_entry(f"{p}-{cv}-{m}") for m in ["x"]))
+             for cv, providers in state.items() for p in providers}
+    index = {"versions": {cv: {"min_client_version": "1.0.0"} for cv in state}}
+    built = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(2):
+            root = Path(tmp) / f"repo{attempt}"
+            items = list(files.items())
+            rnd.shuffle(items)
+            for n, (name, doc) in enumerate(items):
+                os.utime(write_json(root / name, doc), (n * 1000 + attempt, n * 1000 + attempt))
+            write_json(root / "index.json", index)
+            out = Path(tmp) / f"out{attempt}"
+            now = dt.datetime.fromtimestamp(epoch + 3600 * (1 + attempt * 7), dt.UTC)
+            if attempt == 0 and via_env:
+                request = ReleaseRequest(root, out, repository="demo")
+                prepared = prepare_release(request, now=now,
+                                           environ={"SOURCE_DATE_EPOCH": str(epoch)})
+            else:
+                request = ReleaseRequest(root, out, repository="demo", created=str(epoch))
+                prepared = prepare_release(request, now=now, environ={})
+            signature = signing.sign(prepared.manifest_bytes, KEY)
+            publish.self_check(prepared, signature, now)
+            publish.write_release(prepared, signature, out)
+            built.append(tree(out))
+            assert not leftovers(out, Path(tmp))
+    first, second = built
+    assert first == second
+    assert sum(1 for name in first if name.startswith("archives/")) == len(state)
