@@ -96,7 +96,7 @@ def archives(out: Path) -> dict[str, bytes]:
 def archive_of(out: Path, config_version: str = "v1.0.0", name: str = "manifest.json") -> Path:
     """The archive file that manifest `name` in out names for config_version."""
     entry = manifest(out, name)["versions"][config_version]  # type: ignore[index]
-    return out / entry["archive"]
+    return out / str(entry["archive"])
 
 
 def tree(out: Path) -> dict[str, bytes]:

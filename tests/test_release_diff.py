@@ -170,7 +170,7 @@ def test_a_release_diff_is_the_diff_of_every_file(old: State, old_index: dict[st
 
 V1 = {"hf": {"a": 0, "b": 0}}
 V2 = {"hf": {"c": 0, "d": 0}}
-CASES = {
+CASES: dict[str, tuple[State, dict[str, Any], State, dict[str, Any]]] = {
     "same index, nothing changed": ({"v1.0.0": V1, "v2.0.0": V2}, INDEXES[1],
                                     {"v1.0.0": V1, "v2.0.0": V2}, INDEXES[1]),
     "same index, one version changed": ({"v1.0.0": V1, "v2.0.0": V2}, INDEXES[1],
