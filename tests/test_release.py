@@ -1132,3 +1132,28 @@ def test_a_rebuild_of_the_same_tree_is_byte_identical_on_disk(
     first, second = built
     assert first == second
     assert sum(1 for name in first if name.startswith("archives/")) == len(state)
+
+
+def test_a_full_disk_while_staging_is_an_io_failure_that_leaves_nothing(
+        two_versions: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from repo_tools.release import publish
+
+    s, out = two_versions, two_versions["out"]
+    assert release(s).exit_code == 0
+    write_json(s["repo"] / "versions/v2.0.0/models/huggingface.json", _v2_doc("next", "other",
+                                                                              "third"))
+    commit_all(s["repo"], "a model for 2.x")
+    before = tree(out)
+
+    def full(path: Path, data: bytes, **_: object) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data[:10])  # what got written before the disk filled up
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(publish, "write_atomic", full)
+    run = release(s)
+    assert run.exit_code == 2 and "No space left on device" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert tree(out) == before and not leftovers(out, s["tmp"])

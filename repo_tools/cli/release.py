@@ -164,6 +164,11 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
         _discard(prepared)
         raise IOFailure(f"the release failed its own verification, nothing was published: "
                         f"{exc.code} {exc.message}") from None
+    except OSError as exc:  # e.g. a full disk while archives are staged
+        _discard(prepared)
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise IOFailure(f"cannot build the release for {out}, nothing was published: "
+                        f"{where}{exc.strerror or exc}") from None
     except BaseException:
         _discard(prepared)
         raise
