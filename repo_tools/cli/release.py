@@ -312,8 +312,10 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
         checked = verifier.read_manifest(fetcher, manifest_name, signers, now=now,
                                          state=state, repository=repository, limits=limits)
         m = checked.manifest
-        chosen, what = _archives_to_check(m, check_all or extract_to is not None,
-                                          client_version)
+        # --extract writes what it checked: every archive, unless a client version
+        # narrows it to the one that client would use.
+        every = check_all or (extract_to is not None and client_version is None)
+        chosen, what = _archives_to_check(m, every, client_version)
         files = 1  # index.json, inside the signed manifest
         if extraction is not None:
             extraction.write(INDEX_PATH, m.index_bytes())
