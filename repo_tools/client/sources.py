@@ -48,7 +48,7 @@ from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.fetch import DirectorySource, FetchError, Source, locate
 from repo_tools.release.manifest import MANIFEST_NAME, signature_name
-from repo_tools.release.verify import AcceptedRelease, verify_bundle, verify_manifest
+from repo_tools.release.verify import AcceptedRelease, read_archives, verify_manifest
 from repo_tools.rules import client as rules
 from repo_tools.rules import release as release_rules
 
@@ -261,8 +261,11 @@ def _verify(source: Source, copy: ManifestCopy, check: RemoteCheck, context: Fet
                     manifest.bundle_version, checked.manifest_sha256)
     if check is not RemoteCheck.DOWNLOADED:
         return FetchedRemote({}, origin, copy, check)
-    bundle = source.read(manifest.bundle.name, manifest.bundle.size)
-    return FetchedRemote(verify_bundle(manifest, bundle, limits=limits), origin, copy, check)
+    # Interim (issue 17 in progress): every archive, as the single bundle was.
+    files = {"index.json": manifest.index_bytes()}
+    for _, contents in read_archives(source, manifest, limits=limits):
+        files.update(contents)
+    return FetchedRemote(files, origin, copy, check)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
