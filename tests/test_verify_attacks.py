@@ -254,9 +254,10 @@ def manifest_cases(kit: Kit) -> dict[str, Case]:
             "the name its sha256 gives"),
         "config version with '..'": Case(resigned_doc(kit, lambda d: {
             **d, "versions": {"..": d["versions"][V1]}}), a, "R007", "'..' part"),
-        "config versions equal up to case": Case(resigned_doc(kit, lambda d: {
-            **d, "versions": {"V1.0.0": d["versions"][V1], **d["versions"]}}), a, "R007",
-            "up to case"),
+        # A second entry pointing at v1.0.0's archive: its members lie in another folder.
+        "config version naming another version's archive": Case(resigned_doc(
+            kit, lambda d: {**d, "versions": {"V1.0.0": d["versions"][V1], **d["versions"]}}),
+            a, "R020", "not a model file of config version V1.0.0"),
         "archive of zero files": Case(resigned_doc(kit, set_v1("files", 0)), a, "R007",
                                       "files must be an integer from 1"),
         "expires before created": Case(kit.release(expires=CREATED), a, "R007",

@@ -1,8 +1,9 @@
 """Hand-made releases in the per-version archive format, for the verifier's tests.
 
-Self-contained (it does not need `release` or tests.support.release_helpers' Kit), so the
-attack suite, the CLI tests of `verify` and the test vectors build exactly what they need:
-an honest release, or one with any part replaced after (or before) signing.
+Unlike tests.support.release_helpers' Kit (one config version, from a file list), this Kit
+builds releases of several config versions, so the attack suite and the CLI tests of
+`verify` and `resolve --bundle` can check that a client reads only the archive it selects,
+and replace any part of a release after (or before) signing.
 """
 
 from __future__ import annotations
@@ -10,11 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import io
 import json
-import shutil
-import tarfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +28,17 @@ from repo_tools.release.manifest import (
     snapshot_name,
 )
 from tests.support.helpers import config, model
+from tests.support.release_helpers import (  # re-exported: one import for the verify tests
+    SSH_KEYGEN,
+    allowed_line,
+    reg,
+    special,
+    tar_bytes,
+    write_ssh_key,
+)
 
-SSH_KEYGEN = shutil.which("ssh-keygen")
+__all__ = ["SSH_KEYGEN", "allowed_line", "reg", "special", "tar_bytes", "write_ssh_key"]
+
 CREATED = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 NOW = CREATED + dt.timedelta(days=1)
 EXPIRES = CREATED + dt.timedelta(days=30)
@@ -61,20 +68,6 @@ def default_versions() -> dict[str, dict[str, bytes]]:
             "v2.0.0": {"huggingface.json": model_doc("mistral-7b", "phi-3-mini",
                                                      clients=("2.0.0", None)),
                        "thebloke.json": model_doc("zephyr-7b", clients=("2.0.0", None))}}
-
-
-def allowed_line(key: Ed25519PrivateKey, principal: str = PRINCIPAL,
-                 options: str = f'namespaces="{sshsig.NAMESPACE}"') -> str:
-    opts = f"{options} " if options else ""
-    return f"{principal} {opts}{sshsig.public_key_line(key.public_key())}\n"
-
-
-def write_ssh_key(path: Path, key: Ed25519PrivateKey) -> Path:
-    path.write_bytes(signing.private_key_pem(key, None))
-    path.chmod(0o600)
-    path.with_name(path.name + ".pub").write_text(
-        sshsig.public_key_line(key.public_key()) + " test\n")
-    return path
 
 
 def archive_of(config_version: str, files: Mapping[str, bytes]) -> bytes:
@@ -154,27 +147,3 @@ def new_kit() -> Kit:
     return Kit(key, allowed_line(key))
 
 
-# --- hand-made archives (for attacks the release writer never makes) ------------------------
-
-def tar_bytes(members: Sequence[tuple[tarfile.TarInfo, bytes | None]],
-              fmt: int = tarfile.USTAR_FORMAT) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=fmt, encoding="utf-8",
-                      errors="surrogateescape") as tar:
-        for info, data in members:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return buffer.getvalue()
-
-
-def reg(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mode = 0o644
-    return info, data
-
-
-def special(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, None]:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = linkname
-    return info, None
