@@ -10,19 +10,24 @@ import datetime as dt
 import functools
 import http.server
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from repo_tools.release import fetch
-from repo_tools.release.state import load_state
+from repo_tools.release import fetch, sshsig
+from repo_tools.release.state import load_state, record_accepted
+from repo_tools.release.verify import AcceptedRelease
 from tests.support.helpers import Run, cli, findings_json, rules_of, run_tool
 from tests.support.httpserver import BackgroundServer, QuietHTTPServer
 from tests.support.verify_helpers import (
     CREATED,
+    PRINCIPAL,
     Kit,
     Release,
+    allowed_line,
     default_versions,
     model_doc,
     new_kit,
@@ -260,3 +265,92 @@ def test_real_process_with_the_real_clock_rejects_an_expired_release(s: Setup) -
     # is future-dated. Either way a real process (no pinned clock) rejects it, no traceback.
     run = s.verify("--format", "json")
     assert run.exit_code == 1 and rules_of(run) <= {"R012", "R013"}, run.stdout + run.stderr
+
+
+def test_quiet_verify_prints_nothing_on_success(s: Setup) -> None:
+    checked = verify(s, "--quiet", "--all")
+    assert (checked.exit_code, checked.stdout) == (0, "")
+    loud = verify(s)
+    assert loud.exit_code == 0 and loud.stdout.startswith("verified ")
+
+
+def test_json_output_keeps_stdout_a_report(s: Setup) -> None:
+    run = verify(s, "--all", "--format", "json")
+    assert run.exit_code == 0 and findings_json(run) == []
+    assert "verified example.org/models" in run.stderr
+
+
+# --- the state file ------------------------------------------------------------------------
+
+def test_record_accepted_never_lowers(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    record_accepted(state, "r", AcceptedRelease(5, "a" * 64))
+    record_accepted(state, "r", AcceptedRelease(3, "b" * 64))
+    record_accepted(state, "q", AcceptedRelease(1, "c" * 64))
+    assert load_state(state) == {"r": AcceptedRelease(5, "a" * 64),
+                                 "q": AcceptedRelease(1, "c" * 64)}
+
+
+def test_record_accepted_loses_nothing_between_processes(tmp_path: Path) -> None:
+    """Two clients sharing a state file: every repository either one records survives."""
+    state = tmp_path / "s.json"
+    code = ("import sys; from pathlib import Path; "
+            "from repo_tools.release.state import record_accepted\n"
+            "from repo_tools.release.verify import AcceptedRelease\n"
+            "for i in range(60):\n"
+            "    record_accepted(Path(sys.argv[1]), f'{sys.argv[2]}-{i}', "
+            "AcceptedRelease(i, 'a' * 64))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(state), name])
+             for name in ("one", "two")]
+    assert [proc.wait(timeout=120) for proc in procs] == [0, 0]
+    assert set(load_state(state)) == {f"{name}-{i}" for name in ("one", "two")
+                                      for i in range(60)}
+
+
+# --- allowed_signers mistakes ----------------------------------------------------------------
+
+@pytest.mark.parametrize("stamp", ["20241301", "00000101", "20240132", "202401011260",
+                                   "19600101"])
+def test_bad_timestamp_names_file_line_and_form(s: Setup, stamp: str) -> None:
+    signers = s.tmp / "signers"
+    signers.write_text("# trusted release keys\n" + allowed_line(
+        s.kit.key, options=f'valid-after="{stamp}",namespaces="{sshsig.NAMESPACE}"'))
+    run = cli("verify", s.out, "--allowed-signers", signers)
+    assert run.exit_code == 2
+    assert f"{signers}, line 2: valid-after=\"{stamp}\"" in run.stderr
+    assert "YYYYMMDD[HHMM[SS]][Z]" in run.stderr
+
+
+def test_bad_timestamp_in_a_real_process_is_no_traceback(s: Setup) -> None:
+    signers = s.tmp / "signers"
+    signers.write_text(allowed_line(s.kit.key, options='valid-before="20241301"'))
+    run = run_tool("verify", s.out, "--allowed-signers", signers, cwd=s.tmp)
+    assert run.exit_code == 2 and "Traceback" not in run.stderr
+    assert "line 1" in run.stderr and "month 13" in run.stderr
+
+
+def test_the_public_key_file_says_what_to_pass(s: Setup) -> None:
+    tmp = s.tmp
+    assert cli("keygen", tmp / "release-key", "--principal", PRINCIPAL).exit_code == 0
+    run = cli("verify", s.out, "--allowed-signers", tmp / "release-key.pub")
+    assert run.exit_code == 2
+    assert f"{tmp / 'release-key.pub'}, line 1: this is a bare public key" in run.stderr
+    assert f'namespaces="{sshsig.NAMESPACE}"' in run.stderr
+    assert "KEY.allowed_signers" in run.stderr
+    assert f"use --allowed-signers {tmp / 'release-key.allowed_signers'}" in run.stderr
+    # the line it suggests is the very line keygen wrote
+    assert (tmp / "release-key.allowed_signers").read_text().strip() in run.stderr
+    # a .pub with no allowed_signers file beside it still gets the explanation
+    (tmp / "other.pub").write_text(sshsig.public_key_line(s.kit.key.public_key()) + "\n")
+    run = cli("verify", s.out, "--allowed-signers", tmp / "other.pub")
+    assert run.exit_code == 2 and "bare public key" in run.stderr
+    assert "PRINCIPAL namespaces=" in run.stderr and "use --allowed-signers" not in run.stderr
+
+
+def test_a_client_whose_config_version_has_no_archive_gets_a_note(s: Setup) -> None:
+    index = {"versions": {**s.release.manifest.index["versions"], "v3.0.0": {
+        "min_client_version": "3.0.0", "max_client_version": None}}}
+    s.kit.release(version=2, index=index).write(s.out)
+    run = verify(s, "--client-version", "3.1.0")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert "client 3.1.0 selects v3.0.0, which has no archive" in run.stdout
