@@ -184,7 +184,7 @@ def from_release(location: str, allowed_signers: Path, *,
     from repo_tools.rules import client as client_rules
 
     try:
-        signers = sshsig.load_allowed_signers(allowed_signers)
+        signers = sshsig.parse_allowed_signers(allowed_signers.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, sshsig.AllowedSignersError) as exc:
         raise SnapshotUnavailable(f"cannot use {allowed_signers}: {exc}") from None
     source, manifest_name = locate(location)
