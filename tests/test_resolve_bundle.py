@@ -84,7 +84,7 @@ def test_only_the_selected_archive_is_read(s: Setup) -> None:
 
 
 def test_the_table_needs_no_archive(s: Setup) -> None:
-    for archive in (s.out / "archives").iterdir():
+    for archive in s.out.glob("*.tar"):
         archive.unlink()
     table = resolve(s, "--table")
     assert table.exit_code == 0, table.stderr

@@ -81,7 +81,7 @@ def archive_of(config_version: str, files: Mapping[str, bytes]) -> bytes:
 class Release:
     manifest_bytes: bytes
     signature: bytes
-    archives: dict[str, bytes]  # archives/<sha256>.tar -> bytes
+    archives: dict[str, bytes]  # <sha256>.tar -> bytes
     manifest: Manifest
 
     def archive(self, config_version: str) -> tuple[str, bytes]:
@@ -91,7 +91,7 @@ class Release:
 
     def write(self, out: Path) -> Path:
         """The published layout: latest and snapshot manifests, signatures, archives."""
-        (out / "archives").mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         for name, data in self.archives.items():
             (out / name).write_bytes(data)
         for name in ("manifest.json", snapshot_name(self.manifest.bundle_version)):

@@ -31,6 +31,7 @@ from repo_tools.release.archive import ReleaseFile, build_archive
 from repo_tools.release.manifest import (
     Manifest,
     VersionArchive,
+    archive_name,
     format_time,
     member_path,
 )
@@ -126,7 +127,7 @@ class Writer:
         self.put("release/manifest.json.sig", self.signature)
         self.archive_paths: dict[str, str] = {}
         for data in self.archives.values():
-            name = f"archives/{hashlib.sha256(data).hexdigest()}.tar"
+            name = archive_name(hashlib.sha256(data).hexdigest())
             self.archive_paths[name] = self.put(f"release/{name}", data)
 
     def sign(self, data: bytes, namespace: str = sshsig.NAMESPACE,
@@ -150,8 +151,8 @@ class Writer:
         entry["signature"] = ("release/manifest.json.sig" if signature is None
                               else self.put(f"cases/{name}/manifest.json.sig", signature))
         paths = dict(self.archive_paths)
-        for archive_name, data in (archives or {}).items():
-            paths[archive_name] = self.put(f"cases/{name}/{archive_name}", data)
+        for archive, data in (archives or {}).items():
+            paths[archive] = self.put(f"cases/{name}/{archive}", data)
         entry["archives"] = dict(sorted(paths.items()))
         entry["now"] = format_time(now)
         if state is not None:
@@ -169,16 +170,16 @@ class Writer:
         assert data != self.manifest_bytes, name
         self.vector(name, expect, description, manifest=data, signature=self.sign(data), **kw)
 
-    def with_archive(self, name: str, expect: str, description: str, config_version: str,
+    def with_archive(self, vector: str, expect: str, description: str, config_version: str,
                      data: bytes, files: int | None = None) -> None:
         """A release whose signed manifest vouches for `data` as config_version's archive:
         size and hash match, so only the member checks can catch it."""
         archives = {**self.archives, config_version: data}
         counts = {config_version: files} if files is not None else None
         manifest = manifest_of(archives, counts).to_bytes()
-        archive_name = f"archives/{hashlib.sha256(data).hexdigest()}.tar"
-        self.vector(name, expect, description, manifest=manifest, signature=self.sign(manifest),
-                    archives={archive_name: data})
+        name = archive_name(hashlib.sha256(data).hexdigest())
+        self.vector(vector, expect, description, manifest=manifest,
+                    signature=self.sign(manifest), archives={name: data})
 
     def write(self, out: Path) -> None:
         for path, data in self.files.items():
@@ -231,8 +232,8 @@ def build() -> Writer:
                lambda d: d.replace(b'"bundle_version":1',
                                    b'"bundle_version":1,"bundle_version":2'))
     w.resigned("manifest-archive-name-mismatch", "R007",
-               "An archive name that is not archives/<its sha256>.tar.",
-               lambda d: d.replace(v1_name.encode(), b"archives/" + b"0" * 64 + b".tar"))
+               "An archive name that is not <its sha256>.tar.",
+               lambda d: d.replace(v1_name.encode(), b"0" * 64 + b".tar"))
     w.resigned("manifest-old-schema", "R007", "The removed format repo-tools-release/1.",
                lambda d: d.replace(b"repo-tools-release/2", b"repo-tools-release/1"))
     w.resigned("manifest-trailing-newline", "R008",
