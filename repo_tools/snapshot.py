@@ -16,6 +16,7 @@ import dataclasses
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from repo_tools import compat
 from repo_tools import repo as repo_layout
@@ -155,33 +156,77 @@ def from_git(repo: Path, revision: str) -> RepoSnapshot:
     return from_files(git_files(repo, revision), revision)
 
 
-def from_release(location: str, allowed_signers: Path) -> RepoSnapshot:
-    """A published release, verified first (signature, expiry, every hash) and read as
-    the client library reads it. A rejected release is a problem in the snapshot (no
-    entries); an unreachable one, or unusable keys, SnapshotUnavailable."""
-    from repo_tools.client.catalog import InvalidRemote
-    from repo_tools.client.loader import load_release_config
-    from repo_tools.client.sources import RemoteFailure
-    from repo_tools.release.sshsig import AllowedSignersError
+ALL_ARCHIVES: Literal["all"] = "all"
+NO_ARCHIVES: Literal["none"] = "none"
+
+
+def from_release(location: str, allowed_signers: Path, *,
+                 client_version: str | None = None,
+                 archives: Literal["all", "none"] = ALL_ARCHIVES) -> RepoSnapshot:
+    """A published release, verified first (signature, rollback-free freshness, and the
+    hash and members of each archive read) and read as the client library reads it
+    (invalid model entries left out, with a note).
+
+    Which archives are fetched: with `client_version`, only the one that client selects
+    from the signed index (what a client downloads); else every one (`ALL_ARCHIVES`, one
+    at a time, keeping only the parsed entries) or none (`NO_ARCHIVES`: the index alone,
+    e.g. for the selection table). A config version whose archive was not read has no
+    models in the snapshot. A rejected release is a problem in the snapshot (no entries);
+    an unreachable one, or unusable keys, SnapshotUnavailable."""
+    import datetime as dt
+
+    from repo_tools.client.catalog import InvalidRemote, parse_remote_files
+    from repo_tools.release import sshsig
+    from repo_tools.release import verify as verifier
+    from repo_tools.release.errors import VerificationError
+    from repo_tools.release.fetch import FetchError, locate
+    from repo_tools.release.manifest import INDEX_PATH
     from repo_tools.rules import client as client_rules
 
     try:
-        remote, origin = load_release_config(location, allowed_signers)
-    except (OSError, UnicodeDecodeError, AllowedSignersError) as exc:
+        signers = sshsig.parse_allowed_signers(allowed_signers.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, sshsig.AllowedSignersError) as exc:
         raise SnapshotUnavailable(f"cannot use {allowed_signers}: {exc}") from None
-    except RemoteFailure as exc:
-        if exc.rule is client_rules.REMOTE_UNREACHABLE:
-            raise SnapshotUnavailable(exc.message) from None
-        return RepoSnapshot(None, lambda version: [], [finding(exc.rule, location,
-                                                               exc.message)])
+    source, manifest_name = locate(location)
+    shown = source.describe()
+    versions: dict[str, list[ModelEntry]] = {}
+    skipped: dict[str, list[Finding]] = {}
+    try:
+        checked = verifier.read_manifest(source, manifest_name, signers,
+                                         now=dt.datetime.now(dt.UTC))
+        manifest = checked.manifest
+        index_bytes = manifest.index_bytes()
+        parse_remote_files({INDEX_PATH: index_bytes})  # InvalidRemote for an unusable index
+        if client_version is not None:
+            selected = compat.select_config_version(manifest.index, client_version)
+            wanted = [selected] if selected is not None and manifest.archive_of(
+                selected) is not None else []
+        elif archives == NO_ARCHIVES:
+            wanted = []
+        else:
+            wanted = [a.config_version for a in manifest.versions]
+        # One archive at a time, kept as parsed entries only: memory follows what a
+        # config version holds, not the whole release.
+        for archive, contents in verifier.read_archives(source, manifest, wanted):
+            remote = parse_remote_files({INDEX_PATH: index_bytes, **contents})
+            versions[archive.config_version] = remote.models_of(archive.config_version)
+            skipped[archive.config_version] = remote.skipped.get(archive.config_version, [])
+    except FetchError as exc:
+        raise SnapshotUnavailable(str(exc)) from None
+    except VerificationError as exc:
+        where = f"{shown}/{exc.path}" if exc.path else shown
+        message = f"{exc.code} {exc.rule.name}: {exc.message} ({where})"
+        return RepoSnapshot(None, lambda version: [],
+                            [finding(client_rules.REMOTE_REJECTED, location, message)])
     except InvalidRemote as exc:
         return RepoSnapshot(None, lambda version: [],
                             [finding(client_rules.INVALID_REMOTE, location, str(exc))])
     problems: list[Finding] = []
 
     def read(config_version: str) -> list[ModelEntry]:
-        problems.extend(remote.skipped.get(config_version, []))
-        return remote.models_of(config_version)
+        problems.extend(skipped.get(config_version, []))
+        return versions.get(config_version, [])
 
-    return RepoSnapshot(compat.entries_from_index(remote.index), _cached(read), problems,
-                        tuple(sorted(remote.versions)), origin.bundle_version)
+    return RepoSnapshot(compat.entries_from_index(manifest.index), _cached(read), problems,
+                        tuple(sorted(v.config_version for v in manifest.versions)),
+                        manifest.bundle_version)

@@ -1,5 +1,6 @@
-"""The attack suite: every way a mirror or a man in the middle can lie, each rejected with
-its own rule code by `verify_release` (the function the client library calls)."""
+"""The attack suite: every way a mirror or a man in the middle can lie about a release in
+the per-version archive format, each rejected by `verify_release` (the function the client
+library calls) with its own rule code and a message that says which check fired."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,16 +22,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repo_tools.release import signing, sshsig
-from repo_tools.release.bundle import BundleFile, build_bundle
 from repo_tools.release.errors import VerificationError
-from repo_tools.release.manifest import FileEntry, canonical_json
+from repo_tools.release.manifest import Manifest, VersionArchive, canonical_json
 from repo_tools.release.verify import (
     DEFAULT_LIMITS,
     AcceptedRelease,
     VerifyLimits,
     verify_release,
 )
-from tests.support.release_helpers import (
+from tests.support.verify_helpers import (
     CREATED,
     EXPIRES,
     NOW,
@@ -38,7 +39,9 @@ from tests.support.release_helpers import (
     Kit,
     Release,
     allowed_line,
-    default_files,
+    archive_of,
+    default_versions,
+    model_doc,
     new_kit,
     reg,
     special,
@@ -46,15 +49,17 @@ from tests.support.release_helpers import (
     write_ssh_key,
 )
 
-INDEX_DATA = default_files()[0].data
-MODEL_PATH = "versions/v1.0.0/models/huggingface.json"
-MODEL_DATA = default_files()[1].data
+V1 = "v1.0.0"
+MODELS = "versions/v1.0.0/models/"
+MODEL_DATA = default_versions()[V1]["huggingface.json"]
 
 
 @dataclasses.dataclass
 class Case:
     release: Release
     allowed: str
+    code: str
+    reason: str  # a part of the message: several attacks share a code
     state: dict[str, AcceptedRelease] | None = None
     now: dt.datetime = NOW
     limits: VerifyLimits = DEFAULT_LIMITS
@@ -63,7 +68,7 @@ class Case:
 
 def run(case: Case) -> None:
     r = case.release
-    verify_release(r.manifest_bytes, r.signature, r.bundle, case.allowed, now=case.now,
+    verify_release(r.manifest_bytes, r.signature, r.archives, case.allowed, now=case.now,
                    state=case.state, limits=case.limits, repository=case.repository)
 
 
@@ -88,210 +93,309 @@ def blob_with(signature: bytes, *, version: int = 1, hash_alg: bytes | None = No
             + ssh_string(ssh_string(b"ssh-ed25519") + ssh_string(parsed.signature)))
 
 
-def with_members(kit: Kit, members: list[tuple[tarfile.TarInfo, bytes | None]],
-                 listed: list[tuple[str, bytes]] | None = None,
-                 fmt: int = tarfile.USTAR_FORMAT) -> Release:
-    """A correctly signed release whose bundle holds exactly `members`."""
-    bundle = tar_bytes(members, fmt)
-    if listed is None:
-        listed = [(i.name, d) for i, d in members if d is not None and i.isfile()]
-    entries = sorted((FileEntry(p, len(d), hashlib.sha256(d).hexdigest()) for p, d in listed),
-                     key=lambda e: e.path.encode())
-    return kit.release(bundle=bundle, listed=entries)
+def resigned(kit: Kit, transform: Callable[[bytes], bytes]) -> Release:
+    """The honest release with its manifest bytes transformed, then signed: the signature
+    is good, so what fires is the check on the content."""
+    honest = kit.release()
+    data = transform(honest.manifest_bytes)
+    return dataclasses.replace(honest, manifest_bytes=data, signature=kit.sign(data))
+
+
+def resigned_doc(kit: Kit, change: Callable[[dict[str, Any]], Any]) -> Release:
+    """As `resigned`, changing the parsed manifest and writing it canonically again."""
+    def transform(data: bytes) -> bytes:
+        doc = json.loads(data)
+        changed = change(doc)
+        return canonical_json(doc if changed is None else changed)
+    return resigned(kit, transform)
+
+
+def with_archive(kit: Kit, members: list[tuple[tarfile.TarInfo, bytes | None]], *,
+                 files: int | None = None, fmt: int = tarfile.USTAR_FORMAT) -> Release:
+    """A correctly signed release whose v1.0.0 archive holds exactly `members` (the manifest
+    states its true size and hash, so only the member checks can catch it)."""
+    data = tar_bytes(members, fmt)
+    count = files if files is not None else sum(1 for i, d in members if d is not None)
+    return kit.release(archives={V1: data}, counts={V1: count})
 
 
 def honest_members() -> list[tuple[tarfile.TarInfo, bytes | None]]:
-    return [reg("index.json", INDEX_DATA), reg(MODEL_PATH, MODEL_DATA)]
+    return [reg(MODELS + "huggingface.json", MODEL_DATA)]
 
 
-def resigned_json(kit: Kit, transform: Callable[[dict[str, object]], bytes]) -> Release:
-    honest = kit.release()
-    doc = json.loads(honest.manifest_bytes)
-    data = transform(doc)
-    return Release(data, kit.sign(data), honest.bundle, honest.manifest)
+def replace_archive(release: Release, config_version: str, data: bytes) -> Release:
+    name, _ = release.archive(config_version)
+    return dataclasses.replace(release, archives={**release.archives, name: data})
+
+
+def edit_entry(config_version: str, **changes: Any) -> Callable[[Manifest], Manifest]:
+    def edit(manifest: Manifest) -> Manifest:
+        versions = tuple(dataclasses.replace(a, **changes) if a.config_version == config_version
+                         else a for a in manifest.versions)
+        return dataclasses.replace(manifest, versions=versions)
+    return edit
 
 
 # --- the cases -----------------------------------------------------------------------------
 
-def signature_cases(kit: Kit) -> dict[str, tuple[Case, str]]:
+def signature_cases(kit: Kit) -> dict[str, Case]:
     honest = kit.release()
     other_key = Ed25519PrivateKey.generate()
     other_release = kit.release(version=2)
-    cases: dict[str, tuple[Case, str]] = {
-        "flipped byte in manifest": (Case(dataclasses.replace(
-            honest, manifest_bytes=flip(honest.manifest_bytes, 40)), kit.allowed), "R006"),
-        "re-ordered manifest keys": (Case(dataclasses.replace(
-            honest, manifest_bytes=(json.dumps(dict(reversed(json.loads(
-                honest.manifest_bytes).items())), separators=(",", ":")) + "\n").encode()),
-            kit.allowed), "R006"),
-        "re-spaced manifest": (Case(dataclasses.replace(
-            honest, manifest_bytes=(json.dumps(json.loads(honest.manifest_bytes), indent=1,
-                                               sort_keys=True) + "\n").encode()),
-            kit.allowed), "R006"),
-        "key not in allowed signers": (Case(dataclasses.replace(
-            honest, signature=signing.sign(honest.manifest_bytes, other_key)), kit.allowed),
-            "R005"),
-        "listed key restricted to the git namespace": (Case(
-            honest, allowed_line(kit.key, options='namespaces="git"')), "R005"),
-        "listed key past valid-before": (Case(
-            honest, allowed_line(kit.key, options='valid-before="20200101Z"')), "R005"),
-        "only a cert-authority line for the key": (Case(
-            honest, allowed_line(kit.key, options="cert-authority")), "R005"),
-        "wrong namespace (file)": (Case(dataclasses.replace(
-            honest, signature=kit.sign(honest.manifest_bytes, "file")), kit.allowed), "R004"),
-        "signature from another release": (Case(dataclasses.replace(
-            honest, signature=other_release.signature), kit.allowed), "R006"),
-        "truncated signature": (Case(dataclasses.replace(
-            honest, signature=honest.signature[:len(honest.signature) // 2]), kit.allowed),
-            "R002"),
-        "trailing garbage after the signature": (Case(dataclasses.replace(
-            honest, signature=honest.signature + b"garbage\n"), kit.allowed), "R002"),
-        "trailing bytes inside the signature blob": (Case(dataclasses.replace(
-            honest, signature=reblob(honest.signature, lambda b: b + b"\0")), kit.allowed),
-            "R002"),
-        "truncated signature blob": (Case(dataclasses.replace(
-            honest, signature=reblob(honest.signature, lambda b: b[:-10])), kit.allowed),
-            "R002"),
-        "SSHSIG version 2": (Case(dataclasses.replace(
-            honest, signature=sshsig.armor(blob_with(honest.signature, version=2))),
-            kit.allowed), "R002"),
-        "unsupported hash algorithm": (Case(dataclasses.replace(
-            honest, signature=sshsig.armor(blob_with(honest.signature, hash_alg=b"md5"))),
-            kit.allowed), "R003"),
-        "empty signature file": (Case(dataclasses.replace(honest, signature=b""), kit.allowed),
-                                 "R002"),
-        "oversize signature": (Case(dataclasses.replace(
-            honest, signature=honest.signature + b" " * 20000), kit.allowed), "R001"),
-        "oversize manifest": (Case(honest, kit.allowed, limits=dataclasses.replace(
-            DEFAULT_LIMITS, max_manifest_bytes=100)), "R001"),
+    a = kit.allowed
+    mismatch = "does not match the manifest bytes"
+
+    def with_manifest(data: bytes) -> Release:
+        return dataclasses.replace(honest, manifest_bytes=data)
+
+    def with_sig(sig: bytes) -> Release:
+        return dataclasses.replace(honest, signature=sig)
+
+    doc = json.loads(honest.manifest_bytes)
+    return {
+        "flipped byte in manifest": Case(with_manifest(flip(honest.manifest_bytes, 40)), a,
+                                         "R006", mismatch),
+        "re-ordered manifest keys": Case(with_manifest(json.dumps(
+            dict(reversed(doc.items())), separators=(",", ":")).encode()), a, "R006", mismatch),
+        "re-spaced manifest": Case(with_manifest(json.dumps(
+            doc, indent=1, sort_keys=True).encode()), a, "R006", mismatch),
+        "trailing newline added after signing": Case(with_manifest(
+            honest.manifest_bytes + b"\n"), a, "R006", mismatch),
+        "key not in allowed signers": Case(with_sig(signing.sign(honest.manifest_bytes,
+                                                                 other_key)), a, "R005",
+                                           "not in the allowed signers"),
+        "listed key restricted to the git namespace": Case(
+            honest, allowed_line(kit.key, options='namespaces="git"'), "R005",
+            "not allowed for namespace"),
+        "listed key past valid-before": Case(
+            honest, allowed_line(kit.key, options='valid-before="20200101Z"'), "R005",
+            "at this time"),
+        "listed key not yet valid-after": Case(
+            honest, allowed_line(kit.key, options='valid-after="20400101Z"'), "R005",
+            "at this time"),
+        "only a cert-authority line for the key": Case(
+            honest, allowed_line(kit.key, options="cert-authority"), "R005",
+            "not in the allowed signers"),
+        "wrong namespace (file)": Case(with_sig(kit.sign(honest.manifest_bytes, "file")), a,
+                                       "R004", "namespace is 'file'"),
+        "wrong namespace (old release namespace spelling)": Case(with_sig(kit.sign(
+            honest.manifest_bytes, "repo-tools-release@v2")), a, "R004",
+            "namespace is 'repo-tools-release@v2'"),
+        "signature from another release": Case(with_sig(other_release.signature), a, "R006",
+                                               mismatch),
+        "truncated signature": Case(with_sig(honest.signature[:len(honest.signature) // 2]),
+                                    a, "R002", "does not end with"),
+        "trailing garbage after the signature": Case(with_sig(honest.signature + b"garbage\n"),
+                                                     a, "R002", "does not end with"),
+        "trailing bytes inside the signature blob": Case(with_sig(reblob(
+            honest.signature, lambda b: b + b"\0")), a, "R002", "trailing bytes"),
+        "truncated signature blob": Case(with_sig(reblob(honest.signature, lambda b: b[:-10])),
+                                         a, "R002", "truncated"),
+        "SSHSIG version 2": Case(with_sig(sshsig.armor(blob_with(honest.signature,
+                                                                 version=2))),
+                                 a, "R002", "version 2"),
+        "unsupported hash algorithm": Case(with_sig(sshsig.armor(blob_with(
+            honest.signature, hash_alg=b"md5"))), a, "R003", "'md5'"),
+        "empty signature file": Case(with_sig(b""), a, "R002", "does not start with"),
+        "oversize signature": Case(with_sig(honest.signature + b" " * 20000), a, "R001",
+                                   "manifest.json.sig is"),
+        "oversize manifest": Case(honest, a, "R001", "manifest.json is",
+                                  limits=dataclasses.replace(DEFAULT_LIMITS,
+                                                             max_manifest_bytes=100)),
     }
-    return cases
 
 
-def manifest_cases(kit: Kit) -> dict[str, tuple[Case, str]]:
+def manifest_cases(kit: Kit) -> dict[str, Case]:
     honest = kit.release()
     digest = hashlib.sha256(honest.manifest_bytes).hexdigest()
-    v2 = kit.release(version=2)
+    a = kit.allowed
+    with_extra = kit.release(index={**honest.manifest.index, "note": 100})
+    emoji_index = kit.release(index={**honest.manifest.index, "\U0001F600": 1, "\uff61": 2})
 
-    def dup_key(doc: dict[str, object]) -> bytes:
-        text = canonical_json(doc).decode()
-        return text.replace('"bundle_version":1', '"bundle_version":1,"bundle_version":9',
-                            1).encode()
+    def text_resigned(base: Release, old: bytes, new: bytes) -> Release:
+        assert old in base.manifest_bytes
+        data = base.manifest_bytes.replace(old, new, 1)
+        return dataclasses.replace(base, manifest_bytes=data, signature=kit.sign(data))
 
+    def set_v1(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+        def change(doc: dict[str, Any]) -> None:
+            doc["versions"][V1][field] = value
+        return change
+
+    non_canonical = "canonical form"
     return {
-        "duplicate key in a signed manifest": (Case(resigned_json(kit, dup_key), kit.allowed),
-                                               "R007"),
-        "NaN in a signed manifest": (Case(resigned_json(kit, lambda d: canonical_json(
-            d).replace(b'"bundle_version":1', b'"bundle_version":NaN')), kit.allowed), "R007"),
-        "true as bundle_version": (Case(resigned_json(kit, lambda d: canonical_json(
-            {**d, "bundle_version": True})), kit.allowed), "R007"),
-        "unknown manifest field": (Case(resigned_json(kit, lambda d: canonical_json(
-            {**d, "mirror": "x"})), kit.allowed), "R007"),
-        "manifest not UTF-8": (Case(resigned_json(kit, lambda d: canonical_json(d).replace(
-            b'"repository":"', b'"repository":"\xff')), kit.allowed), "R007"),
-        "signed but not canonical": (Case(resigned_json(kit, lambda d: (json.dumps(
-            d, sort_keys=True, indent=2) + "\n").encode()), kit.allowed), "R008"),
-        "manifest for another repository": (Case(honest, kit.allowed, repository="other/repo"),
-                                            "R009"),
-        "rollback to a lower version": (Case(honest, kit.allowed, state={
-            REPO_ID: AcceptedRelease(5, "0" * 64)}), "R010"),
-        "same version, different content": (Case(honest, kit.allowed, state={
-            REPO_ID: AcceptedRelease(1, "f" * 64)}), "R011"),
-        "rollback is checked before expiry": (Case(honest, kit.allowed, now=EXPIRES,
-                                                   state={REPO_ID: AcceptedRelease(2, digest)}),
-                                              "R010"),
-        "expired": (Case(honest, kit.allowed, now=EXPIRES), "R012"),
-        "future-dated": (Case(honest, kit.allowed, now=CREATED - dt.timedelta(hours=1)),
-                         "R013"),
-        "oversize bundle by the limit": (Case(v2, kit.allowed, limits=dataclasses.replace(
-            DEFAULT_LIMITS, max_bundle_bytes=1024)), "R001"),
+        "duplicate key in a signed manifest": Case(resigned(kit, lambda d: d.replace(
+            b'"bundle_version":1', b'"bundle_version":1,"bundle_version":9', 1)), a, "R007",
+            "duplicate key"),
+        "NaN in a signed manifest": Case(resigned(kit, lambda d: d.replace(
+            b'"bundle_version":1', b'"bundle_version":NaN', 1)), a, "R007", "NaN"),
+        "true as bundle_version": Case(resigned_doc(kit, lambda d: {**d, "bundle_version":
+                                                                     True}),
+                                       a, "R007", "bundle_version must be an integer"),
+        "bundle_version beyond 2^53": Case(resigned(kit, lambda d: d.replace(
+            b'"bundle_version":1', b'"bundle_version":9007199254740993', 1)), a, "R007",
+            "bundle_version must be an integer"),
+        "unknown manifest field": Case(resigned_doc(kit, lambda d: {**d, "mirror": "x"}), a,
+                                       "R007", "unknown field(s) mirror"),
+        "unknown field in a version entry": Case(resigned_doc(kit, set_v1("url", "x")), a,
+                                                 "R007", "unknown field(s) url"),
+        "missing field": Case(resigned_doc(kit, lambda d: {k: v for k, v in d.items()
+                                                           if k != "expires"}),
+                              a, "R007", "lacks expires"),
+        "old single-bundle schema": Case(resigned_doc(kit, lambda d: {
+            **d, "schema": "repo-tools-release/1"}), a, "R007", "'repo-tools-release/1'"),
+        "manifest not UTF-8": Case(resigned(kit, lambda d: d.replace(
+            b'"repository":"', b'"repository":"\xff', 1)), a, "R007", "not UTF-8"),
+        "archive name not matching its sha256": Case(resigned_doc(
+            kit, set_v1("archive", "0" * 64 + ".tar")), a, "R007",
+            "the name its sha256 gives"),
+        "archive name with a path": Case(resigned_doc(
+            kit, set_v1("archive", "../" + honest.archive(V1)[0])), a, "R007",
+            "the name its sha256 gives"),
+        "config version with '..'": Case(resigned_doc(kit, lambda d: {
+            **d, "versions": {"..": d["versions"][V1]}}), a, "R007", "'..' part"),
+        # A second entry pointing at v1.0.0's archive: its members lie in another folder.
+        "config version naming another version's archive": Case(resigned_doc(
+            kit, lambda d: {**d, "versions": {"V1.0.0": d["versions"][V1], **d["versions"]}}),
+            a, "R020", "not a model file of config version V1.0.0"),
+        "archive of zero files": Case(resigned_doc(kit, set_v1("files", 0)), a, "R007",
+                                      "files must be an integer from 1"),
+        "expires before created": Case(kit.release(expires=CREATED), a, "R007",
+                                       "expires is not after created"),
+        "index not an object": Case(resigned_doc(kit, lambda d: {**d, "index": []}), a,
+                                    "R007", "index must be an object"),
+        "signed but indented": Case(resigned(kit, lambda d: json.dumps(
+            json.loads(d), sort_keys=True, indent=2).encode()), a, "R008", non_canonical),
+        "signed with a trailing newline": Case(resigned(kit, lambda d: d + b"\n"), a, "R008",
+                                               non_canonical),
+        "number in exponent form (1e2 for 100)": Case(text_resigned(
+            with_extra, b'"note":100', b'"note":1e2'), a, "R008", non_canonical),
+        "number with a fraction (100.0 for 100)": Case(text_resigned(
+            with_extra, b'"note":100', b'"note":100.0'), a, "R008", non_canonical),
+        "escaped ASCII letter (\\u0041)": Case(text_resigned(
+            honest, b'"example.org/models"', b'"ex\\u0061mple.org/models"'), a, "R008",
+            non_canonical),
+        "escaped solidus (\\/)": Case(text_resigned(
+            honest, b'"example.org/models"', b'"example.org\\/models"'), a, "R008",
+            non_canonical),
+        "keys sorted by code point, not UTF-16": Case(text_resigned(
+            emoji_index, '"\U0001F600":1,"\uff61":2'.encode(),
+            '"\uff61":2,"\U0001F600":1'.encode()), a, "R008", non_canonical),
+        "manifest for another repository": Case(honest, a, "R009", "expected 'other/repo'",
+                                                repository="other/repo"),
+        "rollback to a lower version": Case(honest, a, "R010", "lower than the accepted 5",
+                                            state={REPO_ID: AcceptedRelease(5, "0" * 64)}),
+        "same version, different content (equivocation)": Case(
+            honest, a, "R011", "other content", state={REPO_ID: AcceptedRelease(1, "f" * 64)}),
+        "rollback is checked before expiry": Case(honest, a, "R010",
+                                                  "lower than the accepted 2", now=EXPIRES,
+                                                  state={REPO_ID: AcceptedRelease(2, digest)}),
+        "expired": Case(honest, a, "R012", "expired at", now=EXPIRES),
+        "future-dated": Case(honest, a, "R013", "clock skew",
+                             now=CREATED - dt.timedelta(hours=1)),
+        "archive over the limit": Case(honest, a, "R001", "over the limit of 1024",
+                                       limits=dataclasses.replace(DEFAULT_LIMITS,
+                                                                  max_archive_bytes=1024)),
     }
 
 
-def bundle_cases(kit: Kit) -> dict[str, tuple[Case, str]]:
+def archive_cases(kit: Kit) -> dict[str, Case]:
     honest = kit.release()
-    tampered = flip(honest.bundle, 600)  # inside the first member's data
-    resigned_tampered = kit.release(bundle=tampered)
-    padded = honest.bundle + bytes(512)
-    mismatched_size = [FileEntry(e.path, e.size + 1, e.sha256) for e in honest.manifest.files]
+    a = kit.allowed
+    name1, data1 = honest.archive(V1)
+    _, data2 = honest.archive("v2.0.0")
     header_flip = flip(tar_bytes(honest_members()), 10)  # a name byte: checksum now wrong
+    members = honest_members()
+    other = MODELS + "other.json"
+
+    def plus(*extra: tuple[tarfile.TarInfo, bytes | None]) -> list[tuple[tarfile.TarInfo,
+                                                                         bytes | None]]:
+        return [*members, *extra]
+
     return {
-        "flipped byte in the bundle": (Case(dataclasses.replace(honest, bundle=tampered),
-                                            kit.allowed), "R014"),
-        "bundle longer than the manifest says": (Case(dataclasses.replace(
-            honest, bundle=padded), kit.allowed), "R014"),
-        "old bundle with a new manifest": (Case(dataclasses.replace(
-            kit.release(version=2, files=[BundleFile("index.json", b"{}\n")]),
-            bundle=honest.bundle), kit.allowed), "R014"),
-        "flipped byte in a member": (Case(resigned_tampered, kit.allowed), "R022"),
-        "member size differs from the manifest": (Case(kit.release(listed=mismatched_size),
-                                                       kit.allowed), "R022"),
-        "bad header checksum": (Case(kit.release(bundle=header_flip), kit.allowed), "R015"),
-        "data after the end-of-archive marker": (Case(kit.release(
-            bundle=tar_bytes(honest_members()) + b"junk" + bytes(508)), kit.allowed), "R015"),
-        "../ member name": (Case(with_members(kit, [*honest_members(),
-                                                    reg("versions/../../evil", b"x")],
-                                              listed=[("index.json", INDEX_DATA),
-                                                      (MODEL_PATH, MODEL_DATA)]),
-                                 kit.allowed), "R018"),
-        "absolute member name": (Case(with_members(kit, [reg("/etc/passwd", b"x"),
-                                                         *honest_members()],
-                                                   listed=[("index.json", INDEX_DATA),
-                                                           (MODEL_PATH, MODEL_DATA)]),
-                                      kit.allowed), "R018"),
-        "backslash member name": (Case(with_members(kit, [*honest_members(),
-                                                          reg("versions\\x.json", b"x")],
-                                                    listed=[("index.json", INDEX_DATA),
-                                                            (MODEL_PATH, MODEL_DATA)]),
-                                       kit.allowed), "R018"),
-        "non-UTF-8 member name": (Case(with_members(kit, [
-            *honest_members(), reg("versions/v1.0.0/models/\udcff.json", b"x")],
-            listed=[("index.json", INDEX_DATA), (MODEL_PATH, MODEL_DATA)]), kit.allowed),
-            "R018"),
-        "symlink member": (Case(with_members(kit, [*honest_members(), special(
-            "versions/link.json", tarfile.SYMTYPE, "/etc/passwd")]), kit.allowed), "R017"),
-        "hardlink member": (Case(with_members(kit, [*honest_members(), special(
-            "versions/hard.json", tarfile.LNKTYPE, "index.json")]), kit.allowed), "R017"),
-        "character device member": (Case(with_members(kit, [*honest_members(), special(
-            "versions/tty", tarfile.CHRTYPE)]), kit.allowed), "R017"),
-        "block device member": (Case(with_members(kit, [*honest_members(), special(
-            "versions/sda", tarfile.BLKTYPE)]), kit.allowed), "R017"),
-        "FIFO member": (Case(with_members(kit, [*honest_members(), special(
-            "versions/fifo", tarfile.FIFOTYPE)]), kit.allowed), "R017"),
-        "directory member": (Case(with_members(kit, [special("versions/", tarfile.DIRTYPE),
-                                                     *honest_members()]), kit.allowed),
-                             "R017"),
-        "duplicate member": (Case(with_members(kit, [*honest_members(),
-                                                     reg("index.json", INDEX_DATA)],
-                                               listed=[("index.json", INDEX_DATA),
-                                                       (MODEL_PATH, MODEL_DATA)]),
-                                  kit.allowed), "R019"),
-        "case-colliding members": (Case(with_members(kit, [
-            *honest_members(), reg(MODEL_PATH.replace("huggingface", "HuggingFace"),
-                                   MODEL_DATA)],
-            listed=[("index.json", INDEX_DATA), (MODEL_PATH, MODEL_DATA)]), kit.allowed),
-            "R019"),
-        "NFC/NFD-colliding members": (Case(with_members(kit, [
-            reg("versions/v1.0.0/models/caf\u00e9.json", b"{}"),
-            reg("versions/v1.0.0/models/cafe\u0301.json", b"{}")],
-            listed=[("versions/v1.0.0/models/caf\u00e9.json", b"{}")]), kit.allowed), "R019"),
-        "extra member not in the manifest": (Case(with_members(kit, [
-            *honest_members(), reg("versions/v1.0.0/models/extra.json", b"{}")],
-            listed=[("index.json", INDEX_DATA), (MODEL_PATH, MODEL_DATA)]), kit.allowed),
-            "R020"),
-        "missing member": (Case(with_members(kit, [reg("index.json", INDEX_DATA)], listed=[
-            ("index.json", INDEX_DATA), (MODEL_PATH, MODEL_DATA)]), kit.allowed), "R021"),
-        "pax header overriding a name": (Case(with_members(kit, [
-            reg("index.json", INDEX_DATA), _pax_renamed(MODEL_PATH, "../../outside.json")],
-            listed=[("index.json", INDEX_DATA), (MODEL_PATH, MODEL_DATA)],
-            fmt=tarfile.PAX_FORMAT), kit.allowed), "R016"),
-        "GNU long-name header": (Case(with_members(kit, [
-            reg("versions/" + "d" * 120 + ".json", b"{}")],
-            listed=[("versions/" + "d" * 120 + ".json", b"{}")], fmt=tarfile.GNU_FORMAT),
-            kit.allowed), "R016"),
-        "too many members": (Case(with_members(kit, honest_members()), kit.allowed,
-                                  limits=dataclasses.replace(DEFAULT_LIMITS, max_members=1)),
-                             "R001"),
+        "flipped byte in an archive": Case(replace_archive(honest, V1, flip(data1, 600)), a,
+                                           "R014", "SHA-256"),
+        "archive longer than the manifest says": Case(replace_archive(
+            honest, V1, data1 + bytes(512)), a, "R014", "the manifest says"),
+        "archive truncated": Case(replace_archive(honest, V1, data1[:-512]), a, "R014",
+                                  "the manifest says"),
+        "wrong size in the signed manifest": Case(kit.release(edit=edit_entry(
+            V1, size=len(data1) + 1)), a, "R014", "the manifest says"),
+        "another version's archive under this name": Case(dataclasses.replace(
+            honest, archives={**honest.archives, name1: data2}), a, "R014",
+            "the manifest says" if len(data1) != len(data2) else "SHA-256"),
+        "old archive with a new manifest": Case(replace_archive(kit.release(
+            {V1: {"huggingface.json": model_doc("other-model")}}, version=2), V1, data1), a,
+            "R014", "SHA-256"),
+        "bad header checksum": Case(kit.release(archives={V1: header_flip}), a, "R015",
+                                    "bad checksum"),
+        "data after the end-of-archive marker": Case(kit.release(archives={
+            V1: tar_bytes(members) + b"junk" + bytes(508)}), a, "R015",
+            "after the end-of-archive marker"),
+        "member truncated": Case(kit.release(archives={V1: tar_bytes(members)[:700]}), a,
+                                 "R015", "truncated"),
+        "pax header overriding a name": Case(with_archive(kit, [
+            _pax_renamed(MODELS + "huggingface.json", "../../outside.json")],
+            fmt=tarfile.PAX_FORMAT), a, "R016", "pax extended header"),
+        "GNU long-name header": Case(with_archive(kit, [
+            reg(MODELS + "d" * 120 + ".json", b"{}")], fmt=tarfile.GNU_FORMAT), a, "R016",
+            "GNU long-name header"),
+        "symlink member": Case(with_archive(kit, plus(special(
+            MODELS + "link.json", tarfile.SYMTYPE, "/etc/passwd"))), a, "R017", "is a symlink"),
+        "hardlink member": Case(with_archive(kit, plus(special(
+            MODELS + "hard.json", tarfile.LNKTYPE, MODELS + "huggingface.json"))), a, "R017",
+            "hardlink"),
+        "character device member": Case(with_archive(kit, plus(special(
+            MODELS + "tty", tarfile.CHRTYPE))), a, "R017", "character device"),
+        "block device member": Case(with_archive(kit, plus(special(
+            MODELS + "sda", tarfile.BLKTYPE))), a, "R017", "block device"),
+        "FIFO member": Case(with_archive(kit, plus(special(MODELS + "fifo", tarfile.FIFOTYPE))),
+                            a, "R017", "is a FIFO"),
+        "directory member": Case(with_archive(kit, [special(MODELS, tarfile.DIRTYPE),
+                                                    *members]), a, "R017", "is a directory"),
+        "../ member name": Case(with_archive(kit, plus(reg(MODELS + "../../../evil.json",
+                                                           b"x"))), a, "R018", "'..' part"),
+        "absolute member name": Case(with_archive(kit, [reg("/etc/passwd", b"x"), *members]),
+                                     a, "R018", "absolute"),
+        "backslash member name": Case(with_archive(kit, plus(reg(MODELS + "a\\b.json",
+                                                                 b"x"))), a, "R018",
+                                      "backslash"),
+        "drive-letter member name": Case(with_archive(kit, [reg("C:/evil.json", b"x"),
+                                                            *members]), a, "R018", "':'"),
+        "control character in a member name": Case(with_archive(kit, plus(reg(
+            MODELS + "x\x1b[2J.json", b"x"))), a, "R018", "control character"),
+        "non-UTF-8 member name": Case(with_archive(kit, plus(reg(MODELS + "\udcff.json",
+                                                                 b"x"))), a, "R018",
+                                      "is not UTF-8"),
+        "duplicate member": Case(with_archive(kit, plus(reg(MODELS + "huggingface.json",
+                                                            MODEL_DATA))), a, "R019",
+                                 "appears twice"),
+        "case-colliding members": Case(with_archive(kit, [
+            reg(MODELS + "HuggingFace.json", MODEL_DATA), *members]), a, "R019",
+            "collides with"),
+        "NFC/NFD-colliding members": Case(with_archive(kit, [
+            reg(MODELS + "caf\u00e9.json", b"{}"), reg(MODELS + "cafe\u0301.json", b"{}")]),
+            a, "R019", "collides with"),
+        "member of another config version (R020)": Case(with_archive(kit, plus(reg(
+            "versions/v2.0.0/models/huggingface.json", MODEL_DATA))), a, "R020",
+            "not a model file of config version v1.0.0"),
+        "index.json inside an archive": Case(with_archive(kit, [reg("index.json", b"{}"),
+                                                                *members]), a, "R020",
+                                             "not a model file"),
+        "member in a subfolder of models/": Case(with_archive(kit, plus(reg(
+            MODELS + "sub/x.json", b"{}"))), a, "R020", "not a model file"),
+        "member that is not .json": Case(with_archive(kit, plus(reg(MODELS + "notes.txt",
+                                                                    b"x"))), a, "R020",
+                                         "not a model file"),
+        "fewer members than the manifest says": Case(with_archive(kit, members, files=2), a,
+                                                     "R021", "the manifest says 2"),
+        "more members than the manifest says": Case(with_archive(kit, plus(reg(
+            other, b"{}")), files=1), a, "R021", "the manifest says 1"),
+        "members not sorted": Case(with_archive(kit, [reg(other, b"{}"), *members]), a,
+                                   "R022", "out of order"),
+        "too many members": Case(with_archive(kit, plus(reg(other, b"{}"))), a, "R001",
+                                 "more than 1 members",
+                                 limits=dataclasses.replace(DEFAULT_LIMITS, max_members=1)),
     }
 
 
@@ -302,94 +406,58 @@ def _pax_renamed(name: str, pax_path: str) -> tuple[tarfile.TarInfo, bytes]:
 
 
 KIT = new_kit()
-ALL_CASES = {**signature_cases(KIT), **manifest_cases(KIT), **bundle_cases(KIT)}
-
-# Several attacks share a rule code; the message says which check fired, so a case that
-# trips over an earlier, incidental problem fails here even when the code matches.
-REASONS = {
-    "../ member name": "'..' part",
-    "FIFO member": "is a FIFO",
-    "GNU long-name header": "GNU long-name header",
-    "NFC/NFD-colliding members": "collides with",
-    "NaN in a signed manifest": "NaN",
-    "SSHSIG version 2": "version 2",
-    "absolute member name": "absolute",
-    "backslash member name": "backslash",
-    "bad header checksum": "bad checksum",
-    "block device member": "block device",
-    "bundle longer than the manifest says": "the manifest says",
-    "case-colliding members": "collides with",
-    "character device member": "character device",
-    "data after the end-of-archive marker": "after the end-of-archive marker",
-    "directory member": "is a directory",
-    "duplicate key in a signed manifest": "duplicate key",
-    "duplicate member": "appears twice",
-    "empty signature file": "does not start with",
-    "expired": "expired at",
-    "extra member not in the manifest": "not in the manifest",
-    "flipped byte in a member": "SHA-256",
-    "flipped byte in manifest": "does not match the manifest bytes",
-    "flipped byte in the bundle": "SHA-256",
-    "future-dated": "clock skew",
-    "hardlink member": "hardlink",
-    "key not in allowed signers": "not in the allowed signers",
-    "listed key past valid-before": "at this time",
-    "listed key restricted to the git namespace": "not allowed for namespace",
-    "manifest for another repository": "expected 'other/repo'",
-    "manifest not UTF-8": "not UTF-8",
-    "member size differs from the manifest": "bytes, the manifest says",
-    "missing member": "missing from the bundle",
-    "non-UTF-8 member name": "is not UTF-8",
-    "old bundle with a new manifest": "SHA-256",
-    "only a cert-authority line for the key": "not in the allowed signers",
-    "oversize bundle by the limit": "the bundle is",
-    "oversize manifest": "manifest.json is",
-    "oversize signature": "manifest.json.sig is",
-    "pax header overriding a name": "pax extended header",
-    "re-ordered manifest keys": "does not match the manifest bytes",
-    "re-spaced manifest": "does not match the manifest bytes",
-    "rollback is checked before expiry": "lower than the accepted 2",
-    "rollback to a lower version": "lower than the accepted 5",
-    "same version, different content": "other content",
-    "signature from another release": "does not match the manifest bytes",
-    "signed but not canonical": "canonical form",
-    "symlink member": "is a symlink",
-    "too many members": "more than 1 members",
-    "trailing bytes inside the signature blob": "trailing bytes",
-    "trailing garbage after the signature": "does not end with",
-    "true as bundle_version": "bundle_version must be an integer",
-    "truncated signature": "does not end with",
-    "truncated signature blob": "truncated",
-    "unknown manifest field": "unknown field(s) mirror",
-    "unsupported hash algorithm": "'md5'",
-    "wrong namespace (file)": "namespace is 'file'",
-}
+ALL_CASES = {**signature_cases(KIT), **manifest_cases(KIT), **archive_cases(KIT)}
 
 
 def test_the_honest_release_passes() -> None:
     release = KIT.release()
-    verified = verify_release(release.manifest_bytes, release.signature, release.bundle,
+    verified = verify_release(release.manifest_bytes, release.signature, release.archives,
                               KIT.allowed, now=NOW)
-    assert verified.files == {f.path: f.data for f in default_files()}
+    expected = {f"versions/{v}/models/{n}": d for v, files in default_versions().items()
+                for n, d in files.items()}
+    assert verified.files == {"index.json": release.manifest.index_bytes(), **expected}
     assert verified.signer == "release@example.org"
+    assert verified.config_versions == ("v1.0.0", "v2.0.0")
 
 
 def test_the_suite_is_big_enough() -> None:
-    assert len(ALL_CASES) >= 30
-    assert len({code for _, code in ALL_CASES.values()}) >= 20
+    assert len(ALL_CASES) >= 80
+    assert {c.code for c in ALL_CASES.values()} == {f"R{n:03d}" for n in range(1, 23)}
 
 
 @pytest.mark.parametrize("name", sorted(ALL_CASES))
 def test_attack_is_rejected_with_its_reason(name: str) -> None:
-    case, code = ALL_CASES[name]
+    case = ALL_CASES[name]
     with pytest.raises(VerificationError) as caught:
         run(case)
-    assert caught.value.code == code, caught.value.message
-    assert REASONS[name] in caught.value.message
+    assert caught.value.code == case.code, caught.value.message
+    assert case.reason in caught.value.message
 
 
-def test_every_attack_names_its_reason() -> None:
-    assert set(REASONS) == set(ALL_CASES)
+def test_only_the_chosen_archive_is_needed_and_checked() -> None:
+    # A client of version 2 fetches v2.0.0's archive only: the others need not be given,
+    # and a tampered archive it does not use does not concern it.
+    release = KIT.release()
+    name1, data1 = release.archive(V1)
+    name2, data2 = release.archive("v2.0.0")
+    verified = verify_release(release.manifest_bytes, release.signature,
+                              {name2: data2, name1: flip(data1, 600)}, KIT.allowed, now=NOW,
+                              config_versions=["v2.0.0"])
+    assert verified.config_versions == ("v2.0.0",)
+    assert sorted(verified.files) == ["index.json", "versions/v2.0.0/models/huggingface.json",
+                                      "versions/v2.0.0/models/thebloke.json"]
+    with pytest.raises(VerificationError) as caught:
+        verify_release(release.manifest_bytes, release.signature, {name1: flip(data1, 600)},
+                       KIT.allowed, now=NOW, config_versions=[V1])
+    assert caught.value.code == "R014"
+
+
+def test_an_unchanged_config_version_keeps_its_archive_name() -> None:
+    first = KIT.release()
+    second = KIT.release({**default_versions(), "v2.0.0": {"huggingface.json": model_doc(
+        "changed", clients=("2.0.0", None))}}, version=2)
+    assert first.archive(V1) == second.archive(V1)
+    assert first.archive("v2.0.0")[0] != second.archive("v2.0.0")[0]
 
 
 @pytest.mark.skipif(SSH_KEYGEN is None, reason="OpenSSH ssh-keygen is not installed here")
@@ -403,7 +471,7 @@ def test_real_git_namespace_signature_with_the_same_key_is_rejected(tmp_path: Pa
     git_sig = (tmp_path / "manifest.json.sig").read_bytes()
     assert sshsig.parse_signature(git_sig).namespace == "git"
     with pytest.raises(VerificationError) as caught:
-        run(Case(dataclasses.replace(release, signature=git_sig), KIT.allowed))
+        run(Case(dataclasses.replace(release, signature=git_sig), KIT.allowed, "R004", ""))
     assert caught.value.code == "R004"
 
 
@@ -411,23 +479,23 @@ def test_signature_is_checked_before_the_manifest_is_parsed() -> None:
     # Garbage that is not even JSON, unsigned: the signature error must come first.
     release = dataclasses.replace(KIT.release(), manifest_bytes=b"\xff{not json")
     with pytest.raises(VerificationError) as caught:
-        run(Case(release, KIT.allowed))
+        run(Case(release, KIT.allowed, "R006", ""))
     assert caught.value.code == "R006"
 
 
 def test_accepted_state_same_version_same_content_is_fine() -> None:
     release = KIT.release()
     digest = hashlib.sha256(release.manifest_bytes).hexdigest()
-    run(Case(release, KIT.allowed, state={REPO_ID: AcceptedRelease(1, digest)}))
+    run(Case(release, KIT.allowed, "", "", state={REPO_ID: AcceptedRelease(1, digest)}))
 
 
 def test_reader_does_not_depend_on_tarfile_padding() -> None:
-    # A minimal archive (two zero blocks, no record padding) is accepted too.
-    files = default_files()
-    bundle = build_bundle(files, 0)
-    trimmed = bundle.rstrip(b"\0")
+    # A minimal archive (two zero blocks, no record padding to 10 KiB) is accepted too.
+    data = archive_of(V1, default_versions()[V1])
+    trimmed = data.rstrip(b"\0")
     trimmed += bytes(-len(trimmed) % 512) + bytes(1024)
-    run(Case(KIT.release(bundle=trimmed), KIT.allowed))
+    assert len(trimmed) < len(data)
+    run(Case(KIT.release(archives={V1: trimmed}), KIT.allowed, "", ""))
 
 
 def test_base64_body_may_be_wrapped_differently() -> None:
@@ -436,21 +504,32 @@ def test_base64_body_may_be_wrapped_differently() -> None:
     body = base64.b64encode(blob).decode()
     rewrapped = "\n".join([sshsig.BEGIN, *[body[i:i + 76] for i in range(0, len(body), 76)],
                            sshsig.END, ""]).encode()
-    run(Case(dataclasses.replace(release, signature=rewrapped), KIT.allowed))
+    run(Case(dataclasses.replace(release, signature=rewrapped), KIT.allowed, "", ""))
+
+
+def test_version_entries_are_parsed_in_canonical_order() -> None:
+    release = KIT.release()
+    assert [v.config_version for v in release.manifest.versions] == ["v1.0.0", "v2.0.0"]
+    assert all(isinstance(v, VersionArchive) for v in release.manifest.versions)
 
 
 HONEST = KIT.release()
+PARTS = ["manifest_bytes", "signature", *sorted(HONEST.archives)]
 
 
-@given(st.sampled_from(["manifest_bytes", "signature", "bundle"]), st.integers(min_value=0),
-       st.integers(min_value=1, max_value=255))
+@given(st.sampled_from(PARTS), st.integers(min_value=0), st.integers(min_value=1,
+                                                                      max_value=255))
 def test_any_changed_byte_anywhere_is_rejected(part: str, position: int, mask: int) -> None:
-    data: bytes = getattr(HONEST, part)
+    data = HONEST.archives[part] if part in HONEST.archives else getattr(HONEST, part)
     index = position % len(data)
     changed = data[:index] + bytes([data[index] ^ mask]) + data[index + 1:]
+    if part in HONEST.archives:
+        release = dataclasses.replace(HONEST, archives={**HONEST.archives, part: changed})
+    else:
+        release = dataclasses.replace(HONEST, **{part: changed})
     with pytest.raises(VerificationError) as caught:
-        run(Case(dataclasses.replace(HONEST, **{part: changed}), KIT.allowed))  # type: ignore[arg-type]
-    expected = {"manifest_bytes": {"R006"}, "signature": {"R002", "R003", "R004", "R005",
-                                                           "R006"},
-                "bundle": {"R014"}}[part]
+        run(Case(release, KIT.allowed, "", ""))
+    expected = ({"R014"} if part in HONEST.archives else
+                {"manifest_bytes": {"R006"},
+                 "signature": {"R002", "R003", "R004", "R005", "R006"}}[part])
     assert caught.value.code in expected

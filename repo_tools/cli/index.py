@@ -23,7 +23,13 @@ from repo_tools.cli.common import (
 )
 from repo_tools.findings import Finding, sort_findings
 from repo_tools.report import render_text
-from repo_tools.snapshot import SnapshotUnavailable, from_checkout, from_release
+from repo_tools.snapshot import (
+    ALL_ARCHIVES,
+    NO_ARCHIVES,
+    SnapshotUnavailable,
+    from_checkout,
+    from_release,
+)
 from repo_tools.tables import render_resolution, render_table
 from repo_tools.versions import explain_semver, is_semver
 
@@ -106,7 +112,10 @@ def resolve(client_version: str | None, platform: str | None, show_table: bool, 
         raise click.UsageError("--previous goes with --bundle and --client-version")
     if bundle is not None and allowed_signers is not None:
         try:
-            snapshot = from_release(bundle, allowed_signers)
+            # Only what the answer needs: the index for --table, else the one archive
+            # the client selects (as a client fetches it).
+            snapshot = from_release(bundle, allowed_signers, client_version=client_version,
+                                    archives=NO_ARCHIVES if show_table else ALL_ARCHIVES)
         except SnapshotUnavailable as exc:
             raise IOFailure(str(exc)) from None
     else:
@@ -162,7 +171,8 @@ def _kept_by_shrink_guard(result: compat.Resolution, previous: str,
     from repo_tools.rules import client as client_rules
 
     try:
-        before_snapshot = from_release(previous, allowed_signers)
+        before_snapshot = from_release(previous, allowed_signers,
+                                       client_version=result.client_version)
     except SnapshotUnavailable as exc:
         if not explicit:
             return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,10 +22,21 @@ from repo_tools.findings import Finding, Severity, finding
 
 if TYPE_CHECKING:  # cryptography stays unimported until a command runs
     from repo_tools.release.errors import VerificationError
+    from repo_tools.release.manifest import Manifest
     from repo_tools.release.publish import PreparedRelease, PreviousRelease
     from repo_tools.release.sshsig import AllowedSigner
 
 PASSPHRASE_ENV = "REPO_TOOLS_KEY_PASSPHRASE"
+INDEX_PATH = "index.json"  # = repo_tools.release.manifest.INDEX_PATH, unimported until run
+
+
+def _semver_option(ctx: click.Context, param: click.Parameter,
+                   value: str | None) -> str | None:
+    from repo_tools.versions import explain_semver, is_semver
+
+    if value is not None and not is_semver(value):
+        raise click.BadParameter(explain_semver(value))
+    return value
 
 
 def _now() -> dt.datetime:
@@ -258,7 +268,7 @@ def _summary(prepared: PreparedRelease, out: Path, dry_run: bool,
 
 
 @click.command()
-@click.argument("source", metavar="BUNDLE_DIR_OR_URL")
+@click.argument("source", metavar="RELEASE_DIR_OR_URL")
 @click.option("--allowed-signers", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="OpenSSH allowed_signers file of trusted release keys.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -267,10 +277,17 @@ def _summary(prepared: PreparedRelease, out: Path, dry_run: bool,
 @click.option("--repository", default=None, help="Require this repository id.")
 @click.option("--manifest", "manifest_name", default="manifest.json", show_default=True,
               help="Manifest file name in the source (e.g. 7.manifest.json).")
-@click.option("--max-bundle-bytes", type=click.IntRange(1), default=None,
-              help="Refuse bigger bundles [default: 256 MiB].")
+@click.option("--all", "check_all", is_flag=True,
+              help="Also fetch and check every config version's archive, one at a time "
+                   "[default: the signed manifest only].")
+@click.option("--client-version", callback=_semver_option, metavar="VERSION", default=None,
+              help="Also fetch and check the one archive a client of this version selects "
+                   "from the signed index (highest compatible config version).")
+@click.option("--max-archive-bytes", type=click.IntRange(1), default=None,
+              help="Refuse bigger archives [default: 256 MiB each].")
 @click.option("--extract", "extract_to", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="After verifying, write the files into this new folder.")
+              default=None, help="After verifying, write the files into this new folder "
+                                 "(every archive's, or with --client-version that one's).")
 @click.option("--warn-expiring", "warn_days", type=click.IntRange(0, 3650), default=None,
               metavar="DAYS",
               help="Also exit 1 (R043) when the release is valid but expires within DAYS "
@@ -278,14 +295,16 @@ def _summary(prepared: PreparedRelease, out: Path, dry_run: bool,
 @output_options
 @command_with_exit
 def verify(source: str, allowed_signers: Path, state_path: Path | None,
-           repository: str | None, manifest_name: str, max_bundle_bytes: int | None,
+           repository: str | None, manifest_name: str, check_all: bool,
+           client_version: str | None, max_archive_bytes: int | None,
            extract_to: Path | None, warn_days: int | None, fmt: str, strict: bool,
            output: Path | None) -> int:
     """Check a published release as a client must, before trusting any of it.
 
-    Signature (before parsing), strict manifest, rollback against --state, expiry, bundle
-    hash, then every member. Exit 1 with a rule code when the release is rejected, or
-    with --warn-expiring when it expires soon.
+    Signature (before parsing), strict manifest, rollback against --state and expiry;
+    then, with --all (or --extract), every config version's archive and its members, or
+    with --client-version the archive that client selects. Exit 1 with a rule code when
+    the release is rejected, or with --warn-expiring when it expires soon.
     """
     import dataclasses
 
@@ -296,9 +315,11 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
     from repo_tools.release.fetch import FetchError, locate
     from repo_tools.release.manifest import format_time
 
+    if check_all and client_version is not None:
+        raise click.UsageError("give --all or --client-version, not both")
     limits = verifier.VerifyLimits()
-    if max_bundle_bytes is not None:
-        limits = dataclasses.replace(limits, max_bundle_bytes=max_bundle_bytes)
+    if max_archive_bytes is not None:
+        limits = dataclasses.replace(limits, max_archive_bytes=max_archive_bytes)
     try:
         signers = sshsig.load_allowed_signers(allowed_signers)
     except (OSError, UnicodeDecodeError) as exc:
@@ -312,31 +333,77 @@ def verify(source: str, allowed_signers: Path, state_path: Path | None,
                     output=output)
     fetcher, manifest_name = locate(source, manifest_name=manifest_name)
     now = _now()
+    extraction = _Extraction(extract_to) if extract_to is not None else None
     try:
-        verified = verifier.verify_published(fetcher, manifest_name, signers, now=now,
-                                             state=state, repository=repository,
-                                             limits=limits)
+        checked = verifier.read_manifest(fetcher, manifest_name, signers, now=now,
+                                         state=state, repository=repository, limits=limits)
+        m = checked.manifest
+        # --extract writes what it checked: every archive, unless a client version
+        # narrows it to the one that client would use.
+        every = check_all or (extract_to is not None and client_version is None)
+        chosen, what = _archives_to_check(m, every, client_version)
+        files = 1  # index.json, inside the signed manifest
+        if extraction is not None:
+            extraction.write(INDEX_PATH, m.index_bytes())
+        # One archive at a time: memory holds one config version's files, whatever the
+        # size of the repository.
+        for _, contents in verifier.read_archives(fetcher, m, chosen, limits=limits):
+            files += len(contents)
+            if extraction is not None:
+                for name, data in contents.items():
+                    extraction.write(name, data)
     except VerificationError as exc:
+        if extraction is not None:
+            extraction.discard()
         return emit([_located(exc, fetcher.describe(), manifest_name)], 1, fmt=fmt,
                     strict=strict, output=output)
     except FetchError as exc:
+        if extraction is not None:
+            extraction.discard()
         raise IOFailure(str(exc)) from None
-    files = verified.files
-    m = verified.manifest
+    except BaseException:
+        if extraction is not None:
+            extraction.discard()
+        raise
+    if extraction is not None:
+        extraction.finish()
     if state_path is not None:
         try:
-            state_file.record_accepted(state_path, m.repository, verified.accepted)
+            state_file.record_accepted(state_path, m.repository, verifier.AcceptedRelease(
+                m.bundle_version, checked.manifest_sha256))
         except OSError as exc:
             raise IOFailure(f"cannot write {state_path}: {exc.strerror}") from None
-    if extract_to is not None:
-        _extract(files, extract_to)
-    _say(fmt, [f"verified {m.repository} bundle_version {m.bundle_version}: {len(files)} "
-               f"files, signed by {verified.signer}, created "
-               f"{format_time(m.created)}, expires {format_time(m.expires)}"])
+    _say(fmt, [f"verified {m.repository} bundle_version {m.bundle_version}: "
+               f"{m.file_count} files in {len(m.versions)} archives (checked: {what}), "
+               f"signed by {checked.signer}, created {format_time(m.created)}, "
+               f"expires {format_time(m.expires)}"])
     soon = [] if warn_days is None else verifier.expiring(m, now, dt.timedelta(days=warn_days))
     return emit([finding(rule, f"{fetcher.describe()}/{manifest_name}", message)
-                 for rule, message in soon], len(files), fmt=fmt, strict=strict,
+                 for rule, message in soon], files, fmt=fmt, strict=strict,
                 output=output)
+
+
+def _archives_to_check(manifest: Manifest, every: bool,
+                       client_version: str | None) -> tuple[list[str], str]:
+    """The config versions whose archives verify fetches, and how the summary names them:
+    all, the one the client selects (as the client library selects it, from the signed
+    index), or none (the manifest alone)."""
+    from repo_tools import compat
+
+    if every:
+        return [v.config_version for v in manifest.versions], "all"
+    if client_version is None:
+        return [], "manifest only"
+    chosen = compat.select_config_version(manifest.index, client_version)
+    if chosen is None:
+        return [], f"manifest only, no config version admits client {client_version}"
+    if manifest.archive_of(chosen) is None:
+        # The index names a config version the release has no archive for: the client
+        # would find no models there. Not a forgery (the signature covers both), so a
+        # note, not a rejection.
+        return [], f"manifest only, client {client_version} selects {chosen}, which has " \
+                   "no archive"
+    return [chosen], f"{chosen} for client {client_version}"
 
 
 def _allowed_signers_hint(path: Path) -> str:
@@ -365,17 +432,48 @@ def _located(exc: VerificationError, shown: str, manifest_name: str) -> Finding:
     return finding(exc.rule, f"{shown}/{path}" if path else shown, exc.message)
 
 
-def _extract(files: Mapping[str, bytes], target: Path) -> None:
-    """Write verified files into a new folder (names were checked safe and relative)."""
-    try:
-        target.mkdir(parents=True, exist_ok=False)
-        for name, data in files.items():
-            path = target / name
+class _Extraction:
+    """Verified files written as they come (one archive at a time) into a hidden folder
+    beside the target, renamed to the target only when everything verified: a rejected
+    release leaves nothing behind, and an existing target is never written into."""
+
+    def __init__(self, target: Path) -> None:
+        import tempfile
+
+        self.target = target
+        if target.exists() or target.is_symlink():
+            raise IOFailure(f"cannot extract into {target}: it exists")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
+                                                 dir=target.parent))
+        except OSError as exc:
+            raise IOFailure(f"cannot extract into {target}: {exc.strerror or exc}") from None
+
+    def write(self, name: str, data: bytes) -> None:
+        # Names were checked safe and relative (R018) before they get here.
+        path = self.partial / name
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "xb") as handle:
                 handle.write(data)
-    except OSError as exc:
-        raise IOFailure(f"cannot extract into {target}: {exc.strerror or exc}") from None
+        except OSError as exc:
+            self.discard()
+            raise IOFailure(f"cannot extract into {self.target}: {exc.strerror or exc}"
+                            ) from None
+
+    def finish(self) -> None:
+        try:
+            self.partial.rename(self.target)
+        except OSError as exc:
+            self.discard()
+            raise IOFailure(f"cannot extract into {self.target}: {exc.strerror or exc}"
+                            ) from None
+
+    def discard(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.partial, ignore_errors=True)
 
 
 @click.command()
