@@ -89,8 +89,8 @@ def manifest(out: Path, name: str = "manifest.json") -> dict[str, object]:
 
 
 def archives(out: Path) -> dict[str, bytes]:
-    """archives/<sha256>.tar -> bytes, every archive in a release folder."""
-    return {f"archives/{p.name}": p.read_bytes() for p in sorted((out / "archives").glob("*"))}
+    """<sha256>.tar -> bytes, every archive in a release folder (flat, beside the manifest)."""
+    return {p.name: p.read_bytes() for p in sorted(out.glob("*.tar"))}
 
 
 def archive_of(out: Path, config_version: str = "v1.0.0", name: str = "manifest.json") -> Path:
@@ -119,9 +119,9 @@ def test_release_then_verify(setup: dict[str, Path]) -> None:
     out = setup["out"]
     [(name, data)] = archives(out).items()
     sha = hashlib.sha256(data).hexdigest()
-    assert name == f"archives/{sha}.tar"
-    assert sorted(tree(out)) == ["1.manifest.json", "1.manifest.json.sig", name,
-                                 "manifest.json", "manifest.json.sig"]
+    assert name == f"{sha}.tar"
+    assert sorted(tree(out)) == sorted(["1.manifest.json", "1.manifest.json.sig", name,
+                                        "manifest.json", "manifest.json.sig"])
     doc = manifest(out)
     assert doc["schema"] == "repo-tools-release/2"
     assert doc["bundle_version"] == 1
@@ -380,7 +380,7 @@ def test_oversize_archive_over_http_is_cut_off(setup: dict[str, Path], http_serv
     path = archive_of(setup["out"])
     size = path.stat().st_size
     path.write_bytes(path.read_bytes() + bytes(10 * 1024 * 1024))
-    name = f"archives/{path.name}"
+    name = path.name
     with pytest.raises(VerificationError) as caught:
         published(setup, http_server)
     assert (caught.value.code, caught.value.path) == ("R001", name)
@@ -776,7 +776,7 @@ def test_signing_key_never_appears_anywhere(setup: dict[str, Path]) -> None:
     assert subprocess_run.exit_code == 0
     texts = [(r.stdout + r.stderr).encode() for r in [*runs, subprocess_run]]
     texts += list(tree(setup["out"]).values())
-    members = [m.data for p in setup["out"].glob("archives/*.tar")
+    members = [m.data for p in setup["out"].glob("*.tar")
                for m in read_members(p.read_bytes(), max_members=1000)]
     assert members  # the archives were searched, member by member
     texts += members
@@ -843,7 +843,7 @@ def test_rebuild_is_byte_identical_whatever_modes_mtimes_and_order(
             now = dt.datetime(2026, 1, 2 + attempt * 9, tzinfo=dt.UTC)
             prepared = prepare_release(request, now=now, environ=env)
             assert prepared.staging is not None
-            staged = {p.name: p.read_bytes() for p in (prepared.staging / "archives").iterdir()}
+            staged = {p.name: p.read_bytes() for p in prepared.staging.iterdir()}
             prepared.discard()
             built.append((prepared, staged))
     (first, first_archives), (second, second_archives) = built
@@ -927,7 +927,7 @@ def test_an_unchanged_config_version_keeps_its_archive_and_a_changed_one_gets_a_
     assert new_v2 != old_v2 and new_v2.is_file()
     # The old archive stays as it was: 1.manifest.json (and every cache) still names it.
     assert old_v2.read_bytes() == old_v2_bytes and _identity(old_v2) == old_v2_id
-    assert sorted(archives(out)) == sorted(f"archives/{p.name}" for p in (v1, old_v2, new_v2))
+    assert sorted(archives(out)) == sorted(p.name for p in (v1, old_v2, new_v2))
     assert published(s, manifest_name="1.manifest.json").manifest.bundle_version == 1
     assert sorted(published(s).files) == [
         "index.json", "versions/v1.0.0/models/huggingface.json",
@@ -1131,7 +1131,7 @@ def test_a_rebuild_of_the_same_tree_is_byte_identical_on_disk(
             assert not leftovers(out, Path(tmp))
     first, second = built
     assert first == second
-    assert sum(1 for name in first if name.startswith("archives/")) == len(state)
+    assert sum(1 for name in first if name.endswith(".tar")) == len(state)
 
 
 def test_a_full_disk_while_staging_is_an_io_failure_that_leaves_nothing(
