@@ -32,13 +32,17 @@ class InvalidRemote(Exception):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RemoteConfig:
-    """A verified remote as the client uses it: the parsed index and, per config version,
-    the model entries that passed validation (file order) and the findings of those that
-    did not."""
+    """A verified remote as the client uses it: the parsed index and, per config version
+    read (a client reads only the one it selects), the model entries that passed
+    validation (file order) and the findings of those that did not.
+
+    archives: config version -> SHA-256 of the signed archive its models came from (none
+    for an unsigned git checkout): what lets a later load tell that it holds them."""
 
     index: dict[str, Any]
     versions: dict[str, list[dict[str, Any]]]
     skipped: dict[str, list[Finding]] = dataclasses.field(default_factory=dict)
+    archives: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def models_of(self, config_version: str) -> list[ModelEntry]:
         """The config version's entries, typed (the selection rule reads these)."""
