@@ -128,13 +128,15 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
             return emit([*found, refusal], files, fmt=fmt, strict=strict, output=output)
     request = publish.ReleaseRequest(repo, out, repository, expires_days, bundle_version,
                                      previous, allow_removals, created,
-                                     allow_shrink=allow_shrink, resign=resign)
+                                     allow_shrink=allow_shrink, resign=resign,
+                                     dry_run=dry_run or key_path is None)
     now = _now()
+    prepared: PreparedRelease | None = None
     try:
         if resign and trusted is not None:
             publish.check_previous_signature(request, trusted[0])
         prepared = publish.prepare_release(request, now=now)
-        files = files or len(prepared.manifest.files)
+        files = files or prepared.manifest.file_count
         if prepared.resigned and prepared.previous is not None:
             refused = _resign_lint(repo, prepared.previous)
             if refused:
@@ -152,20 +154,34 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
             if trusted is not None:
                 publish.check_signer(prepared, signature, *trusted, now)
     except ReleaseRefused as exc:
+        _discard(prepared)
         return emit([*found, *exc.as_findings(str(repo))], files, fmt=fmt,
                     strict=strict, output=output)
     except (publish.ReleaseUsageError, signing.SigningKeyError, FetchError) as exc:
+        _discard(prepared)
         raise IOFailure(str(exc)) from None
     except VerificationError as exc:  # a bug: what was built does not verify
+        _discard(prepared)
         raise IOFailure(f"the release failed its own verification, nothing was published: "
                         f"{exc.code} {exc.message}") from None
+    except BaseException:
+        _discard(prepared)
+        raise
     _say(fmt, _summary(prepared, out, dry_run, trusted[1] if trusted else None))
-    if signature is not None:
+    if signature is None:
+        _discard(prepared)
+    else:
         try:
             publish.write_release(prepared, signature, out)
         except OSError as exc:
+            _discard(prepared)
             raise IOFailure(f"cannot write the release to {out}: {exc.strerror}") from None
     return emit(found, files, fmt=fmt, strict=strict, output=output)
+
+
+def _discard(prepared: PreparedRelease | None) -> None:
+    if prepared is not None:
+        prepared.discard()
 
 
 def _resign_lint(repo: Path, previous: PreviousRelease) -> list[Finding]:
@@ -176,7 +192,7 @@ def _resign_lint(repo: Path, previous: PreviousRelease) -> list[Finding]:
     from repo_tools.rules import release as rules
     from repo_tools.settings import OFFLINE_CHECKS, load_settings
 
-    linted = lint_files(previous.files, load_settings(repo, base=Path.cwd()).settings,
+    linted = lint_files(previous.all_files(), load_settings(repo, base=Path.cwd()).settings,
                         checks=OFFLINE_CHECKS)
     errors = sum(1 for f in linted.findings if f.severity is Severity.ERROR)
     if not errors:
@@ -206,13 +222,15 @@ def _repo_signers(repo: Path, chosen: Path | None) -> tuple[list[AllowedSigner],
 
 def _summary(prepared: PreparedRelease, out: Path, dry_run: bool,
              signers: str | None) -> list[str]:
+    import hashlib
+
     from repo_tools.release.manifest import format_time
 
     m = prepared.manifest
     lines = []
     if prepared.resigned and prepared.previous is not None:
         lines.append(f"re-signing bundle_version {prepared.previous.manifest.bundle_version} "
-                     f"({prepared.previous.where}): the same {len(m.files)} files")
+                     f"({prepared.previous.where}): the same {m.file_count} files")
     elif prepared.previous is None:
         lines.append("previous release: none (first release)")
     else:
@@ -225,9 +243,12 @@ def _summary(prepared: PreparedRelease, out: Path, dry_run: bool,
     if signers is not None and not dry_run:
         lines.append(f"signature accepted by {signers}")
     verb = "would publish" if dry_run else "published"
+    size = sum(v.size for v in m.versions)
     lines.append(f"{verb} {m.repository} bundle_version {m.bundle_version} to {out}: "
-                 f"{m.bundle.name} ({m.bundle.size} bytes, sha256 {m.bundle.sha256}), "
-                 f"{len(m.files)} files, expires {format_time(m.expires)}")
+                 f"{len(m.versions)} archive(s) of {size} bytes ({prepared.new_archives} "
+                 f"new), {m.file_count} files, manifest sha256 "
+                 f"{hashlib.sha256(prepared.manifest_bytes).hexdigest()}, "
+                 f"expires {format_time(m.expires)}")
     return lines
 
 

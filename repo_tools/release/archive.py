@@ -83,53 +83,85 @@ collision_key = publishable.collision_key
 
 # --- collecting a repository ---------------------------------------------------------------
 
-def collect_files(repo: Path, *, use_git: bool = True) -> list[ReleaseFile]:
-    """The files a release of repo holds, sorted; raises ReleaseRefused for bad ones.
+@dataclasses.dataclass(frozen=True, slots=True)
+class Collection:
+    """What a release of a repository takes: index.json's bytes and the model files'
+    names by config version (sorted), checked as names only; `read_version` reads them."""
+
+    repo: Path
+    index: ReleaseFile
+    versions: dict[str, list[str]]  # config version -> repo-relative names, sorted
+
+    def read_version(self, config_version: str) -> list[ReleaseFile]:
+        """One config version's files, read and checked (R033, R037, R039)."""
+        root = self.repo.resolve()
+        files = [f for name in self.versions[config_version]
+                 for f in [_read(self.repo, root, name)] if f is not None]
+        _refuse_private_keys(files)
+        return files
+
+
+def collect(repo: Path, *, use_git: bool = True) -> Collection:
+    """The files a release of repo holds, by config version; raises ReleaseRefused.
 
     In a git work tree only tracked files are taken (what the recorded commit holds);
     elsewhere everything under versions/ is. Anything but index.json and the model files
-    is refused (R036, the rule `check-index` reports), and so is any file holding private
-    key material (R037). A symlink is followed only to a regular file inside the
-    repository (R033).
+    is refused (R036, the rule `check-index` reports), and so are colliding names (R038).
+    Only index.json is read here: the model files are read a config version at a time
+    (`Collection.read_version`), so a release never holds the whole repository in memory.
     """
     names = publishable.release_candidates(repo, use_git=use_git)
     _refuse_unpublishable(names)
-    root = repo.resolve()
-    files: list[ReleaseFile] = []
     for name in names:
         problem = path_problem(name)
         if problem is not None:
             raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"{name!r}: {problem}", name)
-        path = repo / name
-        try:
-            info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
-                target = path.resolve()
-                if not target.is_relative_to(root) or not target.is_file():
-                    raise ReleaseRefused(rules.UNSAFE_SYMLINK,
-                                         publishable.UNSAFE_SYMLINK_MESSAGE, name)
-                info = target.stat()
-            if not stat.S_ISREG(info.st_mode):
-                raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
-                                     "is not a regular file (device, FIFO, socket or directory)",
-                                     name)
-            data = path.read_bytes()
-        except RuntimeError:  # a symlink loop
+    _refuse(rules.COLLIDING_PATHS,
+            [(c.path, c.message()) for c in publishable.colliding_paths(names)])
+    versions: dict[str, list[str]] = {}
+    for name in names:
+        if name != repo_layout.INDEX_FILE:
+            versions.setdefault(name.split("/")[1], []).append(name)
+    for listed in versions.values():
+        listed.sort(key=lambda n: n.encode("utf-8"))
+    index = (_read(repo, repo.resolve(), repo_layout.INDEX_FILE)
+             if repo_layout.INDEX_FILE in names else None)
+    if index is None:
+        raise ReleaseRefused(rules.UNBUNDLABLE_FILE, "there is no index.json to publish",
+                             repo_layout.INDEX_FILE)
+    _refuse_private_keys([index])
+    return Collection(repo, index, dict(sorted(versions.items(),
+                                               key=lambda item: item[0].encode("utf-8"))))
+
+
+def _read(repo: Path, root: Path, name: str) -> ReleaseFile | None:
+    """name's bytes, following a symlink only to a regular file inside the repository
+    (R039); None when it is tracked but deleted (the dirty check reports that)."""
+    path = repo / name
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            target = path.resolve()
+            if not target.is_relative_to(root) or not target.is_file():
+                raise ReleaseRefused(rules.UNSAFE_SYMLINK,
+                                     publishable.UNSAFE_SYMLINK_MESSAGE, name)
+            info = target.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
+                                 "is not a regular file (device, FIFO, socket or directory)",
+                                 name)
+        return ReleaseFile(name, path.read_bytes())
+    except RuntimeError:  # a symlink loop
+        raise ReleaseRefused(rules.UNSAFE_SYMLINK, publishable.UNSAFE_SYMLINK_MESSAGE,
+                             name) from None
+    except FileNotFoundError:
+        if path.is_symlink():  # a dangling link
             raise ReleaseRefused(rules.UNSAFE_SYMLINK, publishable.UNSAFE_SYMLINK_MESSAGE,
                                  name) from None
-        except FileNotFoundError:
-            if path.is_symlink():  # a dangling link
-                raise ReleaseRefused(rules.UNSAFE_SYMLINK, publishable.UNSAFE_SYMLINK_MESSAGE,
-                                     name) from None
-            continue  # tracked but deleted in the work tree: the dirty check reports it
-        except OSError as exc:
-            raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"cannot read: {exc.strerror}",
-                                 name) from None
-        files.append(ReleaseFile(name, data))
-    files.sort(key=lambda f: f.path.encode("utf-8"))
-    _refuse_collisions(files)
-    _refuse_private_keys(files)
-    return files
+        return None
+    except OSError as exc:
+        raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"cannot read: {exc.strerror}",
+                             name) from None
 
 
 class FilesRefused(ReleaseRefused):
@@ -162,15 +194,10 @@ def _refuse_private_keys(files: Iterable[ReleaseFile]) -> None:
              for key in [keys.private_key_material(f.data)] if key is not None])
 
 
-def _refuse_collisions(files: Iterable[ReleaseFile]) -> None:
-    _refuse(rules.COLLIDING_PATHS,
-            [(c.path, c.message()) for c in publishable.colliding_paths(f.path for f in files)])
-
-
 # --- writing -------------------------------------------------------------------------------
 
 def build_archive(files: Sequence[ReleaseFile]) -> bytes:
-    """The deterministic archive of files (already sorted and checked by collect_files)."""
+    """The deterministic archive of one config version's files (sorted, checked)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT,
                       encoding="utf-8") as tar:

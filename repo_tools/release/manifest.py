@@ -191,17 +191,11 @@ def _versions(value: Any) -> tuple[VersionArchive, ...]:
     if not isinstance(value, dict):
         raise _bad("versions must be an object")
     archives: list[VersionArchive] = []
-    folded: dict[str, str] = {}
     for config_version, item in value.items():
         where = f"versions[{config_version!r}]"
         problem = config_version_problem(config_version)
         if problem is not None:
             raise _bad(f"{where}: {problem}")
-        # Two folders equal up to case would collide on macOS and Windows clients.
-        if config_version.casefold() in folded:
-            raise _bad(f"{where} collides with {folded[config_version.casefold()]!r} "
-                       "up to case")
-        folded[config_version.casefold()] = config_version
         obj = _object(item, {"archive", "size", "sha256", "files"}, where)
         archive = VersionArchive(config_version, _int(obj["size"], f"{where}.size"),
                                  _str(obj["sha256"], f"{where}.sha256", _SHA256),

@@ -2,11 +2,17 @@
 
 Published layout (in --out), every file written atomically, the top manifest last:
 
-    bundle-<N>.tar          index.json and versions/*/models/*.json, deterministic USTAR
+    archives/<sha256>.tar   one per config version, named by its content (never rewritten)
     <N>.manifest.json       manifest N, never overwritten (a consistent snapshot)
     <N>.manifest.json.sig   its SSHSIG signature
     manifest.json           the latest manifest (a copy of <N>.manifest.json)
     manifest.json.sig       its signature
+
+A release is built a config version at a time: each version's files are read, archived,
+hashed and written to a staging folder, and only the versions that differ from the
+previous release are kept in memory for the diff, so memory does not grow with the
+repository. The staging folder's archives move into `archives/` when the release is
+written; a refused release leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,23 +21,26 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repo_tools import repo as repo_layout
 from repo_tools.atomic import write_atomic
 from repo_tools.checks.publishable import PUBLISHED, unpublishable
+from repo_tools.jsonfile import parse_strict
 from repo_tools.release import git, sshsig
-from repo_tools.release.bundle import BundleFile, build_bundle, bundle_name, collect_files
+from repo_tools.release.archive import Collection, ReleaseFile, build_archive, collect
 from repo_tools.release.diff import ReleaseDiff, diff_releases
 from repo_tools.release.errors import ReleaseRefused, VerificationError
 from repo_tools.release.fetch import DirectorySource, Source, locate
 from repo_tools.release.manifest import (
+    INDEX_PATH,
     MANIFEST_NAME,
-    BundleRef,
     Manifest,
-    file_entries,
+    VersionArchive,
     format_time,
     parse_manifest,
     repository_problem,
@@ -41,9 +50,9 @@ from repo_tools.release.manifest import (
 from repo_tools.release.verify import (
     DEFAULT_LIMITS,
     VerifyLimits,
-    verify_bundle,
+    read_archives,
+    verify_archive,
     verify_manifest,
-    verify_release,
 )
 from repo_tools.rules import release as rules
 
@@ -52,6 +61,7 @@ if TYPE_CHECKING:
 
 DEFAULT_EXPIRES_DAYS = 30
 VERSIONS_PREFIX = repo_layout.VERSIONS_DIR + "/"
+ARCHIVES = "archives"
 
 
 class ReleaseUsageError(Exception):
@@ -70,24 +80,60 @@ class ReleaseRequest:
     created: str = "auto"  # auto | now | seconds since the epoch
     allow_shrink: bool = False
     resign: bool = False  # publish the previous release's files again, freshly signed
+    dry_run: bool = False  # build and check, write nothing (not even to a staging folder)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PreviousRelease:
+    """The previous release's manifest, and where its archives are read from (lazily:
+    a release reads only the archives of the config versions it changes)."""
+
     manifest: Manifest
-    files: Mapping[str, bytes]
+    source: Source
     where: str
+    limits: VerifyLimits = DEFAULT_LIMITS
+
+    def files_of(self, config_versions: Iterable[str]) -> dict[str, bytes]:
+        """index.json and the files of these config versions (those it has), each archive
+        checked against the manifest; ReleaseRefused (R034) when one does not verify."""
+        wanted = [v for v in config_versions if self.manifest.archive_of(v) is not None]
+        files = {INDEX_PATH: self.manifest.index_bytes()}
+        try:
+            for _, contents in read_archives(self.source, self.manifest, wanted,
+                                             limits=self.limits):
+                files.update(contents)
+        except VerificationError as exc:
+            raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
+                                 f"{self.where}: {exc.code} {exc.message}",
+                                 self.where) from None
+        return files
+
+    def all_files(self) -> dict[str, bytes]:
+        return self.files_of(v.config_version for v in self.manifest.versions)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PreparedRelease:
+    """A release ready to sign: its manifest, and the folder (`staging`) holding the
+    archives `--out` lacks; None for a dry run, which writes nothing. `discard()` removes
+    it when the release is not written."""
+
     manifest: Manifest
     manifest_bytes: bytes
-    bundle_bytes: bytes
+    staging: Path | None
+    out: Path
     previous: PreviousRelease | None
     diff: ReleaseDiff | None
     shrinks: tuple[Shrink, ...] = ()  # allowed by --allow-shrink; clients will refuse
     resigned: bool = False  # the previous release's files, signed again
+    new_archives: int = 0  # archives --out does not have yet
+
+    def archive_path(self, archive: VersionArchive) -> Path:
+        staged = self.staging / archive.name if self.staging is not None else None
+        return staged if staged is not None and staged.exists() else self.out / archive.name
+
+    def discard(self) -> None:
+        _remove(self.staging)
 
 
 ALLOWED_SIGNERS_FILE = "allowed_signers"
@@ -124,7 +170,8 @@ def _locate_previous(request: ReleaseRequest) -> tuple[Source, str] | None:
 
 
 def load_previous(request: ReleaseRequest, limits: VerifyLimits) -> PreviousRelease | None:
-    """The previous release and its files, checked against its own manifest.
+    """The previous release's manifest; its archives are read when needed and checked
+    against it then.
 
     Its signature is not checked here: it is the maintainers' own earlier output, and the
     signing key may have been rotated since. FetchError when it cannot be read at all.
@@ -136,12 +183,10 @@ def load_previous(request: ReleaseRequest, limits: VerifyLimits) -> PreviousRele
     where = f"{source.describe()}/{name}"
     try:
         manifest = parse_manifest(source.read(name, limits.max_manifest_bytes))
-        bundle = source.read(manifest.bundle.name, limits.max_bundle_bytes)
-        files = verify_bundle(manifest, bundle, limits=limits)
     except VerificationError as exc:
         raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
                              f"{where}: {exc.code} {exc.message}", where) from None
-    return PreviousRelease(manifest, files, where)
+    return PreviousRelease(manifest, source, where, limits)
 
 
 def _repository_id(request: ReleaseRequest, previous: PreviousRelease | None) -> str:
@@ -173,11 +218,11 @@ def _version(request: ReleaseRequest, previous: PreviousRelease | None) -> int:
         raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
                              f"bundle_version {version} is not above the published {last}",
                              previous.where if previous else "")
-    for taken in (bundle_name(version), snapshot_name(version)):
-        if (request.out / taken).exists():
-            raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
-                                 f"{taken} already exists in {request.out}: version {version} "
-                                 "was published before", taken)
+    taken = snapshot_name(version)
+    if (request.out / taken).exists():
+        raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
+                             f"{taken} already exists in {request.out}: version {version} "
+                             "was published before", taken)
     return version
 
 
@@ -199,29 +244,110 @@ def prepare_release(request: ReleaseRequest, *, now: dt.datetime,
                                  f"{len(dirty)} uncommitted path(s), first {dirty[0]!r}"
                                  f"{_stray_hint(request.repo, dirty)}", dirty[0])
     created, expires = _validity(request, now, env, limits)
-    files = collect_files(request.repo, use_git=commit is not None)
+    collection = collect(request.repo, use_git=commit is not None)
     previous = load_previous(request, limits)
-    manifest, bundle = _signed_content(request, previous, files, created, expires, commit)
+    version = _version(request, previous)
+    repository = _repository_id(request, previous)
+    index = _index_value(collection.index)
+    staging = _staging(request)
+    try:
+        return _prepare_built(request, collection, previous, index, staging,
+                              Manifest(repository, version, created, expires, commit, index,
+                                       ()))
+    except BaseException:
+        _remove(staging)
+        raise
+
+
+def _remove(staging: Path | None) -> None:
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prepare_built(request: ReleaseRequest, collection: Collection,
+                   previous: PreviousRelease | None, index: dict[str, object],
+                   staging: Path | None, draft: Manifest) -> PreparedRelease:
+    # Which config versions the diff needs: with the same index every client selects the
+    # same config version as before, so only versions whose archive changed can change
+    # what a client gets; a changed index can move any client, so then all are compared.
+    same_index = previous is not None and previous.manifest.index == index
+    archives: list[VersionArchive] = []
+    current: dict[str, bytes] = {INDEX_PATH: draft.index_bytes()}
+    new_archives = 0
+    for config_version in collection.versions:
+        files = collection.read_version(config_version)
+        if not files:
+            continue  # every file of it tracked but deleted: the dirty check says so
+        data = build_archive(files)
+        archive = VersionArchive(config_version, len(data), hashlib.sha256(data).hexdigest(),
+                                 len(files))
+        archives.append(archive)
+        if not (request.out / archive.name).is_file():
+            new_archives += 1
+            if staging is not None:
+                write_atomic(staging / archive.name, data, mode=0o644)
+        before = previous.manifest.archive_of(config_version) if previous else None
+        if previous is not None and not (same_index and before == archive):
+            current.update((f.path, f.data) for f in files)
+    manifest = dataclasses.replace(draft, versions=tuple(archives))
     diff = None
+    shrinking: list[Shrink] = []
     if previous is not None:
-        diff = diff_releases(previous.files, {f.path: f.data for f in files})
+        now_versions = {a.config_version: a for a in archives}
+        compared = {v.config_version for v in previous.manifest.versions} | now_versions.keys()
+        if same_index:
+            compared = {v for v in compared
+                        if previous.manifest.archive_of(v) != now_versions.get(v)}
+        before_files = previous.files_of(compared)
+        diff = diff_releases(before_files, current)
         if diff.removals_in_use and not request.allow_removals:
             removals = [r.describe() for r in diff.removals_in_use]
             raise ReleaseRefused(rules.REMOVES_MODELS_IN_USE,
                                  f"{len(removals)} model(s) would be taken from clients in "
                                  "range; pass --allow-removals if that is intended",
                                  "index.json", details=tuple(removals))
-    shrinking = _shrinks(previous, files)
-    if shrinking and not request.allow_shrink:
-        raise ReleaseRefused(
-            rules.SHRINKS_CLIENTS,
-            f"clients with the default shrink guard would refuse this release (C005) and "
-            f"stay on bundle_version {previous.manifest.bundle_version if previous else 0}: "
-            f"it drops more than {_guard_share()} of their models for "
-            f"{len(shrinking)} client range(s); pass --allow-shrink if that is intended",
-            "index.json", details=tuple(s.describe() for s in shrinking))
-    return PreparedRelease(manifest, manifest.to_bytes(), bundle, previous, diff,
-                           tuple(shrinking))
+        shrinking = _shrinks(before_files, current, compared)
+        if shrinking and not request.allow_shrink:
+            raise ReleaseRefused(
+                rules.SHRINKS_CLIENTS,
+                f"clients with the default shrink guard would refuse this release (C005) and "
+                f"stay on bundle_version {previous.manifest.bundle_version}: it drops more "
+                f"than {_guard_share()} of their models for {len(shrinking)} client "
+                "range(s); pass --allow-shrink if that is intended",
+                "index.json", details=tuple(s.describe() for s in shrinking))
+    return PreparedRelease(manifest, manifest.to_bytes(), staging, request.out, previous,
+                           diff, tuple(shrinking), new_archives=new_archives)
+
+
+def _index_value(index: ReleaseFile) -> dict[str, object]:
+    """index.json's value, as the manifest carries it (lint reports a bad index first)."""
+    try:
+        value = parse_strict(index.data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"index.json is not strict JSON: {exc}",
+                             INDEX_PATH) from None
+    if not isinstance(value, dict):
+        raise ReleaseRefused(rules.UNBUNDLABLE_FILE, "index.json is not a JSON object",
+                             INDEX_PATH)
+    try:
+        Manifest("r", 1, dt.datetime.now(dt.UTC), dt.datetime.now(dt.UTC), None, value,
+                 ()).index_bytes()
+    except ValueError as exc:
+        raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"index.json holds a value a signed "
+                             f"manifest cannot carry exactly: {exc}", INDEX_PATH) from None
+    return value
+
+
+def _staging(request: ReleaseRequest) -> Path | None:
+    """A new folder for this release's archives until it is written: inside --out when it
+    exists (so they move in with a rename), else beside it; None for a dry run."""
+    if request.dry_run:
+        return None
+    out = request.out
+    parent = out if out.is_dir() else out.parent if out.parent.is_dir() else None
+    path = Path(tempfile.mkdtemp(prefix=".release-", dir=parent))
+    (path / ARCHIVES).mkdir()
+    return path
 
 
 def _guard_share() -> str:
@@ -230,19 +356,20 @@ def _guard_share() -> str:
     return f"{DEFAULT_MAX_DROP_FRACTION:.0%}"
 
 
-def _shrinks(previous: PreviousRelease | None, files: Sequence[BundleFile]) -> list[Shrink]:
-    """Where clients whose last known good config is the previous release refuse this one."""
-    if previous is None:
-        return []
+def _shrinks(before: Mapping[str, bytes], now: Mapping[str, bytes],
+             compared: set[str]) -> list[Shrink]:
+    """Where clients whose last known good config is the previous release refuse this one
+    (before and now hold the compared config versions; the others are the same in both)."""
     from repo_tools import outlook, snapshot
 
-    now = {f.path: f.data for f in files}
-    changed = {path.split("/")[1] for path in previous.files.keys() ^ now.keys()
+    changed = {path.split("/")[1] for path in before.keys() ^ now.keys()
                if path.startswith(VERSIONS_PREFIX)}
-    changed |= {path.split("/")[1] for path in previous.files.keys() & now.keys()
-                if path.startswith(VERSIONS_PREFIX) and previous.files[path] != now[path]}
-    return outlook.shrinks(snapshot.from_files(previous.files), snapshot.from_files(now),
-                           same_entries=lambda config_version: config_version not in changed)
+    changed |= {path.split("/")[1] for path in before.keys() & now.keys()
+                if path.startswith(VERSIONS_PREFIX) and before[path] != now[path]}
+    return outlook.shrinks(snapshot.from_files(before), snapshot.from_files(now),
+                           same_entries=lambda config_version: (config_version not in changed
+                                                                and config_version
+                                                                not in compared))
 
 
 def _validity(request: ReleaseRequest, now: dt.datetime, env: Mapping[str, str],
@@ -262,39 +389,37 @@ def _validity(request: ReleaseRequest, now: dt.datetime, env: Mapping[str, str],
 
 def _prepare_resign(request: ReleaseRequest, *, now: dt.datetime, environ: Mapping[str, str],
                     limits: VerifyLimits) -> PreparedRelease:
-    """The previous release's files, bundled and signed again with a new bundle_version,
-    created and expires: nothing is read from the work tree."""
+    """The previous release's index and archives under a new bundle_version, created and
+    expires: nothing is read from the work tree, and no archive changes."""
     previous = load_previous(request, limits)
     if previous is None:
         raise ReleaseRefused(rules.NOTHING_TO_RESIGN,
                              f"no previous release in {request.out} (or --previous) to sign "
                              "again", str(request.out))
     created, expires = _validity(request, now, environ, limits)
-    files = [BundleFile(path, data) for path, data in sorted(
-        previous.files.items(), key=lambda item: item[0].encode("utf-8"))]
-    manifest, bundle = _signed_content(request, previous, files, created, expires,
-                                       previous.manifest.commit)
-    return PreparedRelease(manifest, manifest.to_bytes(), bundle, previous, None,
-                           resigned=True)
-
-
-def _signed_content(request: ReleaseRequest, previous: PreviousRelease | None,
-                    files: list[BundleFile], created: dt.datetime, expires: dt.datetime,
-                    commit: str | None) -> tuple[Manifest, bytes]:
-    """The next release's manifest and bundle of `files` (a release and a re-signing
-    differ only in where the files and the commit come from)."""
-    version = _version(request, previous)
-    bundle = build_bundle(files, int(created.timestamp()))
-    manifest = Manifest(
-        repository=_repository_id(request, previous),
-        bundle_version=version,
-        created=created,
-        expires=expires,
-        commit=commit,
-        bundle=BundleRef(bundle_name(version), len(bundle), hashlib.sha256(bundle).hexdigest()),
-        files=file_entries(files),
-    )
-    return manifest, bundle
+    old = previous.manifest
+    manifest = Manifest(_repository_id(request, previous), _version(request, previous),
+                        created, expires, old.commit, old.index, old.versions)
+    staging = _staging(request)
+    new_archives = 0
+    try:
+        missing = [a.config_version for a in old.versions
+                   if not (request.out / a.name).is_file()]
+        new_archives = len(missing)
+        for archive, contents in read_archives(previous.source, old, missing, limits=limits):
+            files = [ReleaseFile(p, d) for p, d in contents.items()]
+            if staging is not None:
+                write_atomic(staging / archive.name, build_archive(files), mode=0o644)
+    except VerificationError as exc:
+        _remove(staging)
+        raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
+                             f"{previous.where}: {exc.code} {exc.message}",
+                             previous.where) from None
+    except BaseException:
+        _remove(staging)
+        raise
+    return PreparedRelease(manifest, manifest.to_bytes(), staging, request.out, previous,
+                           None, resigned=True, new_archives=new_archives)
 
 
 def check_previous_signature(request: ReleaseRequest, signers: Sequence[sshsig.AllowedSigner],
@@ -347,26 +472,49 @@ def _stray_hint(repo: Path, dirty: Sequence[str]) -> str:
 
 
 def self_check(prepared: PreparedRelease, signature: bytes, now: dt.datetime) -> None:
-    """Verify what is about to be published as a client would, trusting the signing key."""
+    """Verify what is about to be published as a client would, trusting the signing key:
+    the manifest, then every archive, one at a time."""
     public_blob = sshsig.parse_signature(signature).public_key
     signer = sshsig.AllowedSigner("release", sshsig.KEY_TYPE, public_blob)
-    verify_release(prepared.manifest_bytes, signature, prepared.bundle_bytes, [signer],
-                   now=max(now, prepared.manifest.created))
+    checked = verify_manifest(prepared.manifest_bytes, signature, [signer],
+                              now=max(now, prepared.manifest.created))
+    for archive in checked.manifest.versions:
+        verify_archive(archive, prepared.archive_path(archive).read_bytes())
 
 
 def write_release(prepared: PreparedRelease, signature: bytes, out: Path) -> list[Path]:
-    """Write the release files; the bundle and snapshot first, the top manifest last."""
+    """Write the release: new archives first, then the snapshot manifest, the top manifest
+    last; an archive already in --out is the same bytes (its name is its hash) and is
+    left as it is."""
     out.mkdir(parents=True, exist_ok=True)
+    (out / ARCHIVES).mkdir(exist_ok=True)
+    written = []
+    for archive in prepared.manifest.versions:
+        target = out / archive.name
+        staged = prepared.staging / archive.name if prepared.staging is not None else None
+        if target.is_file() and target.stat().st_size == archive.size:
+            continue
+        if staged is None or not staged.exists():
+            raise FileNotFoundError(f"the archive {archive.name} was not built")
+        _move(staged, target)
+        written.append(target)
     version = prepared.manifest.bundle_version
     writes = [
-        (bundle_name(version), prepared.bundle_bytes),
         (snapshot_name(version), prepared.manifest_bytes),
         (signature_name(snapshot_name(version)), signature),
         (signature_name(MANIFEST_NAME), signature),
         (MANIFEST_NAME, prepared.manifest_bytes),
     ]
-    written = []
     for name, data in writes:
         write_atomic(out / name, data, mode=0o644)
         written.append(out / name)
+    prepared.discard()
     return written
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename into place; across file systems, copy beside the target and rename."""
+    try:
+        os.replace(source, target)
+    except OSError:
+        write_atomic(target, source.read_bytes(), mode=0o644)

@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from repo_tools.release import signing, sshsig
-from repo_tools.release.bundle import BundleFile, build_bundle, bundle_name
-from repo_tools.release.manifest import BundleRef, FileEntry, Manifest
+from repo_tools.release.archive import ReleaseFile, build_archive
+from repo_tools.release.manifest import INDEX_PATH, Manifest, VersionArchive
 from tests.support.helpers import config, git, git_env, make_repo, model
 
 SSH_KEYGEN = shutil.which("ssh-keygen")
@@ -82,8 +82,26 @@ def git_config_repo(root: Path, doc: dict[str, Any] | None = None,
 class Release:
     manifest_bytes: bytes
     signature: bytes
-    bundle: bytes
+    archives: dict[str, bytes]  # archive name (archives/<sha256>.tar) -> bytes
     manifest: Manifest
+
+    @property
+    def archive(self) -> bytes:
+        """The archive of the first (in tests usually the only) config version."""
+        return self.archives[self.manifest.versions[0].name]
+
+    def folder(self, out: Path) -> Path:
+        """Write it as `release` lays it out (manifest.json, its .sig, archives/)."""
+        (out / "archives").mkdir(parents=True, exist_ok=True)
+        (out / "manifest.json").write_bytes(self.manifest_bytes)
+        (out / "manifest.json.sig").write_bytes(self.signature)
+        for name, data in self.archives.items():
+            (out / name).write_bytes(data)
+        return out
+
+
+def describe(config_version: str, data: bytes, files: int) -> VersionArchive:
+    return VersionArchive(config_version, len(data), hashlib.sha256(data).hexdigest(), files)
 
 
 @dataclasses.dataclass
@@ -94,24 +112,42 @@ class Kit:
     def sign(self, manifest_bytes: bytes, namespace: str = sshsig.NAMESPACE) -> bytes:
         return signing.sign(manifest_bytes, self.key, namespace)
 
-    def release(self, files: Sequence[BundleFile] | None = None, *, version: int = 1,
-                bundle: bytes | None = None, listed: Sequence[FileEntry] | None = None,
+    def release(self, files: Sequence[ReleaseFile] | None = None, *, version: int = 1,
+                archive: bytes | None = None, count: int | None = None,
                 created: dt.datetime = CREATED, expires: dt.datetime = EXPIRES,
                 repository: str = REPO_ID,
                 edit: Callable[[Manifest], Manifest] | None = None) -> Release:
-        """A signed release; `bundle` and `listed` replace the honest archive and list."""
+        """A signed release of files (index.json and model files); `archive` replaces the
+        first config version's honest archive (the manifest then describes it, with
+        `count` files), `edit` changes the manifest before it is signed."""
+        import json
+
         files = list(files if files is not None else default_files())
-        if bundle is None:
-            bundle = build_bundle(files, int(created.timestamp()))
-        entries = tuple(listed if listed is not None else
-                        [FileEntry(f.path, len(f.data), f.sha256) for f in files])
-        manifest = Manifest(repository, version, created, expires, "0" * 40,
-                            BundleRef(bundle_name(version), len(bundle),
-                                      hashlib.sha256(bundle).hexdigest()), entries)
+        index: dict[str, Any] = {}
+        by_version: dict[str, list[ReleaseFile]] = {}
+        for f in files:
+            if f.path == INDEX_PATH:
+                index = json.loads(f.data)
+            else:
+                by_version.setdefault(f.path.split("/")[1], []).append(f)
+        archives: dict[str, bytes] = {}
+        described = []
+        for i, (config_version, members) in enumerate(sorted(by_version.items())):
+            members.sort(key=lambda m: m.path.encode("utf-8"))
+            data = build_archive(members)
+            files_count = len(members)
+            if i == 0 and archive is not None:
+                data = archive
+                files_count = count if count is not None else files_count
+            entry = describe(config_version, data, files_count)
+            described.append(entry)
+            archives[entry.name] = data
+        manifest = Manifest(repository, version, created, expires, "0" * 40, index,
+                            tuple(described))
         if edit is not None:
             manifest = edit(manifest)
         data = manifest.to_bytes()
-        return Release(data, self.sign(data), bundle, manifest)
+        return Release(data, self.sign(data), archives, manifest)
 
 
 def new_kit() -> Kit:
@@ -119,13 +155,13 @@ def new_kit() -> Kit:
     return Kit(key, allowed_line(key))
 
 
-def default_files() -> list[BundleFile]:
+def default_files() -> list[ReleaseFile]:
     import json
 
     index = (json.dumps(INDEX, indent=2) + "\n").encode()
     doc = (json.dumps(two_model_config(), indent=2) + "\n").encode()
-    return [BundleFile("index.json", index),
-            BundleFile("versions/v1.0.0/models/huggingface.json", doc)]
+    return [ReleaseFile("index.json", index),
+            ReleaseFile("versions/v1.0.0/models/huggingface.json", doc)]
 
 
 def tar_bytes(members: Sequence[tuple[tarfile.TarInfo, bytes | None]],
