@@ -102,6 +102,8 @@ SOURCE_REMOTE = Source.REMOTE
 SOURCE_LAST_KNOWN_GOOD = Source.LAST_KNOWN_GOOD
 SOURCE_DEFAULTS = Source.DEFAULTS
 STATE_FILE = "release-state.json"
+# How many archives the archive cache keeps (see `ConfigClient._prune_archives`).
+ARCHIVES_KEPT = 4
 
 
 def _utc_now() -> dt.datetime:
@@ -406,18 +408,21 @@ class ConfigClient:
         self._prune_archives(set(archives.values()))
 
     def _prune_archives(self, keep: set[str]) -> None:
-        """The archive cache holds what the last known good config uses; older archives
-        would only grow it (an application that goes back to one fetches it again)."""
+        """Bound the archive cache: the archives the last known good config uses, and the
+        ARCHIVES_KEPT - 1 others used last (mtime: set on every use), so that switching
+        between a few config versions (an application update and back, two apps of one
+        cache) costs no download; older ones would only grow the cache."""
         try:
-            cached = list(self.archive_cache.glob("*.tar"))
+            others = [(path.stat().st_mtime_ns, path) for path in
+                      self.archive_cache.glob("*.tar") if path.stem not in keep]
         except OSError:
             return
-        for path in cached:
-            if path.stem not in keep:
-                try:
-                    path.unlink(missing_ok=True)
-                except OSError as exc:
-                    log.info("could not remove %s from the archive cache: %s", path, exc)
+        others.sort(reverse=True)
+        for _, path in others[ARCHIVES_KEPT - 1:]:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.info("could not remove %s from the archive cache: %s", path, exc)
 
     def held_remote(self, lkg: LastKnownGood, config_version: str) -> RemoteConfig | None:
         """The last known good config's remote with config_version's models: as stored,

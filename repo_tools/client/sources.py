@@ -30,6 +30,7 @@ a redirect there. It is scrubbed from any git output that is logged.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
@@ -328,7 +329,10 @@ def read_archive(source: Source, archive: VersionArchive,
         cached = _read_cached(path, archive)
         if cached is not None:
             try:
-                return verify_archive(archive, cached, limits=limits)
+                files = verify_archive(archive, cached, limits=limits)
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # "used last", for the cache's pruning
+                return files
             except VerificationError as exc:
                 # Its name promises content it no longer has: drop it and fetch anew.
                 log.info("the cached %s is damaged (%s); fetching it again", path, exc.message)
