@@ -38,7 +38,7 @@ from repo_tools.client.loader import STATE_FILE
 from repo_tools.client.sources import ManifestCopy, Origin
 from repo_tools.net.conditional import Validators
 from repo_tools.release import signing
-from tests.support.client_helpers import FAST, Lab, names
+from tests.support.client_helpers import FAST, Lab, entry, fake_sha, names
 from tests.support.httpserver import Body, Reset
 from tests.support.release_helpers import allowed_line
 from tests.support.staticserver import Exchange, StaticServer, etag_of
@@ -445,3 +445,112 @@ def test_refresh_interval_must_be_a_finite_non_negative_number() -> None:
         with pytest.raises(ValueError, match="refresh_interval"):
             ClientConfig(refresh_interval=bad)
     assert ClientConfig(refresh_interval=0).refresh_interval == 0
+
+
+# -- a client downloads its config version only --------------------------------------------
+
+MANY = {"versions": {f"v1.{i}.0": {"min_client_version": f"1.{i}.0", "max_client_version": None}
+                     for i in range(6)}}
+
+
+def _many_versions(lab: Lab, changed: dict[str, int] | None = None) -> None:
+    """Six config versions of eight models each; `changed` adds that many models to a
+    config version (a new archive for it, the same archives for the others)."""
+    changed = changed or {}
+    lab.write_repo({
+        version: [entry(f"m{i}", f"https://example.org/{version}/m{i}.bin",
+                        fake_sha(f"{version}/{i}"), ranking=i)
+                  for i in range(8 + changed.get(version, 0))]
+        for version in MANY["versions"]}, MANY)
+
+
+def _published_bytes(lab: Lab) -> int:
+    return sum(p.stat().st_size for p in lab.out.rglob("*") if p.is_file())
+
+
+def test_a_client_downloads_only_the_archive_of_its_config_version(lab: Lab) -> None:
+    _many_versions(lab)
+    lab.release()
+    with StaticServer(lab.out) as server:
+        # Client 1.3.5 selects v1.3.0: not the newest config version, nor the oldest.
+        client = ConfigClient("1.3.5", "linux", source=BundleSource(server.url("/")),
+                              allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
+                              config=FAST)
+        first = client.load()
+        log = server.take_log()
+        assert first.source is Source.REMOTE and first.config_version == "v1.3.0"
+        assert first.check is RemoteCheck.DOWNLOADED and len(first.models) == 8
+        own = archive_path(lab, "v1.3.0")
+        assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200),
+                              ("GET", own, 200)]
+        manifest = json.loads((lab.out / "manifest.json").read_bytes())
+        assert body_bytes(log, ".tar") == manifest["versions"]["v1.3.0"]["size"]
+        published = _published_bytes(lab)
+        assert body_bytes(log) < published / 2, (body_bytes(log), published)
+        # The archive is kept by its hash; the last known good config holds this config
+        # version only, compactly.
+        cached = sorted(p.name for p in client.archive_cache.iterdir())
+        assert cached == [own.rpartition("/")[2]]
+        stored = client.last_known_good_path.read_bytes()
+        assert b"\n" not in stored and list(json.loads(stored)["versions"]) == ["v1.3.0"]
+
+        # Nothing changed: one conditional request, answered 304, no archive bytes.
+        second = client.load()
+        log = server.take_log()
+        assert paths(log) == [("GET", MANIFEST, 304)] and log[0].conditional
+        assert body_bytes(log) == 0
+        assert second.check is RemoteCheck.NOT_MODIFIED and second.models == first.models
+
+        # A release that changes another config version only: the manifest and its
+        # signature, and no archive (this client's archive has the same name, and the
+        # client holds it).
+        _many_versions(lab, {"v1.1.0": 1})
+        lab.release()
+        assert archive_path(lab, "v1.3.0") == own
+        third = client.load()
+        log = server.take_log()
+        assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200)]
+        assert third.check is RemoteCheck.DOWNLOADED and third.reasons == []
+        assert third.origin is not None and third.origin.bundle_version == 2
+        assert third.models == first.models
+
+        # A release that changes this client's config version: that new archive only.
+        _many_versions(lab, {"v1.1.0": 1, "v1.3.0": 1})
+        lab.release()
+        new = archive_path(lab, "v1.3.0")
+        assert new != own
+        fourth = client.load()
+        log = server.take_log()
+        assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200),
+                              ("GET", new, 200)]
+        assert fourth.check is RemoteCheck.DOWNLOADED and len(fourth.models) == 9
+        assert client.load().check is RemoteCheck.NOT_MODIFIED
+        assert paths(server.take_log()) == [("GET", MANIFEST, 304)]
+
+
+def test_a_damaged_cached_archive_is_fetched_again(lab: Lab) -> None:
+    _many_versions(lab)
+    lab.release()
+    with StaticServer(lab.out) as server:
+        def load(version: str) -> ConfigClient:
+            client = ConfigClient(version, source=BundleSource(server.url("/")),
+                                  allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
+                                  config=FAST)
+            assert client.load().source is Source.REMOTE
+            return client
+
+        client = load("1.3.5")
+        load("1.5.0")  # the last known good config now holds v1.5.0 instead
+        own = archive_path(lab, "v1.3.0")
+        cached = client.archive_cache / own.rpartition("/")[2]
+        server.take_log()
+        load("1.3.5")  # back to v1.3.0: the cached archive, not a download
+        assert paths(server.take_log()) == [("GET", MANIFEST, 304)]
+        load("1.5.0")
+        data = bytearray(cached.read_bytes())
+        data[700] ^= 1
+        cached.write_bytes(bytes(data))  # same size, other content
+        server.take_log()
+        load("1.3.5")
+        assert paths(server.take_log()) == [("GET", MANIFEST, 304), ("GET", own, 200)]
+        assert cached.read_bytes() == (lab.out / own.lstrip("/")).read_bytes()

@@ -105,7 +105,8 @@ class Origin:
 class RemoteCheck(enum.StrEnum):
     """How a load that used the remote learned that its release is current.
 
-    DOWNLOADED: the manifest was new (or not known), so signature and bundle were fetched.
+    DOWNLOADED: the manifest was new (or not known), so its signature was fetched, and the
+        archive of the client's config version unless the client held that very archive.
     NOT_MODIFIED: the server answered the conditional request with 304 Not Modified.
     UNCHANGED: the server answered 200 with the very manifest bytes already stored (a
         server that ignores conditional requests).
@@ -113,7 +114,9 @@ class RemoteCheck(enum.StrEnum):
         `ClientConfig.refresh_interval` seconds ago.
     Apart from DOWNLOADED, nothing but the manifest was requested (NOT_DUE: nothing), and
     the stored manifest passed every check of a fresh one again (signature against today's
-    allowed signers, repository, rollback, expiry)."""
+    allowed signers, repository, rollback, expiry). The one exception: an application
+    update that selects a config version the client holds no archive of fetches that
+    archive, whatever the check."""
 
     DOWNLOADED = "downloaded"
     NOT_MODIFIED = "not-modified"
@@ -125,7 +128,7 @@ class RemoteCheck(enum.StrEnum):
 class ManifestCopy:
     """A verified release's signed manifest as it was fetched, kept with the last known
     good config so that a later load can ask for it conditionally, tell that it is
-    unchanged, and check it again, without fetching the signature or the bundle.
+    unchanged, and check it again, without fetching the signature or any archive.
 
     locator: where it was fetched (`Source.locator`: no credentials, no query); its
         validators are only ever sent back there."""
