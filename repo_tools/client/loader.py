@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -71,6 +72,7 @@ from repo_tools.client.options import ClientConfig, VerifyOnUse, default_cache_d
 from repo_tools.client.progress import CancelFlag, ProgressCallback
 from repo_tools.client.result import LoadResult, Source
 from repo_tools.client.sources import (
+    Chooser,
     FetchContext,
     FetchedRemote,
     ManifestCopy,
@@ -187,12 +189,8 @@ class ConfigClient:
         return self.state_dir / ARCHIVE_DIR
 
     def choose(self, index: Mapping[str, Any]) -> str | None:
-        """This client's config version from an index (None: none admits it, or the index
-        has no `versions` object, which parse_remote_files reports as C003)."""
-        if not isinstance(index.get("versions"), dict):
-            return None
-        return compat.select_config_version(compat.entries_from_index(index),
-                                            self.client_version)
+        """This client's config version from an index (see `choose_config_version`)."""
+        return choose_config_version(index, self.client_version)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -424,7 +422,7 @@ class ConfigClient:
             except OSError as exc:
                 log.info("could not remove %s from the archive cache: %s", path, exc)
 
-    def held_remote(self, lkg: LastKnownGood, config_version: str) -> RemoteConfig | None:
+    def _held_remote(self, lkg: LastKnownGood, config_version: str) -> RemoteConfig | None:
         """The last known good config's remote with config_version's models: as stored,
         or read from the archive cache (verified against the stored manifest) when this
         client selects a config version the stored config does not hold (after an
@@ -546,7 +544,7 @@ class _Fallback:
         reasons = list(reasons)
         if self.lkg is not None:
             chosen = client.choose(self.lkg.remote.index)
-            held = None if chosen is None else client.held_remote(self.lkg, chosen)
+            held = None if chosen is None else client._held_remote(self.lkg, chosen)
             if held is not None:
                 resolution = client.select(held)
                 log.warning("%s %s; using the last known good config (%s, saved %s)",
@@ -570,6 +568,15 @@ class _Fallback:
                           [*self.skipped, *conflicts], None)
 
 
+def choose_config_version(index: Mapping[str, Any], client_version: str) -> str | None:
+    """The config version an index selects for client_version, the selection module's rule
+    (None: none admits it, or the index has no `versions` object, which
+    parse_remote_files reports as C003): what decides which archive a client reads."""
+    if not isinstance(index.get("versions"), dict):
+        return None
+    return compat.select_config_version(compat.entries_from_index(index), client_version)
+
+
 def _remote_of(fetched: FetchedRemote, lkg: LastKnownGood | None) -> RemoteConfig:
     """The fetched remote as the client uses it: the files it read, parsed, and the models
     of the archives it held already (`fetched.held`) from the last known good config."""
@@ -584,14 +591,21 @@ def _remote_of(fetched: FetchedRemote, lkg: LastKnownGood | None) -> RemoteConfi
 def load_release_config(location: str,
                         allowed_signers: str | Path | Sequence[sshsig.AllowedSigner], *,
                         now: dt.datetime | None = None,
-                        config: ClientConfig | None = None) -> tuple[RemoteConfig, Origin]:
+                        config: ClientConfig | None = None,
+                        client_version: str | None = None) -> tuple[RemoteConfig, Origin]:
     """A published release (folder URL, manifest URL or directory), verified as a client
     verifies it but without rollback state, and parsed as a client parses it (invalid
     models skipped, see `RemoteConfig.skipped`). This is what `repo-tools resolve --bundle`
-    shows. Raises RemoteFailure (C001 unreachable, C002 rejected) or InvalidRemote."""
+    shows. Every config version's archive is read and verified, unless client_version is
+    given: then only the one its selection picks, as that client would (`export-defaults`).
+    Raises RemoteFailure (C001 unreachable, C002 rejected) or InvalidRemote."""
     from repo_tools.client.sources import BundleSource
 
+    choose: Chooser | None = None
+    if client_version is not None:
+        choose = functools.partial(choose_config_version,
+                                   client_version=compat.normalise(client_version))
     context = FetchContext(_signers(allowed_signers), {}, now or _utc_now(),
-                           config or ClientConfig())
+                           config or ClientConfig(), choose=choose)
     fetched = BundleSource(location).fetch(context)
     return parse_remote_files(fetched.files), fetched.origin
