@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
+import os
 import re
 import stat
-import tarfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -137,11 +136,11 @@ def collect(repo: Path, *, use_git: bool = True) -> Collection:
 def _read(repo: Path, root: Path, name: str) -> ReleaseFile | None:
     """name's bytes, following a symlink only to a regular file inside the repository
     (R039); None when it is tracked but deleted (the dirty check reports that)."""
-    path = repo / name
+    path = os.path.join(repo, name)  # strings, not Paths: this runs for every file
     try:
-        info = path.lstat()
+        info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
-            target = path.resolve()
+            target = Path(path).resolve()
             if not target.is_relative_to(root) or not target.is_file():
                 raise ReleaseRefused(rules.UNSAFE_SYMLINK,
                                      publishable.UNSAFE_SYMLINK_MESSAGE, name)
@@ -150,12 +149,13 @@ def _read(repo: Path, root: Path, name: str) -> ReleaseFile | None:
             raise ReleaseRefused(rules.UNBUNDLABLE_FILE,
                                  "is not a regular file (device, FIFO, socket or directory)",
                                  name)
-        return ReleaseFile(name, path.read_bytes())
+        with open(path, "rb") as handle:
+            return ReleaseFile(name, handle.read())
     except RuntimeError:  # a symlink loop
         raise ReleaseRefused(rules.UNSAFE_SYMLINK, publishable.UNSAFE_SYMLINK_MESSAGE,
                              name) from None
     except FileNotFoundError:
-        if path.is_symlink():  # a dangling link
+        if os.path.islink(path):  # a dangling link
             raise ReleaseRefused(rules.UNSAFE_SYMLINK, publishable.UNSAFE_SYMLINK_MESSAGE,
                                  name) from None
         return None
@@ -197,23 +197,48 @@ def _refuse_private_keys(files: Iterable[ReleaseFile]) -> None:
 # --- writing -------------------------------------------------------------------------------
 
 def build_archive(files: Sequence[ReleaseFile]) -> bytes:
-    """The deterministic archive of one config version's files (sorted, checked)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT,
-                      encoding="utf-8") as tar:
-        for f in files:
-            info = tarfile.TarInfo(f.path)
-            info.size = len(f.data)
-            info.mtime = ARCHIVE_MTIME
-            info.mode = 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.type = tarfile.REGTYPE
-            try:
-                tar.addfile(info, io.BytesIO(f.data))
-            except ValueError as exc:  # a name USTAR cannot hold
-                raise ReleaseRefused(rules.UNBUNDLABLE_FILE, str(exc), f.path) from None
-    return buffer.getvalue()
+    """The deterministic archive of one config version's files (sorted, checked).
+
+    The bytes are those `tarfile` writes in USTAR format for these members (a test holds
+    the two equal); written here because tarfile's general path costs ~70 µs a member,
+    most of a 100,000-file release."""
+    out = bytearray()
+    for f in files:
+        out += ustar_header(f.path, len(f.data))
+        out += f.data
+        out += bytes(-len(f.data) % BLOCK)
+    out += bytes(2 * BLOCK)  # the end-of-archive marker
+    out += bytes(-len(out) % RECORD)
+    return bytes(out)
+
+
+RECORD = 20 * BLOCK  # tar pads an archive to whole records of 20 blocks
+_FIXED = (b"0000644\0" + b"0000000\0" * 2)  # mode, uid, gid
+_MTIME = b"%011o\0" % ARCHIVE_MTIME
+_TAIL = b"ustar\x0000" + bytes(64 + 16)  # magic, version; empty owner names, no device
+
+
+def ustar_header(path: str, size: int) -> bytes:
+    """A regular file's USTAR header block, mode 0644, owner 0, mtime ARCHIVE_MTIME;
+    ReleaseRefused (R033) for a name the format cannot hold."""
+    name = path.encode("utf-8")
+    prefix = b""
+    if len(name) > 100:
+        parts = name.split(b"/")
+        for i in range(1, len(parts)):
+            head, tail = b"/".join(parts[:i]), b"/".join(parts[i:])
+            if len(head) <= 155 and len(tail) <= 100:
+                prefix, name = head, tail
+                break
+        else:
+            raise ReleaseRefused(rules.UNBUNDLABLE_FILE, "name is too long", path)
+    if size >= 8**11:
+        raise ReleaseRefused(rules.UNBUNDLABLE_FILE, "file too large for USTAR", path)
+    header = bytearray(name.ljust(100, b"\0") + _FIXED + b"%011o\0" % size + _MTIME
+                       + b"        " + b"0" + bytes(100) + _TAIL + prefix.ljust(155, b"\0")
+                       + bytes(12))
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -234,9 +259,12 @@ def _octal(field: bytes, what: str) -> int:
     digits = field.rstrip(b"\0 ").lstrip(b" ")
     if not digits:
         return 0
-    if not all(0x30 <= b <= 0x37 for b in digits):
+    if digits.translate(None, b"01234567"):  # anything left is not an octal digit
         raise _malformed(f"{what} is not an octal number")
     return int(digits, 8)
+
+
+_ZERO_BLOCK = bytes(BLOCK)
 
 
 def _cstring(field: bytes) -> bytes:
@@ -256,7 +284,7 @@ def read_members(archive: bytes, *, max_members: int) -> list[Member]:
         header = bytes(view[offset:offset + BLOCK])
         if len(header) < BLOCK:
             raise _malformed("the archive ends without an end-of-archive marker")
-        if header == bytes(BLOCK):
+        if header == _ZERO_BLOCK:
             rest = view[offset:]
             if len(rest) < 2 * BLOCK or any(rest):
                 raise _malformed("data after the end-of-archive marker, or a short marker")
@@ -296,6 +324,6 @@ def read_members(archive: bytes, *, max_members: int) -> list[Member]:
 
 def _check_checksum(header: bytes, shown: str) -> None:
     expected = _octal(header[148:156], "header checksum")
-    actual = sum(header[:148]) + 8 * 0x20 + sum(header[156:])
+    actual = sum(header) - sum(header[148:156]) + 8 * 0x20
     if expected != actual:
         raise _malformed(f"header of member {shown!r} has a bad checksum", shown)

@@ -28,7 +28,6 @@ from repo_tools.rules import release as rules
 SCHEMA = "repo-tools-release/2"
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_SUFFIX = ".sig"
-ARCHIVE_DIR = "archives"
 INDEX_PATH = "index.json"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_INT = 2**53 - 1  # the largest integer RFC 8785 (I-JSON) represents exactly
@@ -39,7 +38,7 @@ _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class VersionArchive:
-    """One config version's archive: `archives/<sha256>.tar`, named by its content, so an
+    """One config version's archive: `<sha256>.tar`, named by its content, so an
     unchanged config version keeps its archive (and every cache of it) across releases."""
 
     config_version: str
@@ -109,7 +108,9 @@ def format_time(when: dt.datetime) -> str:
 
 
 def archive_name(sha256: str) -> str:
-    return f"{ARCHIVE_DIR}/{sha256}.tar"
+    # Flat, beside the manifest: static hosts such as GitHub release assets have no
+    # folders, and a content name cannot clash with the manifests' names.
+    return f"{sha256}.tar"
 
 
 def signature_name(manifest_name: str) -> str:

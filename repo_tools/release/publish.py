@@ -2,7 +2,8 @@
 
 Published layout (in --out), every file written atomically, the top manifest last:
 
-    archives/<sha256>.tar   one per config version, named by its content (never rewritten)
+    <sha256>.tar            one archive per config version, named by its content (never
+                            rewritten: an unchanged config version keeps its file)
     <N>.manifest.json       manifest N, never overwritten (a consistent snapshot)
     <N>.manifest.json.sig   its SSHSIG signature
     manifest.json           the latest manifest (a copy of <N>.manifest.json)
@@ -11,7 +12,7 @@ Published layout (in --out), every file written atomically, the top manifest las
 A release is built a config version at a time: each version's files are read, archived,
 hashed and written to a staging folder, and only the versions that differ from the
 previous release are kept in memory for the diff, so memory does not grow with the
-repository. The staging folder's archives move into `archives/` when the release is
+repository. The staging folder's archives move into --out when the release is
 written; a refused release leaves nothing behind.
 """
 
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
 
 DEFAULT_EXPIRES_DAYS = 30
 VERSIONS_PREFIX = repo_layout.VERSIONS_DIR + "/"
-ARCHIVES = "archives"
 
 
 class ReleaseUsageError(Exception):
@@ -346,7 +346,6 @@ def _staging(request: ReleaseRequest) -> Path | None:
     out = request.out
     parent = out if out.is_dir() else out.parent if out.parent.is_dir() else None
     path = Path(tempfile.mkdtemp(prefix=".release-", dir=parent))
-    (path / ARCHIVES).mkdir()
     return path
 
 
@@ -487,7 +486,6 @@ def write_release(prepared: PreparedRelease, signature: bytes, out: Path) -> lis
     last; an archive already in --out is the same bytes (its name is its hash) and is
     left as it is."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / ARCHIVES).mkdir(exist_ok=True)
     written = []
     for archive in prepared.manifest.versions:
         target = out / archive.name

@@ -251,7 +251,7 @@ def verify_release(manifest_bytes: bytes, signature_bytes: bytes,
                    config_versions: Iterable[str] | None = None) -> VerifiedRelease:
     """All checks a client makes, in order; raises VerificationError with a rule code.
 
-    archives: archive name (`archives/<sha256>.tar`) -> bytes, holding at least those of
+    archives: archive name (`<sha256>.tar`) -> bytes, holding at least those of
     `config_versions` (None: every config version in the manifest)."""
     checked = verify_manifest(manifest_bytes, signature_bytes, allowed_signers, now=now,
                               state=state, repository=repository, limits=limits,

@@ -82,7 +82,7 @@ def git_config_repo(root: Path, doc: dict[str, Any] | None = None,
 class Release:
     manifest_bytes: bytes
     signature: bytes
-    archives: dict[str, bytes]  # archive name (archives/<sha256>.tar) -> bytes
+    archives: dict[str, bytes]  # archive name (<sha256>.tar) -> bytes
     manifest: Manifest
 
     @property
@@ -91,8 +91,8 @@ class Release:
         return self.archives[self.manifest.versions[0].name]
 
     def folder(self, out: Path) -> Path:
-        """Write it as `release` lays it out (manifest.json, its .sig, archives/)."""
-        (out / "archives").mkdir(parents=True, exist_ok=True)
+        """Write it as `release` lays it out (manifest.json, its .sig, the archives)."""
+        out.mkdir(parents=True, exist_ok=True)
         (out / "manifest.json").write_bytes(self.manifest_bytes)
         (out / "manifest.json.sig").write_bytes(self.signature)
         for name, data in self.archives.items():
