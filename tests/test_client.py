@@ -304,8 +304,7 @@ def test_directory_source(lab: Lab) -> None:
     # Only what this client uses is stored: its config version and that archive's hash.
     assert list(stored["versions"]) == ["v2.0.0"]
     archive = release.archive_of("v2.0.0")
-    assert stored["archives"] == {"v2.0.0": archive.removeprefix("archives/").removesuffix(
-        ".tar")}
+    assert stored["archives"] == {"v2.0.0": archive.removesuffix(".tar")}
     # A local folder holds its archives already: nothing is copied into the cache.
     assert not client.archive_cache.exists()
 

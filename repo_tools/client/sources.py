@@ -2,7 +2,7 @@
 or a git repository, and how each is verified before anything in it is used.
 
 A `BundleSource` is a folder published by `repo-tools release` (`manifest.json`, its
-`.sig`, `archives/<sha256>.tar`, one archive per config version). The client verifies the
+`.sig`, and `<sha256>.tar`, one archive per config version). The client verifies the
 manifest first (`repo_tools.release.verify.verify_manifest`), picks its config version from
 the signed index, and then reads that version's archive only, capped at its signed size and
 verified (`verify_archive`). Archives are named by their content, so they are kept in the

@@ -162,8 +162,8 @@ class Lab:
 
 
 def release_files(out: Path) -> dict[str, bytes]:
-    """A release folder's files by relative path: the manifests at the top, the archives
-    as `archives/<sha256>.tar`."""
+    """A release folder's files by relative path (manifests, signatures, `<sha256>.tar`
+    archives)."""
     return {p.relative_to(out).as_posix(): p.read_bytes()
             for p in sorted(out.rglob("*")) if p.is_file()}
 
