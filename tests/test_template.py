@@ -550,8 +550,13 @@ def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: P
         return seen
 
     def published(version: int) -> set[str]:
-        return {f"bundle-{version}.tar", f"{version}.manifest.json",
-                f"{version}.manifest.json.sig", "manifest.json", "manifest.json.sig"}
+        """The manifests and every archive the manifest names (flat: GitHub release
+        assets have no folders)."""
+        manifest = json.loads((repo / "release" / "manifest.json").read_bytes())
+        archives = {v["archive"] for v in manifest["versions"].values()}
+        assert all("/" not in name for name in archives)
+        return {*archives, f"{version}.manifest.json", f"{version}.manifest.json.sig",
+                "manifest.json", "manifest.json.sig"}
 
     seen = run_release()
     assert 'Good "repo-tools-release@v1" signature for release@example.org' in seen
@@ -560,7 +565,7 @@ def test_release_workflow_signs_and_verifies_without_leaking_the_key(tmp_path: P
 
     # The next tag: "Fetch the previous release" downloads release 1 into previous/. The
     # new release is numbered after it, and release/ (all that the last step uploads)
-    # holds release 2 only, so GitHub releases do not pile up every earlier bundle.
+    # holds release 2 only, so GitHub releases do not pile up every earlier manifest.
     (repo / "previous").rmdir()
     (repo / "release").rename(repo / "previous")
     (repo / "README.md").write_text((repo / "README.md").read_text() + "\nMore.\n")
@@ -670,10 +675,12 @@ def test_resign_workflow_signs_a_release_about_to_expire_again(tmp_path: Path) -
     assert list(runner_temp.iterdir()) == []  # the key file is gone again
     after = json.loads((repo / "release/manifest.json").read_bytes())
     assert after["bundle_version"] == before["bundle_version"] + 1
-    assert after["files"] == before["files"] and after["commit"] == before["commit"]
+    assert (after["versions"], after["index"], after["commit"]) == (
+        before["versions"], before["index"], before["commit"])
     assert 'Good "repo-tools-release@v1" signature' in seen
+    archives = {v["archive"] for v in after["versions"].values()}
     assert {p.name for p in (repo / "release").iterdir()} == {
-        "bundle-2.tar", "2.manifest.json", "2.manifest.json.sig", "manifest.json",
+        *archives, "2.manifest.json", "2.manifest.json.sig", "manifest.json",
         "manifest.json.sig"}
 
     # The next day: the re-signed release is the latest one, and fresh: nothing to do.

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from repo_tools.checks import placeholders
 from repo_tools.checks.publishable import colliding_paths, collision_key
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
-from repo_tools.release.bundle import collect_files
+from repo_tools.release.archive import collect
 from repo_tools.release.errors import ReleaseRefused
 from tests.support.helpers import (
     cli,
@@ -74,7 +74,7 @@ def test_case_colliding_provider_files_are_reported_by_lint_with_a_rename(
     assert hook.exit_code == 1 and "R038" in rules_of(hook)
     # and release refuses the tree with the same code
     with pytest.raises(ReleaseRefused) as refused:
-        collect_files(repo, use_git=False)
+        collect(repo, use_git=False)
     assert refused.value.code == "R038"
 
 
@@ -226,7 +226,9 @@ def test_case_release_predicts_the_clients_shrink_guard(tmp_path: Path) -> None:
     # A folder with the latest release alone: what a client new to it gets.
     alone = tmp_path / "alone"
     alone.mkdir()
-    for name in ("manifest.json", "manifest.json.sig", "bundle-2.tar"):
+    latest = json.loads((s["out"] / "manifest.json").read_bytes())
+    for name in ("manifest.json", "manifest.json.sig",
+                 *(v["archive"] for v in latest["versions"].values())):
         (alone / name).write_bytes((s["out"] / name).read_bytes())
     plain = cli("resolve", "--bundle", alone, "--allowed-signers", allowed,
                 "--client-version", "1.2.0", cwd=tmp_path)
@@ -258,7 +260,8 @@ def test_case_resign_keeps_a_quiet_repo_fresh(signed_repo: dict[str, Path]) -> N
     assert "re-signing bundle_version 1" in resigned.stdout
     after = json.loads((s["out"] / "manifest.json").read_bytes())
     assert after["bundle_version"] == 2
-    assert after["files"] == before["files"] and after["commit"] == before["commit"]
+    assert (after["versions"], after["index"], after["commit"]) == (
+        before["versions"], before["index"], before["commit"])
     assert dt.datetime.fromisoformat(after["expires"]) - dt.datetime.fromisoformat(
         after["created"]) == dt.timedelta(days=30)
     fresh = cli("verify", s["out"], "--allowed-signers", allowed, "--warn-expiring", "7",
