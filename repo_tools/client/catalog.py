@@ -140,6 +140,14 @@ def parse_remote_files(files: Mapping[str, bytes]) -> RemoteConfig:
                             if first else "index.json cannot be read")
     if not isinstance(doc.data, dict) or not isinstance(doc.data.get("versions"), dict):
         raise InvalidRemote("index.json has no `versions` object")
+    versions, skipped = parse_model_files(files)
+    return RemoteConfig(doc.data, versions, skipped)
+
+
+def parse_model_files(files: Mapping[str, bytes]
+                      ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[Finding]]]:
+    """The versions/<v>/models/*.json among files, parsed: per config version, the valid
+    model entries and the findings of the skipped ones (other paths are ignored)."""
     versions: dict[str, list[dict[str, Any]]] = {}
     skipped: dict[str, list[Finding]] = {}
     for path in sorted(files):
@@ -150,4 +158,4 @@ def parse_remote_files(files: Mapping[str, bytes]) -> RemoteConfig:
         versions.setdefault(match.group(1), []).extend(kept)
         if problems:
             skipped.setdefault(match.group(1), []).extend(problems)
-    return RemoteConfig(doc.data, versions, skipped)
+    return versions, skipped

@@ -42,9 +42,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repo_tools import compat
-from repo_tools import repo as repo_layout
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
-from repo_tools.client.catalog import InvalidRemote, RemoteConfig, load_defaults, parse_remote_files
+from repo_tools.client.catalog import (
+    InvalidRemote,
+    RemoteConfig,
+    load_defaults,
+    parse_model_files,
+    parse_remote_files,
+)
 from repo_tools.client.errors import DownloadError, NotDownloadable
 from repo_tools.client.events import (
     CacheHit,
@@ -432,6 +437,8 @@ class ConfigClient:
         if lkg.release is None:
             return None
         try:
+            # The stored manifest was verified when it was stored; the archive is checked
+            # against its entry (size, SHA-256, members) as a downloaded one is.
             archive = parse_manifest(lkg.release.manifest).archive_of(config_version)
             if archive is None:
                 return None
@@ -439,10 +446,10 @@ class ConfigClient:
             files = verify_archive(archive, data, limits=self.config.verify_limits)
         except (OSError, VerificationError):
             return None
-        parsed = parse_remote_files({repo_layout.INDEX_FILE: b"{\"versions\":{}}", **files})
+        versions, skipped = parse_model_files(files)
         return dataclasses.replace(
-            lkg.remote, versions={**lkg.remote.versions, **parsed.versions},
-            skipped={**lkg.remote.skipped, **parsed.skipped},
+            lkg.remote, versions={**lkg.remote.versions, **versions},
+            skipped={**lkg.remote.skipped, **skipped},
             archives={**lkg.remote.archives, config_version: archive.sha256})
 
     def _confirm(self, release: ManifestCopy, origin: Origin, now: dt.datetime) -> None:

@@ -339,7 +339,8 @@ def read_archive(source: Source, archive: VersionArchive,
             except VerificationError as exc:
                 # Its name promises content it no longer has: drop it and fetch anew.
                 log.info("the cached %s is damaged (%s); fetching it again", path, exc.message)
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # the download below replaces it anyway
+                    path.unlink(missing_ok=True)
     data = source.read(archive.name, archive_limit(archive, limits))
     files = verify_archive(archive, data, limits=limits)
     if path is not None:
