@@ -8,8 +8,9 @@ For a signed release, `archives` names the SHA-256 of the archive those models c
 unchanged costs the client no archive download, and no validation, at all. After an
 application update (a new client version) the fallback selects again from the stored
 index with the same rule; a config version it does not hold is looked for in the archive
-cache (`ARCHIVE_DIR`), else the defaults are used. The `result` member is what the load
-that stored it returned, for people and tools to read.
+cache (`ARCHIVE_DIR`), else the defaults are used. The `result` member says what the load
+that stored it returned (client version, platform, config version, and each model as
+[provider, model, version]), for people and tools to read.
 
 The `release` member is the signed manifest the config came from, with its signature and
 the `ETag` / `Last-Modified` the server sent with it: what a later load asks for

@@ -386,10 +386,12 @@ class ConfigClient:
                        f"the allowed {self.config.max_drop_fraction:.0%}); not applied")
 
     def _stored_result(self, result: LoadResult) -> dict[str, Any]:
-        """The LKG's `result` member for a load's result."""
+        """The LKG's `result` member for a load's result: which models, by (provider,
+        model, version); the entries themselves are in its `versions` and the defaults,
+        and a second copy would double the file."""
         return {"client_version": self.client_version, "platform": self.platform,
                 "config_version": result.config_version,
-                "models": [dict(m.raw) for m in result.models]}
+                "models": [list(m.identity) for m in result.models]}
 
     def _store(self, remote: RemoteConfig, config_version: str, origin: Origin,
                stored: dict[str, Any], now: dt.datetime,
