@@ -78,7 +78,7 @@ def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptur
     assert [r.rule for r in result.reasons] == ["C002"]
     assert "R014" in result.reasons[0].message
     log = client_log(caplog)
-    assert "C002" in log and "R014 bundle-mismatch" in log
+    assert "C002" in log and "R014 archive-mismatch" in log
     assert "using the last known good config" in log
 
     # Release 2 as published: the client moves to it and remembers it.
