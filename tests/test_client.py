@@ -11,7 +11,7 @@ import pytest
 
 from repo_tools.client import BundleSource, ClientConfig, ConfigClient
 from repo_tools.client.loader import STATE_FILE
-from repo_tools.release.bundle import BundleFile
+from repo_tools.release.archive import ReleaseFile
 from tests.support.client_helpers import (
     FAST,
     KEY,
@@ -21,6 +21,7 @@ from tests.support.client_helpers import (
     entry,
     fake_sha,
     names,
+    release_files,
     sha,
 )
 from tests.support.helpers import cli
@@ -60,13 +61,15 @@ def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptur
     assert not client.cache.read().entries["acme/tiny.bin"].live_leases()
     assert lab.server.body_requests("/files/tiny.bin") == 1
 
-    # Release 2 adds a model, but its bundle is tampered with on the way: last known good
-    # (release 1), and the log says why.
+    # Release 2 adds a model, but the archive of this client's config version is tampered
+    # with on the way: last known good (release 1), and the log says why.
     lab.standard_repo(extra=1)
     second = lab.release()
-    bundle = bytearray(second.files["bundle-2.tar"])
+    archive_name = second.archive_of("v1.1.0")
+    assert archive_name != first.archive_of("v1.1.0")  # v1.1.0 changed: a new archive
+    bundle = bytearray(second.files[archive_name])
     bundle[600] ^= 0x01
-    lab.serve({**second.files, "bundle-2.tar": bytes(bundle)})
+    lab.serve({**second.files, archive_name: bytes(bundle)})
     caplog.clear()
     result = client.load()
     assert result.source == "last-known-good"
@@ -75,7 +78,7 @@ def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptur
     assert [r.rule for r in result.reasons] == ["C002"]
     assert "R014" in result.reasons[0].message
     log = client_log(caplog)
-    assert "C002" in log and "R014 bundle-mismatch" in log
+    assert "C002" in log and "R014 archive-mismatch" in log
     assert "using the last known good config" in log
 
     # Release 2 as published: the client moves to it and remembers it.
@@ -86,18 +89,17 @@ def test_release_load_download_then_fall_back(lab: Lab, caplog: pytest.LogCaptur
     state = json.loads((client.state_dir / STATE_FILE).read_text())
     assert state["repositories"]["example.org/models"]["bundle_version"] == 2
 
-    # The bundle tampered with after the client verified it: the manifest is the same, so
-    # the client keeps the release it verified and never fetches (or uses) the bundle.
-    lab.serve({**second.files, "bundle-2.tar": bytes(bundle)})
+    # The archive tampered with after the client verified it: the manifest is the same,
+    # so the client keeps the release it verified and never fetches (or uses) the archive.
+    lab.serve({**second.files, archive_name: bytes(bundle)})
     lab.server.reset_log()
     result = client.load()
     assert result.source == "remote" and result.check == "unchanged"
     assert "m3" in names(result.models) and result.reasons == []
-    assert lab.server.count("/rel/bundle-2.tar") == 0
+    assert lab.server.count("/rel/" + archive_name) == 0
 
     # An older release replayed: refused as a rollback.
-    lab.serve({k: v for k, v in first.files.items()
-               if k in ("manifest.json", "manifest.json.sig", "bundle-1.tar")})
+    lab.serve(first.files)
     caplog.clear()
     result = client.load()
     assert result.source == "last-known-good" and "m3" in names(result.models)
@@ -200,7 +202,7 @@ def test_invalid_models_are_skipped_and_the_rest_load(lab: Lab,
     prepared = prepare_release(ReleaseRequest(lab.repo, out, "example.org/models",
                                               created="now"), now=NOW)
     write_release(prepared, signing.sign(prepared.manifest_bytes, KEY), out)
-    lab.serve({p.name: p.read_bytes() for p in out.iterdir()})
+    lab.serve(release_files(out))
     client = ConfigClient("1.7.0", "linux", source=BundleSource(lab.server.url("/rel/")),
                           allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
                           config=FAST, clock=lambda: NOW)
@@ -244,14 +246,41 @@ def test_damaged_last_known_good_is_reported(lab: Lab, caplog: pytest.LogCapture
 
 def test_new_client_version_reselects_from_the_last_known_good(lab: Lab) -> None:
     lab.standard_repo()
-    lab.serve(lab.release().files)
+    lab.write_defaults()
+    release = lab.release()
+    lab.serve(release.files)
     assert lab.client("1.2.0").load().config_version == "v1.0.0"
-    from tests.support.httpserver import Status
+    from tests.support.httpserver import Body, Status
 
     lab.server.route("/rel/manifest.json", Status(503))  # the host is down
-    upgraded = lab.client("2.3.0").load()  # the app was updated, same cache
-    assert upgraded.source == "last-known-good" and upgraded.config_version == "v2.0.0"
-    assert names(upgraded.models) == ["next", "tiny"]
+    # The app was updated (same cache) and now selects v2.0.0 from the stored index; the
+    # last known good config holds the one config version the old app used, so the
+    # defaults are used, and the reason says which config version is missing.
+    upgraded = lab.client("2.3.0").load()
+    assert upgraded.source == "defaults" and upgraded.config_version is None
+    assert [r.rule for r in upgraded.reasons] == ["C001", "C007"]
+    assert "does not hold config version v2.0.0" in upgraded.reasons[1].message
+    # A client of the old version still has its config meanwhile.
+    old = lab.client("1.2.0").load()
+    assert old.source == "last-known-good" and old.config_version == "v1.0.0"
+
+    # The host is back: the updated app fetches the manifest (unchanged) and the one
+    # archive it now needs.
+    lab.server.route("/rel/manifest.json", Body(release.files["manifest.json"]))
+    lab.server.reset_log()
+    back = lab.client("2.3.0").load()
+    assert back.source == "remote" and back.check == "unchanged"
+    assert names(back.models) == ["next", "tiny", "builtin"]
+    assert lab.server.count("/rel/" + release.archive_of("v2.0.0")) == 1
+    assert lab.server.count("/rel/" + release.archive_of("v1.0.0")) == 0
+    # The old version's archive is still in the archive cache (the last few used are
+    # kept): going back to it costs no download, and neither does a fallback to it.
+    lab.server.reset_log()
+    assert lab.client("1.2.0").load().check == "unchanged"
+    assert lab.server.count("/rel/" + release.archive_of("v1.0.0")) == 0
+    lab.server.route("/rel/manifest.json", Status(503))
+    again = lab.client("2.3.0").load()
+    assert again.source == "last-known-good" and again.config_version == "v2.0.0"
 
 
 def test_platform_filter_and_a_release_url_naming_the_manifest(lab: Lab) -> None:
@@ -272,7 +301,12 @@ def test_directory_source(lab: Lab) -> None:
     assert result.source == "remote" and result.config_version == "v2.0.0"
     stored = json.loads(client.last_known_good_path.read_text())
     assert stored["result"]["config_version"] == "v2.0.0"
-    assert sorted(stored["versions"]) == ["v1.0.0", "v1.1.0", "v2.0.0"]
+    # Only what this client uses is stored: its config version and that archive's hash.
+    assert list(stored["versions"]) == ["v2.0.0"]
+    archive = release.archive_of("v2.0.0")
+    assert stored["archives"] == {"v2.0.0": archive.removesuffix(".tar")}
+    # A local folder holds its archives already: nothing is copied into the cache.
+    assert not client.archive_cache.exists()
 
 
 def test_bad_client_version_is_a_programming_error(lab: Lab) -> None:
@@ -386,9 +420,9 @@ def test_malformed_allowed_signers_fail_the_client_with_the_parse_error(
 
 
 @pytest.mark.parametrize(("index", "reason"), [
-    (None, "the remote has no index.json"),
-    (b'{"versions": {}, "versions": {}}', "index.json is not strict JSON (J004"),
-    (b'["v1.0.0"]', "index.json has no `versions` object"),
+    (None, "index.json has no `versions` object"),
+    (b'{"version": {}}', "index.json has no `versions` object"),
+    (b'{"versions": ["v1.0.0"]}', "index.json has no `versions` object"),
 ])
 def test_a_signed_release_without_a_usable_index_is_an_invalid_remote(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, index: bytes | None,
@@ -400,16 +434,12 @@ def test_a_signed_release_without_a_usable_index_is_an_invalid_remote(
     kit = new_kit()
     files = [f for f in default_files() if f.path != "index.json"]
     if index is not None:
-        files.append(BundleFile("index.json", index))
+        files.append(ReleaseFile("index.json", index))
     files.sort(key=lambda f: f.path.encode())  # a manifest lists its files in order
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     release = kit.release(files, created=now - dt.timedelta(minutes=1),
                           expires=now + dt.timedelta(days=1))
-    out = tmp_path / "release"
-    out.mkdir()
-    (out / "manifest.json").write_bytes(release.manifest_bytes)
-    (out / "manifest.json.sig").write_bytes(release.signature)
-    (out / release.manifest.bundle.name).write_bytes(release.bundle)
+    out = release.folder(tmp_path / "release")
     allowed = tmp_path / "allowed_signers"
     allowed.write_text(kit.allowed)
 

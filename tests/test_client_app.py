@@ -530,6 +530,9 @@ def test_export_defaults_writes_what_the_client_reads_from_a_release_or_a_checko
               "--from", url, "--allowed-signers", lab.allowed, "--out", out)
     assert run.exit_code == 0, run.stderr
     assert "wrote 5 model(s) of config version v1.1.0 for client 1.7.0 on linux" in run.stdout
+    # Verified as that client verifies it: the manifest, and its config version's archive.
+    for config_version, fetched in (("v1.0.0", 0), ("v1.1.0", 1), ("v2.0.0", 0)):
+        assert lab.server.count("/rel/" + release.archive_of(config_version)) == fetched
     # The client, with no remote at all, gets exactly what it would get from the release.
     online = lab.client("1.7.0").load()
     offline = ConfigClient("1.7.0", "linux", source=BundleSource(url),

@@ -187,6 +187,26 @@ def test_a_symlink_in_an_unsigned_checkout_is_not_followed(git_world: Lab) -> No
     fetched = source.fetch(FetchContext([], {}, dt.datetime.now(dt.UTC), client.config))
     assert "versions/v1.1.0/models/leak.json" not in fetched.files
     assert "versions/v1.1.0/models/acme.json" in fetched.files
+    # With the client's choice (as `load()` passes it), only that config version is read.
+    chosen = source.fetch(FetchContext([], {}, dt.datetime.now(dt.UTC), client.config,
+                                       choose=client.choose))
+    assert sorted(chosen.files) == ["index.json", "versions/v1.1.0/models/acme.json"]
+
+
+def test_a_signed_release_in_git_is_read_for_the_chosen_config_version_only(
+        git_world: Lab) -> None:
+    lab = git_world
+    source = GitSource(bare_url(lab), "main", "releases")
+    client = git_client(lab, source)
+    fetched = source.fetch(FetchContext(client.allowed_signers, {}, dt.datetime.now(dt.UTC),
+                                        client.config, choose=client.choose))
+    assert sorted(fetched.files) == ["index.json", "versions/v1.1.0/models/acme.json"]
+    assert list(fetched.archives) == ["v1.1.0"] and fetched.held == ()
+    # Held already (its archive's hash): not read from the clone again.
+    held = source.fetch(FetchContext(client.allowed_signers, {}, dt.datetime.now(dt.UTC),
+                                     client.config, choose=client.choose,
+                                     held=dict(fetched.archives)))
+    assert sorted(held.files) == ["index.json"] and held.held == ("v1.1.0",)
 
 
 @pytest.mark.parametrize("data", [

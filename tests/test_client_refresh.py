@@ -38,7 +38,7 @@ from repo_tools.client.loader import STATE_FILE
 from repo_tools.client.sources import ManifestCopy, Origin
 from repo_tools.net.conditional import Validators
 from repo_tools.release import signing
-from tests.support.client_helpers import FAST, Lab, names
+from tests.support.client_helpers import FAST, Lab, entry, fake_sha, names
 from tests.support.httpserver import Body, Reset
 from tests.support.release_helpers import allowed_line
 from tests.support.staticserver import Exchange, StaticServer, etag_of
@@ -77,6 +77,12 @@ def body_bytes(log: list[Exchange], suffix: str = "") -> int:
     return sum(e.body_bytes for e in log if e.path.endswith(suffix))
 
 
+def archive_path(lab: Lab, config_version: str) -> str:
+    """The URL path of a config version's archive in the release published last."""
+    manifest = json.loads((lab.out / "manifest.json").read_bytes())
+    return "/" + manifest["versions"][config_version]["archive"]
+
+
 def test_a_second_load_is_one_conditional_request_answered_304(
         lab: Lab, published: StaticServer) -> None:
     events: list[Event] = []
@@ -85,7 +91,7 @@ def test_a_second_load_is_one_conditional_request_answered_304(
     assert first.source is Source.REMOTE and first.check is RemoteCheck.DOWNLOADED
     log = published.take_log()
     assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200),
-                          ("GET", "/bundle-1.tar", 200)]
+                          ("GET", archive_path(lab, "v1.1.0"), 200)]
     assert not any(e.conditional for e in log)
     manifest = (lab.out / "manifest.json").read_bytes()
 
@@ -108,16 +114,17 @@ def test_a_second_load_is_one_conditional_request_answered_304(
     assert paths(published.take_log()) == [("GET", MANIFEST, 304)]
 
 
-def test_a_new_release_is_fetched_in_full_again(lab: Lab, published: StaticServer) -> None:
+def test_a_new_release_fetches_the_new_archive_of_its_config_version(
+        lab: Lab, published: StaticServer) -> None:
     client = client_of(lab, published)
     client.load()
     client.load()
-    lab.standard_repo(extra=1)
+    lab.standard_repo(extra=1)  # adds m3 to v1.1.0, this client's config version
     lab.release()
     published.take_log()
     result = client.load()
     assert paths(published.take_log()) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200),
-                                           ("GET", "/bundle-2.tar", 200)]
+                                           ("GET", archive_path(lab, "v1.1.0"), 200)]
     assert result.check is RemoteCheck.DOWNLOADED and "m3" in names(result.models)
     assert result.origin is not None and result.origin.bundle_version == 2
     again = client.load()
@@ -192,7 +199,7 @@ def test_transient_failures_are_retried_without_falling_back(
     first = client.load()
     assert paths(published.take_log()) == [
         ("GET", MANIFEST, 503), ("GET", MANIFEST, 200), ("GET", SIGNATURE, 200),
-        ("GET", "/bundle-1.tar", 200)]
+        ("GET", archive_path(lab, "v1.1.0"), 200)]
     assert first.source is Source.REMOTE and first.reasons == []
     published.fail_next(MANIFEST, 503, 429)
     second = client.load()
@@ -201,17 +208,18 @@ def test_transient_failures_are_retried_without_falling_back(
     assert second.check is RemoteCheck.NOT_MODIFIED and second.reasons == []
 
 
-def test_a_bundle_cut_off_midway_is_fetched_again(lab: Lab) -> None:
+def test_an_archive_cut_off_midway_is_fetched_again(lab: Lab) -> None:
     # The transport retried a failed request until its head arrived; a body that breaks
     # off (reset, closed early) went straight to the fallback.
     lab.standard_repo()
-    files = lab.release().files
-    lab.serve(files)
-    bundle = files["bundle-1.tar"]
-    lab.server.route("/rel/bundle-1.tar", Reset(bundle, 1000), Body(bundle))
+    release = lab.release()
+    lab.serve(release.files)
+    name = release.archive_of("v1.1.0")
+    archive = release.files[name]
+    lab.server.route("/rel/" + name, Reset(archive, 1000), Body(archive))
     result = lab.client("1.7.0").load()
     assert result.source is Source.REMOTE and result.reasons == []
-    assert lab.server.count("/rel/bundle-1.tar") == 2
+    assert lab.server.count("/rel/" + name) == 2
 
 
 def test_the_validators_belong_to_their_url(lab: Lab, published: StaticServer) -> None:
@@ -228,14 +236,14 @@ def test_the_validators_belong_to_their_url(lab: Lab, published: StaticServer) -
     assert client_of(lab, published, url=other).load().check is RemoteCheck.NOT_MODIFIED
 
 
-def test_after_an_upgrade_the_old_last_known_good_is_used_then_replaced(
+def test_a_last_known_good_without_its_release_is_used_then_replaced(
         lab: Lab, published: StaticServer) -> None:
     client = client_of(lab, published)
     client.load()
     path = client.last_known_good_path
     old = json.loads(path.read_text())
-    del old["release"]  # as the previous version wrote it
-    path.write_text(json.dumps(old, indent=1))
+    del old["release"]  # as an unsigned git checkout is stored
+    path.write_text(json.dumps(old))
     published.take_log()
     published.fail_next(MANIFEST, 404)  # the remote is gone for one load: fallback works
     fallback = client.load()
@@ -243,7 +251,9 @@ def test_after_an_upgrade_the_old_last_known_good_is_used_then_replaced(
     published.take_log()
     assert client.load().check is RemoteCheck.DOWNLOADED
     log = published.take_log()
-    assert len(log) == 3 and not any(e.conditional for e in log)
+    # No validators to send; the archive's models are held (same hash): not fetched.
+    assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200)]
+    assert not any(e.conditional for e in log)
     assert client.load().check is RemoteCheck.NOT_MODIFIED
 
 
@@ -343,10 +353,16 @@ def test_an_app_update_reselects_from_the_unchanged_release(
                             allowed_signers=lab.allowed, defaults_dir=lab.defaults,
                             cache_dir=lab.root / "cache", config=FAST)
     result = upgraded.load()
-    assert paths(published.take_log()) == [("GET", MANIFEST, 304)]
+    # The release is unchanged, but this client needs another config version: its
+    # archive, and nothing else.
+    assert paths(published.take_log()) == [("GET", MANIFEST, 304),
+                                           ("GET", archive_path(lab, "v2.0.0"), 200)]
     assert result.check is RemoteCheck.NOT_MODIFIED and result.config_version == "v2.0.0"
     stored = json.loads(upgraded.last_known_good_path.read_text())
     assert stored["result"]["client_version"] == "2.3.0"
+    assert list(stored["versions"]) == ["v2.0.0"]
+    assert upgraded.load().check is RemoteCheck.NOT_MODIFIED
+    assert paths(published.take_log()) == [("GET", MANIFEST, 304)]
 
 
 # -- the last known good file -------------------------------------------------------------
@@ -377,14 +393,24 @@ def test_the_last_known_good_keeps_its_release_and_validators() -> None:
     assert parse_lkg(lkg_bytes(no_validators)) == no_validators
 
 
-def test_a_last_known_good_written_before_validators_still_loads() -> None:
-    # What c177c45 wrote: no `release` member.
-    old = {"schema": "repo-tools-client-lkg/1", "saved": "2026-11-30T10:00:00Z",
+def test_a_last_known_good_without_a_release_loads_and_one_of_format_1_is_damaged() -> None:
+    # An unsigned git checkout is stored without a `release` member.
+    doc = {"schema": "repo-tools-client-lkg/2", "saved": "2026-11-30T10:00:00Z",
            "origin": dataclasses.asdict(_origin("ab" * 32)),
-           "index": {"versions": {}}, "versions": {"v1.0.0": []}, "result": {}}
-    lkg = parse_lkg(json.dumps(old, indent=1).encode())
+           "index": {"versions": {}}, "versions": {"v1.0.0": []}, "archives": {},
+           "result": {}}
+    lkg = parse_lkg(json.dumps(doc).encode())
     assert lkg.release is None and lkg.origin.manifest_sha256 == "ab" * 32
     assert current_release(lkg, None) is None
+    # Format 1 (every config version) was only written by development builds.
+    with pytest.raises(ValueError, match="not a repo-tools-client-lkg/2 document"):
+        parse_lkg(json.dumps({**doc, "schema": "repo-tools-client-lkg/1"}).encode())
+    # An archive hash must be one, and name a config version whose models are held.
+    for archives in ({"v1.0.0": "AB" * 32}, {"v9.0.0": "ab" * 32}, ["ab" * 32]):
+        with pytest.raises(ValueError, match="archives"):
+            parse_lkg(json.dumps({**doc, "archives": archives}).encode())
+    assert parse_lkg(json.dumps({**doc, "archives": {"v1.0.0": "ab" * 32}}).encode()
+                     ).remote.archives == {"v1.0.0": "ab" * 32}
 
 
 def test_a_release_block_that_is_not_the_configs_is_ignored() -> None:
@@ -419,3 +445,112 @@ def test_refresh_interval_must_be_a_finite_non_negative_number() -> None:
         with pytest.raises(ValueError, match="refresh_interval"):
             ClientConfig(refresh_interval=bad)
     assert ClientConfig(refresh_interval=0).refresh_interval == 0
+
+
+# -- a client downloads its config version only --------------------------------------------
+
+MANY = {"versions": {f"v1.{i}.0": {"min_client_version": f"1.{i}.0", "max_client_version": None}
+                     for i in range(6)}}
+
+
+def _many_versions(lab: Lab, changed: dict[str, int] | None = None) -> None:
+    """Six config versions of eight models each; `changed` adds that many models to a
+    config version (a new archive for it, the same archives for the others)."""
+    changed = changed or {}
+    lab.write_repo({
+        version: [entry(f"m{i}", f"https://example.org/{version}/m{i}.bin",
+                        fake_sha(f"{version}/{i}"), ranking=i)
+                  for i in range(8 + changed.get(version, 0))]
+        for version in MANY["versions"]}, MANY)
+
+
+def _published_bytes(lab: Lab) -> int:
+    return sum(p.stat().st_size for p in lab.out.rglob("*") if p.is_file())
+
+
+def test_a_client_downloads_only_the_archive_of_its_config_version(lab: Lab) -> None:
+    _many_versions(lab)
+    lab.release()
+    with StaticServer(lab.out) as server:
+        # Client 1.3.5 selects v1.3.0: not the newest config version, nor the oldest.
+        client = ConfigClient("1.3.5", "linux", source=BundleSource(server.url("/")),
+                              allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
+                              config=FAST)
+        first = client.load()
+        log = server.take_log()
+        assert first.source is Source.REMOTE and first.config_version == "v1.3.0"
+        assert first.check is RemoteCheck.DOWNLOADED and len(first.models) == 8
+        own = archive_path(lab, "v1.3.0")
+        assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200),
+                              ("GET", own, 200)]
+        manifest = json.loads((lab.out / "manifest.json").read_bytes())
+        assert body_bytes(log, ".tar") == manifest["versions"]["v1.3.0"]["size"]
+        published = _published_bytes(lab)
+        assert body_bytes(log) < published / 2, (body_bytes(log), published)
+        # The archive is kept by its hash; the last known good config holds this config
+        # version only, compactly.
+        cached = sorted(p.name for p in client.archive_cache.iterdir())
+        assert cached == [own.rpartition("/")[2]]
+        stored = client.last_known_good_path.read_bytes()
+        assert b"\n" not in stored and list(json.loads(stored)["versions"]) == ["v1.3.0"]
+
+        # Nothing changed: one conditional request, answered 304, no archive bytes.
+        second = client.load()
+        log = server.take_log()
+        assert paths(log) == [("GET", MANIFEST, 304)] and log[0].conditional
+        assert body_bytes(log) == 0
+        assert second.check is RemoteCheck.NOT_MODIFIED and second.models == first.models
+
+        # A release that changes another config version only: the manifest and its
+        # signature, and no archive (this client's archive has the same name, and the
+        # client holds it).
+        _many_versions(lab, {"v1.1.0": 1})
+        lab.release()
+        assert archive_path(lab, "v1.3.0") == own
+        third = client.load()
+        log = server.take_log()
+        assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200)]
+        assert third.check is RemoteCheck.DOWNLOADED and third.reasons == []
+        assert third.origin is not None and third.origin.bundle_version == 2
+        assert third.models == first.models
+
+        # A release that changes this client's config version: that new archive only.
+        _many_versions(lab, {"v1.1.0": 1, "v1.3.0": 1})
+        lab.release()
+        new = archive_path(lab, "v1.3.0")
+        assert new != own
+        fourth = client.load()
+        log = server.take_log()
+        assert paths(log) == [("GET", MANIFEST, 200), ("GET", SIGNATURE, 200),
+                              ("GET", new, 200)]
+        assert fourth.check is RemoteCheck.DOWNLOADED and len(fourth.models) == 9
+        assert client.load().check is RemoteCheck.NOT_MODIFIED
+        assert paths(server.take_log()) == [("GET", MANIFEST, 304)]
+
+
+def test_a_damaged_cached_archive_is_fetched_again(lab: Lab) -> None:
+    _many_versions(lab)
+    lab.release()
+    with StaticServer(lab.out) as server:
+        def load(version: str) -> ConfigClient:
+            client = ConfigClient(version, source=BundleSource(server.url("/")),
+                                  allowed_signers=lab.allowed, cache_dir=lab.root / "cache",
+                                  config=FAST)
+            assert client.load().source is Source.REMOTE
+            return client
+
+        client = load("1.3.5")
+        load("1.5.0")  # the last known good config now holds v1.5.0 instead
+        own = archive_path(lab, "v1.3.0")
+        cached = client.archive_cache / own.rpartition("/")[2]
+        server.take_log()
+        load("1.3.5")  # back to v1.3.0: the cached archive, not a download
+        assert paths(server.take_log()) == [("GET", MANIFEST, 304)]
+        load("1.5.0")
+        data = bytearray(cached.read_bytes())
+        data[700] ^= 1
+        cached.write_bytes(bytes(data))  # same size, other content
+        server.take_log()
+        load("1.3.5")
+        assert paths(server.take_log()) == [("GET", MANIFEST, 304), ("GET", own, 200)]
+        assert cached.read_bytes() == (lab.out / own.lstrip("/")).read_bytes()

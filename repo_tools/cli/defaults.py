@@ -4,13 +4,17 @@ release or a checkout, in the layout the client reads (`configs/defaults/models/
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from repo_tools.cli.common import IOFailure, command_with_exit
-from repo_tools.findings import sort_findings
+from repo_tools.findings import Finding, finding, sort_findings
 from repo_tools.report import render_text
 from repo_tools.versions import explain_semver, is_semver
+
+if TYPE_CHECKING:
+    from repo_tools.client.catalog import RemoteConfig
 
 
 def _client_version(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -23,6 +27,31 @@ def _is_checkout(location: str) -> bool:
     path = Path(location)
     return path.is_dir() and (path / "index.json").is_file() and not (
         path / "manifest.json").is_file()
+
+
+def _verified_release(location: str, allowed_signers: Path, client_version: str
+                      ) -> tuple[RemoteConfig | None, list[Finding]]:
+    """The release verified as the client verifies it, with the archive of the config
+    version this client selects only (the others are not downloaded); or the findings
+    why it is rejected. IOFailure when it cannot be reached or the keys cannot be used."""
+    from repo_tools.client.catalog import InvalidRemote
+    from repo_tools.client.loader import load_release_config
+    from repo_tools.client.sources import RemoteFailure
+    from repo_tools.release.sshsig import AllowedSignersError
+    from repo_tools.rules import client as client_rules
+
+    try:
+        remote, _ = load_release_config(location, allowed_signers,
+                                        client_version=client_version)
+    except (OSError, UnicodeDecodeError, AllowedSignersError) as exc:
+        raise IOFailure(f"cannot use {allowed_signers}: {exc}") from None
+    except RemoteFailure as exc:
+        if exc.rule is client_rules.REMOTE_UNREACHABLE:
+            raise IOFailure(exc.message) from None
+        return None, [finding(exc.rule, location, exc.message)]
+    except InvalidRemote as exc:
+        return None, [finding(client_rules.INVALID_REMOTE, location, str(exc))]
+    return remote, []
 
 
 @click.command("export-defaults")
@@ -47,27 +76,30 @@ def export_defaults(client_version: str, platform: str | None, source: str,
     defaults before it is written. Exit 0 when written, 1 when no config version admits
     the client or an entry would not load (nothing written), 2 on usage or I/O errors.
     """
+    from repo_tools import compat
     from repo_tools.atomic import write_atomic
     from repo_tools.client.defaults import FILE_NAME
     from repo_tools.client.defaults import export_defaults as export
-    from repo_tools.snapshot import SnapshotUnavailable, from_checkout, from_release
+    from repo_tools.snapshot import from_checkout
 
     if _is_checkout(source):
         snapshot = from_checkout(Path(source), Path.cwd())
+        if snapshot.entries is None:
+            click.echo(render_text(sort_findings(snapshot.problems), 1), nl=False, err=True)
+            return 1
+        entries, models_of = snapshot.entries, snapshot.models_of
         where = source
     else:
         if allowed_signers is None:
             raise click.UsageError("a release needs --allowed-signers (a checkout has "
                                    "index.json at its top)")
-        try:
-            snapshot = from_release(source, allowed_signers)
-        except SnapshotUnavailable as exc:
-            raise IOFailure(str(exc)) from None
+        remote, problems = _verified_release(source, allowed_signers, client_version)
+        if remote is None:
+            click.echo(render_text(sort_findings(problems), 1), nl=False, err=True)
+            return 1
+        entries, models_of = compat.entries_from_index(remote.index), remote.models_of
         where = f"{source} (verified)"
-    if snapshot.entries is None:
-        click.echo(render_text(sort_findings(snapshot.problems), 1), nl=False, err=True)
-        return 1
-    exported = export(snapshot.entries, snapshot.models_of, client_version, platform)
+    exported = export(entries, models_of, client_version, platform)
     if not exported.ok:
         click.echo(render_text(sort_findings(exported.problems), 1), nl=False, err=True)
         return 1

@@ -32,13 +32,17 @@ class InvalidRemote(Exception):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RemoteConfig:
-    """A verified remote as the client uses it: the parsed index and, per config version,
-    the model entries that passed validation (file order) and the findings of those that
-    did not."""
+    """A verified remote as the client uses it: the parsed index and, per config version
+    read (a client reads only the one it selects), the model entries that passed
+    validation (file order) and the findings of those that did not.
+
+    archives: config version -> SHA-256 of the signed archive its models came from (none
+    for an unsigned git checkout): what lets a later load tell that it holds them."""
 
     index: dict[str, Any]
     versions: dict[str, list[dict[str, Any]]]
     skipped: dict[str, list[Finding]] = dataclasses.field(default_factory=dict)
+    archives: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def models_of(self, config_version: str) -> list[ModelEntry]:
         """The config version's entries, typed (the selection rule reads these)."""
@@ -136,6 +140,14 @@ def parse_remote_files(files: Mapping[str, bytes]) -> RemoteConfig:
                             if first else "index.json cannot be read")
     if not isinstance(doc.data, dict) or not isinstance(doc.data.get("versions"), dict):
         raise InvalidRemote("index.json has no `versions` object")
+    versions, skipped = parse_model_files(files)
+    return RemoteConfig(doc.data, versions, skipped)
+
+
+def parse_model_files(files: Mapping[str, bytes]
+                      ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[Finding]]]:
+    """The versions/<v>/models/*.json among files, parsed: per config version, the valid
+    model entries and the findings of the skipped ones (other paths are ignored)."""
     versions: dict[str, list[dict[str, Any]]] = {}
     skipped: dict[str, list[Finding]] = {}
     for path in sorted(files):
@@ -146,4 +158,4 @@ def parse_remote_files(files: Mapping[str, bytes]) -> RemoteConfig:
         versions.setdefault(match.group(1), []).extend(kept)
         if problems:
             skipped.setdefault(match.group(1), []).extend(problems)
-    return RemoteConfig(doc.data, versions, skipped)
+    return versions, skipped

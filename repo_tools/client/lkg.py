@@ -1,21 +1,27 @@
 """The last known good config: the last remote the client verified and applied.
 
-It is one JSON file, replaced atomically (a crash leaves the old or the new one). It
-keeps the verified remote's whole index and every config version's valid models, not
-only this client's selection, so that after an application update (a new client version)
-the fallback selects for the new version with the same rule as a fresh load. The
-`result` member is what the load that stored it returned, for people and tools to read.
+It is one compact JSON file, replaced atomically (a crash leaves the old or the new one).
+It keeps the verified remote's index, and the valid models of the config version this
+client selected, not every config version: a client reads and stores only what it uses.
+For a signed release, `archives` names the SHA-256 of the archive those models came from
+(archives are named by content), so a later release that leaves that config version
+unchanged costs the client no archive download, and no validation, at all. After an
+application update (a new client version) the fallback selects again from the stored
+index with the same rule; a config version it does not hold is looked for in the archive
+cache (`ARCHIVE_DIR`), else the defaults are used. The `result` member says what the load
+that stored it returned (client version, platform, config version, and each model as
+[provider, model, version]), for people and tools to read.
 
-The `release` member (absent from files written before it existed, which still load) is
-the signed manifest the config came from, with its signature and the `ETag` /
-`Last-Modified` the server sent with it: what a later load asks for conditionally and
-checks again when the server says it is unchanged. It is bound to the config by the
-manifest's SHA-256 (`origin.manifest_sha256`); a block that does not match is ignored.
+The `release` member is the signed manifest the config came from, with its signature and
+the `ETag` / `Last-Modified` the server sent with it: what a later load asks for
+conditionally and checks again when the server says it is unchanged. It is bound to the
+config by the manifest's SHA-256 (`origin.manifest_sha256`); a block that does not match
+is ignored.
 
-A load that finds the release unchanged does not rewrite this file (it can be large): it
-writes a small confirmation beside it (`CONFIRMATION_FILE`: when, and the validators of
-that answer), bound to the same manifest the same way. Neither file holds a credential:
-locators are shown URLs (no user info, no query) and validators are what the server sent.
+A load that finds the release unchanged does not rewrite this file: it writes a small
+confirmation beside it (`CONFIRMATION_FILE`: when, and the validators of that answer),
+bound to the same manifest the same way. Neither file holds a credential: locators are
+shown URLs (no user info, no query) and validators are what the server sent.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import binascii
 import dataclasses
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +42,12 @@ from repo_tools.net.conditional import Validators, clean_validator
 from repo_tools.release.manifest import TIME_FORMAT
 from repo_tools.statefile import parse_state_json
 
-SCHEMA = "repo-tools-client-lkg/1"
+# /2: one config version's models and their archive hashes (/1 kept every config version;
+# it was only ever written by development builds, and is treated as damaged).
+SCHEMA = "repo-tools-client-lkg/2"
 FILE_NAME = "last-known-good.json"
+# Archives kept by SHA-256 (`<sha256>.tar`), in the client's state folder.
+ARCHIVE_DIR = "archives"
 CONFIRMATION_SCHEMA = "repo-tools-client-confirmation/1"
 CONFIRMATION_FILE = "last-known-good.confirmed.json"
 
@@ -67,6 +78,15 @@ class Confirmation:
         return self.locator == release.locator and self.manifest_sha256 == release.sha256
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def compact_json(doc: Any) -> bytes:
+    """A state file's bytes: no indentation (the file is read by programs), UTF-8."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -88,11 +108,12 @@ def lkg_bytes(lkg: LastKnownGood) -> bytes:
         "origin": dataclasses.asdict(lkg.origin),
         "index": lkg.remote.index,
         "versions": lkg.remote.versions,
+        "archives": lkg.remote.archives,
         "result": lkg.result,
     }
     if lkg.release is not None:
         doc["release"] = _release_doc(lkg.release)
-    return (json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    return compact_json(doc)
 
 
 def _validators(raw: dict[str, Any]) -> Validators:
@@ -144,8 +165,15 @@ def parse_lkg(data: bytes) -> LastKnownGood:
         if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
             raise ValueError(f"its models of {name!r} are malformed")
         clean[name] = models
+    archives = doc.get("archives")
+    if not isinstance(archives, dict) or not all(
+            name in clean and isinstance(sha, str) and _SHA256.fullmatch(sha)
+            for name, sha in archives.items()):
+        # A wrong hash here would let a later load take these models for another archive.
+        raise ValueError("its archives are malformed")
     result = doc.get("result")
-    return LastKnownGood(RemoteConfig(index, clean), origin, str(doc.get("saved", "")),
+    remote = RemoteConfig(index, clean, archives=dict(archives))
+    return LastKnownGood(remote, origin, str(doc.get("saved", "")),
                          result if isinstance(result, dict) else {},
                          _release(doc.get("release"), origin))
 
@@ -173,7 +201,7 @@ def confirmation_bytes(confirmation: Confirmation) -> bytes:
     doc = {"schema": CONFIRMATION_SCHEMA, "locator": confirmation.locator,
            "manifest_sha256": confirmation.manifest_sha256,
            "confirmed": confirmation.confirmed, **_validator_fields(confirmation.validators)}
-    return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode()
+    return compact_json(doc)
 
 
 def parse_confirmation(data: bytes) -> Confirmation | None:

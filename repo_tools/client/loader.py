@@ -11,6 +11,11 @@ Loading, in the doc's order:
 5. the result is stored as the last known good config (atomically), then the release's
    version is recorded for rollback protection.
 
+A signed release is read by what this client uses: its manifest (with the index), then
+only the archive of the config version selected for this client, which is kept by its
+SHA-256 (in the last known good config as validated models, and as a file in the archive
+cache), so a release that leaves that config version unchanged costs no archive at all.
+
 The last known good config keeps the signed manifest it came from, with the server's
 ETag and Last-Modified. A later load sends them (If-None-Match / If-Modified-Since); on
 304, or the same manifest bytes, it fetches nothing else and checks the stored manifest
@@ -28,16 +33,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repo_tools import compat
 from repo_tools.client.cache import STATE_DIR, ModelCache, ModelFile
-from repo_tools.client.catalog import InvalidRemote, RemoteConfig, load_defaults, parse_remote_files
+from repo_tools.client.catalog import (
+    InvalidRemote,
+    RemoteConfig,
+    load_defaults,
+    parse_model_files,
+    parse_remote_files,
+)
 from repo_tools.client.errors import DownloadError, NotDownloadable
 from repo_tools.client.events import (
     CacheHit,
@@ -49,6 +61,7 @@ from repo_tools.client.events import (
     emitter,
 )
 from repo_tools.client.lkg import (
+    ARCHIVE_DIR,
     CONFIRMATION_FILE,
     FILE_NAME,
     Confirmation,
@@ -64,6 +77,7 @@ from repo_tools.client.options import ClientConfig, VerifyOnUse, default_cache_d
 from repo_tools.client.progress import CancelFlag, ProgressCallback
 from repo_tools.client.result import LoadResult, Source
 from repo_tools.client.sources import (
+    Chooser,
     FetchContext,
     FetchedRemote,
     ManifestCopy,
@@ -79,8 +93,9 @@ from repo_tools.findings import Finding, finding
 from repo_tools.model import ModelEntry, entries_from
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
-from repo_tools.release.manifest import format_time
+from repo_tools.release.manifest import format_time, parse_manifest
 from repo_tools.release.state import load_state, record_accepted
+from repo_tools.release.verify import verify_archive
 from repo_tools.rules import client as rules
 
 if TYPE_CHECKING:
@@ -94,6 +109,8 @@ SOURCE_REMOTE = Source.REMOTE
 SOURCE_LAST_KNOWN_GOOD = Source.LAST_KNOWN_GOOD
 SOURCE_DEFAULTS = Source.DEFAULTS
 STATE_FILE = "release-state.json"
+# How many archives the archive cache keeps (see `ConfigClient._prune_archives`).
+ARCHIVES_KEPT = 4
 
 
 def _utc_now() -> dt.datetime:
@@ -170,6 +187,15 @@ class ConfigClient:
     @property
     def last_known_good_path(self) -> Path:
         return self.state_dir / FILE_NAME
+
+    @property
+    def archive_cache(self) -> Path:
+        """Where verified release archives are kept, as `<sha256>.tar`."""
+        return self.state_dir / ARCHIVE_DIR
+
+    def choose(self, index: Mapping[str, Any]) -> str | None:
+        """This client's config version from an index (see `choose_config_version`)."""
+        return choose_config_version(index, self.client_version)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -262,6 +288,9 @@ class ConfigClient:
         source = next((s for s in self.sources if s.describe() == lkg.origin.location), None)
         if source is None:
             return None
+        chosen = self.choose(lkg.remote.index)
+        if chosen is not None and chosen not in lkg.remote.versions:
+            return None  # an application update selects a config version not held: ask
         try:
             state = load_state(self.state_dir / STATE_FILE)
             fetched = check_stored(release, lkg.origin, FetchContext(
@@ -279,12 +308,11 @@ class ConfigClient:
         where = source.describe()
         try:
             state = load_state(self.state_dir / STATE_FILE)
-            fetched = source.fetch(FetchContext(self.allowed_signers, state, now, self.config,
-                                                self.transport(), deadline, previous))
-            if fetched.check is not RemoteCheck.DOWNLOADED:
-                assert lkg is not None  # only a release the LKG holds is found unchanged
-                return fetched, lkg.remote, None
-            return fetched, parse_remote_files(fetched.files), None
+            held = {} if lkg is None else lkg.remote.archives
+            fetched = source.fetch(FetchContext(
+                self.allowed_signers, state, now, self.config, self.transport(), deadline,
+                previous, self.choose, held, self.archive_cache))
+            return fetched, _remote_of(fetched, lkg), None
         except RemoteFailure as failure:
             return None, None, finding(failure.rule, where, failure.message)
         except VerificationError as exc:  # the stored rollback state is damaged (R023)
@@ -318,7 +346,8 @@ class ConfigClient:
               and fetched.release.signature == previous.signature and lkg.result == stored):
             self._confirm(fetched.release, origin, now)
         else:
-            self._store(remote, origin, stored, now, fetched.release)
+            self._store(remote, resolution.config_version, origin, stored, now,
+                        fetched.release)
         log.info("loaded config %s for client %s: %d models from %s (%s)",
                  resolution.config_version, self.client_version, len(models),
                  origin.describe(), fetched.check)
@@ -357,21 +386,73 @@ class ConfigClient:
                        f"the allowed {self.config.max_drop_fraction:.0%}); not applied")
 
     def _stored_result(self, result: LoadResult) -> dict[str, Any]:
-        """The LKG's `result` member for a load's result."""
+        """The LKG's `result` member for a load's result: which models, by (provider,
+        model, version); the entries themselves are in its `versions` and the defaults,
+        and a second copy would double the file."""
         return {"client_version": self.client_version, "platform": self.platform,
                 "config_version": result.config_version,
-                "models": [dict(m.raw) for m in result.models]}
+                "models": [list(m.identity) for m in result.models]}
 
-    def _store(self, remote: RemoteConfig, origin: Origin, stored: dict[str, Any],
-               now: dt.datetime, release: ManifestCopy | None = None) -> None:
-        lkg = LastKnownGood(RemoteConfig(remote.index, remote.versions), origin,
-                            format_time(now), stored, release)
+    def _store(self, remote: RemoteConfig, config_version: str, origin: Origin,
+               stored: dict[str, Any], now: dt.datetime,
+               release: ManifestCopy | None = None) -> None:
+        """Keep the index and this client's config version (its models and archive hash)
+        only, then drop cached archives the stored config no longer names."""
+        archives = {config_version: remote.archives[config_version]} if (
+            config_version in remote.archives) else {}
+        kept = RemoteConfig(remote.index, {config_version: remote.versions.get(
+            config_version, [])}, archives=archives)
+        lkg = LastKnownGood(kept, origin, format_time(now), stored, release)
         try:
             write_lkg(self.last_known_good_path, lkg)
             self._remember_accepted(origin)
         except (OSError, VerificationError) as exc:
             log.warning("could not store the last known good config in %s: %s",
                         self.state_dir, exc)
+            return
+        self._prune_archives(set(archives.values()))
+
+    def _prune_archives(self, keep: set[str]) -> None:
+        """Bound the archive cache: the archives the last known good config uses, and the
+        ARCHIVES_KEPT - 1 others used last (mtime: set on every use), so that switching
+        between a few config versions (an application update and back, two apps of one
+        cache) costs no download; older ones would only grow the cache."""
+        try:
+            others = [(path.stat().st_mtime_ns, path) for path in
+                      self.archive_cache.glob("*.tar") if path.stem not in keep]
+        except OSError:
+            return
+        others.sort(reverse=True)
+        for _, path in others[ARCHIVES_KEPT - 1:]:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.info("could not remove %s from the archive cache: %s", path, exc)
+
+    def _held_remote(self, lkg: LastKnownGood, config_version: str) -> RemoteConfig | None:
+        """The last known good config's remote with config_version's models: as stored,
+        or read from the archive cache (verified against the stored manifest) when this
+        client selects a config version the stored config does not hold (after an
+        application update); None when neither has it."""
+        if config_version in lkg.remote.versions:
+            return lkg.remote
+        if lkg.release is None:
+            return None
+        try:
+            # The stored manifest was verified when it was stored; the archive is checked
+            # against its entry (size, SHA-256, members) as a downloaded one is.
+            archive = parse_manifest(lkg.release.manifest).archive_of(config_version)
+            if archive is None:
+                return None
+            data = (self.archive_cache / f"{archive.sha256}.tar").read_bytes()
+            files = verify_archive(archive, data, limits=self.config.verify_limits)
+        except (OSError, VerificationError):
+            return None
+        versions, skipped = parse_model_files(files)
+        return dataclasses.replace(
+            lkg.remote, versions={**lkg.remote.versions, **versions},
+            skipped={**lkg.remote.skipped, **skipped},
+            archives={**lkg.remote.archives, config_version: archive.sha256})
 
     def _confirm(self, release: ManifestCopy, origin: Origin, now: dt.datetime) -> None:
         """Record that the stored release was found unchanged now (a small file, not the
@@ -471,16 +552,21 @@ class _Fallback:
         reason = reasons[-1]
         reasons = list(reasons)
         if self.lkg is not None:
-            resolution = client.select(self.lkg.remote)
-            if resolution.config_version is not None:
+            chosen = client.choose(self.lkg.remote.index)
+            held = None if chosen is None else client._held_remote(self.lkg, chosen)
+            if held is not None:
+                resolution = client.select(held)
                 log.warning("%s %s; using the last known good config (%s, saved %s)",
                             reason.rule, reason.message, self.lkg.origin.describe(),
                             self.lkg.saved)
                 models, conflicts = client._assemble(self.defaults, resolution.models)
                 return LoadResult(models, resolution.config_version, Source.LAST_KNOWN_GOOD,
                                   reasons, [*self.skipped, *conflicts], self.lkg.origin)
-            why = (f"the last known good config ({self.lkg.origin.describe()}) admits no "
-                   f"config version for client {client.client_version} either")
+            shown = self.lkg.origin.describe()
+            why = (f"the last known good config ({shown}) admits no config version for "
+                   f"client {client.client_version} either" if chosen is None else
+                   f"the last known good config ({shown}) does not hold config version "
+                   f"{chosen}, which client {client.client_version} selects")
         else:
             why = "there is no last known good config yet"
         log.warning("%s %s; %s: using the defaults only", reason.rule, reason.message, why)
@@ -491,17 +577,44 @@ class _Fallback:
                           [*self.skipped, *conflicts], None)
 
 
+def choose_config_version(index: Mapping[str, Any], client_version: str) -> str | None:
+    """The config version an index selects for client_version, the selection module's rule
+    (None: none admits it, or the index has no `versions` object, which
+    parse_remote_files reports as C003): what decides which archive a client reads."""
+    if not isinstance(index.get("versions"), dict):
+        return None
+    return compat.select_config_version(compat.entries_from_index(index), client_version)
+
+
+def _remote_of(fetched: FetchedRemote, lkg: LastKnownGood | None) -> RemoteConfig:
+    """The fetched remote as the client uses it: the files it read, parsed, and the models
+    of the archives it held already (`fetched.held`) from the last known good config."""
+    parsed = parse_remote_files(fetched.files)
+    versions = dict(parsed.versions)
+    for config_version in fetched.held:
+        assert lkg is not None  # only what the last known good config holds is `held`
+        versions[config_version] = lkg.remote.versions[config_version]
+    return RemoteConfig(parsed.index, versions, parsed.skipped, dict(fetched.archives))
+
+
 def load_release_config(location: str,
                         allowed_signers: str | Path | Sequence[sshsig.AllowedSigner], *,
                         now: dt.datetime | None = None,
-                        config: ClientConfig | None = None) -> tuple[RemoteConfig, Origin]:
+                        config: ClientConfig | None = None,
+                        client_version: str | None = None) -> tuple[RemoteConfig, Origin]:
     """A published release (folder URL, manifest URL or directory), verified as a client
     verifies it but without rollback state, and parsed as a client parses it (invalid
     models skipped, see `RemoteConfig.skipped`). This is what `repo-tools resolve --bundle`
-    shows. Raises RemoteFailure (C001 unreachable, C002 rejected) or InvalidRemote."""
+    shows. Every config version's archive is read and verified, unless client_version is
+    given: then only the one its selection picks, as that client would (`export-defaults`).
+    Raises RemoteFailure (C001 unreachable, C002 rejected) or InvalidRemote."""
     from repo_tools.client.sources import BundleSource
 
+    choose: Chooser | None = None
+    if client_version is not None:
+        choose = functools.partial(choose_config_version,
+                                   client_version=compat.normalise(client_version))
     context = FetchContext(_signers(allowed_signers), {}, now or _utc_now(),
-                           config or ClientConfig())
+                           config or ClientConfig(), choose=choose)
     fetched = BundleSource(location).fetch(context)
     return parse_remote_files(fetched.files), fetched.origin

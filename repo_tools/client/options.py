@@ -53,7 +53,7 @@ class ClientConfig:
     load_timeout: seconds the remote part of one `load()` may take in all (fetching and
         verifying the release, or cloning); past it, `load()` falls back to the last known
         good config (C001).
-    fetch_timeout: seconds one release file (manifest, signature, bundle) may take in all,
+    fetch_timeout: seconds one release file (manifest, signature, archive) may take in all,
         inside load_timeout.
     download_timeout: seconds one model download in `ensure()` may take in all (None: no
         limit; the read timeout still bounds every wait for data).

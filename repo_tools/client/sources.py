@@ -2,14 +2,19 @@
 or a git repository, and how each is verified before anything in it is used.
 
 A `BundleSource` is a folder published by `repo-tools release` (`manifest.json`, its
-`.sig`, `bundle-<N>.tar`); it is verified by `repo_tools.release.verify` in full.
+`.sig`, and `<sha256>.tar`, one archive per config version). The client verifies the
+manifest first (`repo_tools.release.verify.verify_manifest`), picks its config version from
+the signed index, and then reads that version's archive only, capped at its signed size and
+verified (`verify_archive`). Archives are named by their content, so they are kept in the
+client's archive cache by hash, and an archive the client holds already (as models in its
+last known good config, or as a file in that cache) is never fetched again.
 
 A `GitSource` (the design doc's `repo_url` / `branch` / `config_path` / `auth_token`) is
 cloned with git itself (`--depth 1`). git gives no signature of its own, so:
 
 * when `config_path` holds a release folder (`manifest.json` + `manifest.json.sig`, i.e.
   the maintainers commit `repo-tools release --out <config_path>`), it is verified exactly
-  like a `BundleSource`: signature, rollback, expiry, every file's hash;
+  like a `BundleSource`: signature, rollback, expiry, its config version's archive;
 * otherwise `config_path` must hold a plain checkout (index.json and versions/), which is
   accepted only when the application opts in (`ClientConfig.allow_unsigned_git`), with
   validation only; without the opt-in it is rejected (C002).
@@ -25,21 +30,24 @@ a redirect there. It is scrubbed from any git output that is logged.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
 import hashlib
+import logging
 import os
 import stat
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from repo_tools import repo as repo_layout
 from repo_tools import schemas
+from repo_tools.atomic import write_atomic
 from repo_tools.client.errors import ClientError
 from repo_tools.client.options import ClientConfig
 from repo_tools.net.conditional import Validators
@@ -47,13 +55,24 @@ from repo_tools.net.deadline import Deadline
 from repo_tools.release import sshsig
 from repo_tools.release.errors import VerificationError
 from repo_tools.release.fetch import DirectorySource, FetchError, Source, locate
-from repo_tools.release.manifest import MANIFEST_NAME, signature_name
-from repo_tools.release.verify import AcceptedRelease, read_archives, verify_manifest
+from repo_tools.release.manifest import INDEX_PATH, MANIFEST_NAME, VersionArchive, signature_name
+from repo_tools.release.verify import (
+    AcceptedRelease,
+    archive_limit,
+    verify_archive,
+    verify_manifest,
+)
 from repo_tools.rules import client as rules
 from repo_tools.rules import release as release_rules
 
 if TYPE_CHECKING:
     from repo_tools.net.transport import Transport
+
+log = logging.getLogger("repo_tools.client")
+
+# The client's pick of a config version from a verified index (index.json's value); None
+# when none admits it, or the index has no usable `versions` (the caller then says why).
+Chooser = Callable[[Mapping[str, Any]], "str | None"]
 
 
 class RemoteFailure(ClientError):
@@ -86,7 +105,8 @@ class Origin:
 class RemoteCheck(enum.StrEnum):
     """How a load that used the remote learned that its release is current.
 
-    DOWNLOADED: the manifest was new (or not known), so signature and bundle were fetched.
+    DOWNLOADED: the manifest was new (or not known), so its signature was fetched, and the
+        archive of the client's config version unless the client held that very archive.
     NOT_MODIFIED: the server answered the conditional request with 304 Not Modified.
     UNCHANGED: the server answered 200 with the very manifest bytes already stored (a
         server that ignores conditional requests).
@@ -94,7 +114,9 @@ class RemoteCheck(enum.StrEnum):
         `ClientConfig.refresh_interval` seconds ago.
     Apart from DOWNLOADED, nothing but the manifest was requested (NOT_DUE: nothing), and
     the stored manifest passed every check of a fresh one again (signature against today's
-    allowed signers, repository, rollback, expiry)."""
+    allowed signers, repository, rollback, expiry). The one exception: an application
+    update that selects a config version the client holds no archive of fetches that
+    archive, whatever the check."""
 
     DOWNLOADED = "downloaded"
     NOT_MODIFIED = "not-modified"
@@ -106,7 +128,7 @@ class RemoteCheck(enum.StrEnum):
 class ManifestCopy:
     """A verified release's signed manifest as it was fetched, kept with the last known
     good config so that a later load can ask for it conditionally, tell that it is
-    unchanged, and check it again, without fetching the signature or the bundle.
+    unchanged, and check it again, without fetching the signature or any archive.
 
     locator: where it was fetched (`Source.locator`: no credentials, no query); its
         validators are only ever sent back there."""
@@ -123,17 +145,24 @@ class ManifestCopy:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FetchedRemote:
-    """The verified files (path -> bytes: index.json and versions/**) and their origin.
+    """The verified files (path -> bytes: index.json and the model files of the config
+    versions read) and their origin.
 
     release: the signed manifest they came from (None: an unsigned git checkout).
-    check: how the release was found current; when it is not DOWNLOADED, `files` is empty
-        and the release is the one `FetchContext.previous` named (the caller has its
-        config)."""
+    check: how the release was found current. Whatever it is, `files` holds index.json
+        (NOT_DUE: nothing; the caller has its config) and the model files of the chosen
+        config version, unless the caller held them already (`held`).
+    archives: config version -> SHA-256 of its archive, for each config version chosen
+        from a signed release (read now or held).
+    held: the chosen config versions whose archive is one `FetchContext.held` named: not
+        read again, the caller has their models."""
 
     files: Mapping[str, bytes]
     origin: Origin
     release: ManifestCopy | None = None
     check: RemoteCheck = RemoteCheck.DOWNLOADED
+    archives: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    held: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -142,7 +171,14 @@ class FetchContext:
     what fetching needs: the transport and the deadline of the whole load (None: a
     transport from the config, and the config's load_timeout from now), and the release
     the client already holds (`previous`: asked for conditionally, and not fetched again
-    when the manifest is unchanged)."""
+    when the manifest is unchanged).
+
+    choose: picks the one config version to read from the verified index (None: read
+        every config version, as `resolve --bundle` does).
+    held: config version -> archive SHA-256 whose verified models the caller has already
+        (its last known good config): such an archive is not read again.
+    archive_cache: a folder where downloaded archives are kept as `<sha256>.tar` and
+        looked for before downloading (None: no cache)."""
 
     allowed_signers: Sequence[sshsig.AllowedSigner]
     state: Mapping[str, AcceptedRelease]
@@ -151,6 +187,9 @@ class FetchContext:
     transport: Transport | None = None
     deadline: Deadline | None = None
     previous: ManifestCopy | None = None  # the last known good config's release
+    choose: Chooser | None = None
+    held: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    archive_cache: Path | None = None
 
 
 class RemoteSource(Protocol):
@@ -251,7 +290,8 @@ def _manifest_copy(source: Source, manifest_name: str, data: bytes | None,
 
 def _verify(source: Source, copy: ManifestCopy, check: RemoteCheck, context: FetchContext,
             kind: str) -> FetchedRemote:
-    """The manifest's checks, then (for a new release only) its bundle's."""
+    """The manifest's checks, then the archive of the config version the client chooses
+    from its index (every archive without a chooser), unless the client holds it."""
     limits = context.config.verify_limits
     checked = verify_manifest(copy.manifest, copy.signature, context.allowed_signers,
                               now=context.now, state=context.state,
@@ -259,13 +299,69 @@ def _verify(source: Source, copy: ManifestCopy, check: RemoteCheck, context: Fet
     manifest = checked.manifest
     origin = Origin(kind, source.describe(), True, manifest.repository,
                     manifest.bundle_version, checked.manifest_sha256)
-    if check is not RemoteCheck.DOWNLOADED:
-        return FetchedRemote({}, origin, copy, check)
-    # Interim (issue 17 in progress): every archive, as the single bundle was.
-    files = {"index.json": manifest.index_bytes()}
-    for _, contents in read_archives(source, manifest, limits=limits):
-        files.update(contents)
-    return FetchedRemote(files, origin, copy, check)
+    if context.choose is None:
+        chosen: Sequence[VersionArchive] = manifest.versions
+    else:
+        # An index naming a config version the release has no archive for gives that
+        # version no models, as a missing folder did; the selection then says so.
+        choice = context.choose(manifest.index)
+        found = None if choice is None else manifest.archive_of(choice)
+        chosen = () if found is None else (found,)
+    files = {INDEX_PATH: manifest.index_bytes()}
+    archives: dict[str, str] = {}
+    held: list[str] = []
+    for archive in chosen:
+        archives[archive.config_version] = archive.sha256
+        if context.held.get(archive.config_version) == archive.sha256:
+            held.append(archive.config_version)
+            continue
+        files.update(read_archive(source, archive, context))
+    return FetchedRemote(files, origin, copy, check, archives, tuple(held))
+
+
+def read_archive(source: Source, archive: VersionArchive,
+                 context: FetchContext) -> dict[str, bytes]:
+    """One config version's archive, verified (path -> bytes of its model files): from the
+    archive cache when it holds a copy that verifies, else fetched (capped at its signed
+    size, with the transport's retries, inside the load's deadline) and then cached."""
+    limits = context.config.verify_limits
+    # A local folder (or a git clone) holds its archives already: nothing to save.
+    cache = None if isinstance(source, DirectorySource) else context.archive_cache
+    path = None if cache is None else cache / f"{archive.sha256}.tar"
+    if path is not None:
+        cached = _read_cached(path, archive)
+        if cached is not None:
+            try:
+                files = verify_archive(archive, cached, limits=limits)
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # "used last", for the cache's pruning
+                return files
+            except VerificationError as exc:
+                # Its name promises content it no longer has: drop it and fetch anew.
+                log.info("the cached %s is damaged (%s); fetching it again", path, exc.message)
+                with contextlib.suppress(OSError):  # the download below replaces it anyway
+                    path.unlink(missing_ok=True)
+    data = source.read(archive.name, archive_limit(archive, limits))
+    files = verify_archive(archive, data, limits=limits)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        except OSError as exc:  # the cache only saves a download next time
+            log.info("could not keep %s in the archive cache: %s", archive.name, exc)
+    return files
+
+
+def _read_cached(path: Path, archive: VersionArchive) -> bytes | None:
+    """The cached archive's bytes when the file has the signed size (else None: a file of
+    another size cannot verify, and need not be read)."""
+    try:
+        with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size != archive.size:
+                return None
+            return handle.read(archive.size + 1)
+    except OSError:
+        return None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -392,7 +488,7 @@ class GitSource:
                     f"config_path {self.config_path or '.'!r}; publish one with `repo-tools "
                     "release --out` there, or let the application opt in to unsigned git "
                     "sources (ClientConfig.allow_unsigned_git)")
-            files = read_checkout(root)
+            files = read_checkout(root, context.choose)
             if repo_layout.INDEX_FILE not in files:
                 raise RemoteFailure(rules.REMOTE_UNREACHABLE,
                                     f"{self.describe()} has no index.json at config_path "
@@ -486,18 +582,47 @@ def git_environment(base: Mapping[str, str], repo_url: str,
     return env
 
 
-def read_checkout(root: Path) -> dict[str, bytes]:
+def read_checkout(root: Path, choose: Chooser | None = None) -> dict[str, bytes]:
     """index.json and versions/*/models/*.json under root, regular files only (a symlink
-    in a checkout could point anywhere on the client's disk)."""
+    in a checkout could point anywhere on the client's disk). With `choose`, only the
+    model files of the config version it picks from the index are read."""
     files: dict[str, bytes] = {}
     inside = root.resolve()
-    candidates = [root / repo_layout.INDEX_FILE, *repo_layout.model_files(root)]
-    for path in candidates:
+
+    def read(path: Path) -> None:
         try:
             if not stat.S_ISREG(path.lstat().st_mode) or not path.resolve().is_relative_to(
                     inside):
-                continue
+                return
             files[path.relative_to(root).as_posix()] = path.read_bytes()
         except OSError:
-            continue
+            return
+
+    read(root / repo_layout.INDEX_FILE)
+    if choose is None:
+        candidates = repo_layout.model_files(root)
+    else:
+        chosen = _checkout_choice(files.get(repo_layout.INDEX_FILE), choose)
+        models = root / repo_layout.VERSIONS_DIR / chosen / repo_layout.MODELS_DIR \
+            if chosen is not None else None
+        candidates = [] if models is None or not models.is_dir() else sorted(
+            p for p in models.iterdir() if p.name.endswith(".json"))
+    for path in candidates:
+        read(path)
     return files
+
+
+def _checkout_choice(index: bytes | None, choose: Chooser) -> str | None:
+    """The config version to read from a checkout's index.json; None when the index is not
+    usable (parse_remote_files says why) or names a folder that could leave versions/."""
+    from repo_tools.jsonfile import load_json_bytes
+
+    if index is None:
+        return None
+    doc, _ = load_json_bytes(index, repo_layout.INDEX_FILE)
+    if doc is None or not isinstance(doc.data, dict):
+        return None
+    chosen = choose(doc.data)
+    if chosen is None or "/" in chosen or "\\" in chosen or chosen in (".", ".."):
+        return None
+    return chosen

@@ -186,11 +186,11 @@ def verify_archive(archive: VersionArchive, data: bytes, *,
     archive_limit(archive, limits)
     _cap(data, limits.max_archive_bytes, name)
     if len(data) != archive.size:
-        raise VerificationError(rules.BUNDLE_MISMATCH,
+        raise VerificationError(rules.ARCHIVE_MISMATCH,
                                 f"the archive is {len(data)} bytes, the manifest says "
                                 f"{archive.size}", name)
     if hashlib.sha256(data).hexdigest() != archive.sha256:
-        raise VerificationError(rules.BUNDLE_MISMATCH,
+        raise VerificationError(rules.ARCHIVE_MISMATCH,
                                 "the archive's SHA-256 differs from the manifest", name)
     prefix = member_path(archive.config_version, "")
     contents: dict[str, bytes] = {}

@@ -82,8 +82,8 @@ FUTURE_DATED = Rule(
     "The manifest was `created` further in the future than the allowed clock skew.",
     "Check the client's clock and the release's SOURCE_DATE_EPOCH.",
 )
-BUNDLE_MISMATCH = Rule(
-    "R014", "bundle-mismatch", E,
+ARCHIVE_MISMATCH = Rule(
+    "R014", "archive-mismatch", E,
     "A config version's archive differs in size or SHA-256 from what the manifest states.",
     "Re-download the archive the manifest names; it was tampered with or truncated.",
 )
@@ -139,7 +139,7 @@ BAD_STATE = Rule(
 )
 VERIFY_RULES = (OVERSIZE, BAD_SIGNATURE_FORMAT, UNSUPPORTED_ALGORITHM, WRONG_NAMESPACE,
                 UNTRUSTED_KEY, BAD_SIGNATURE, MALFORMED_MANIFEST, NON_CANONICAL_MANIFEST,
-                WRONG_REPOSITORY, ROLLBACK, EQUIVOCATION, EXPIRED, FUTURE_DATED, BUNDLE_MISMATCH,
+                WRONG_REPOSITORY, ROLLBACK, EQUIVOCATION, EXPIRED, FUTURE_DATED, ARCHIVE_MISMATCH,
                 MALFORMED_ARCHIVE, ARCHIVE_EXTENSION, NOT_REGULAR_MEMBER, UNSAFE_MEMBER_NAME,
                 DUPLICATE_MEMBER, UNLISTED_MEMBER, MISSING_MEMBER, MEMBER_MISMATCH, BAD_STATE)
 

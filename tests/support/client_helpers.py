@@ -75,7 +75,17 @@ class Release:
     """A published release folder and what it took to make it."""
 
     out: Path
-    files: dict[str, bytes]
+    files: dict[str, bytes]  # relative path -> bytes
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.files["manifest.json"])
+        return parsed
+
+    def archive_of(self, config_version: str) -> str:
+        """The release-relative path of a config version's archive."""
+        name: str = self.manifest["versions"][config_version]["archive"]
+        return name
 
 
 class Lab:
@@ -133,8 +143,7 @@ class Lab:
                   *extra,
                   cwd=self.root)
         assert run.exit_code == 0, run.stdout + run.stderr
-        files = {p.name: p.read_bytes() for p in self.out.iterdir() if p.is_file()}
-        return Release(self.out, files)
+        return Release(self.out, release_files(self.out))
 
     def serve(self, files: dict[str, bytes], prefix: str = "/rel/") -> str:
         """Serve exactly these release files under prefix (others 404); the folder URL."""
@@ -150,6 +159,13 @@ class Lab:
         return ConfigClient(version, platform, source=BundleSource(url or self.server.url(
             "/rel/")), allowed_signers=self.allowed, defaults_dir=self.defaults,
                             cache_dir=self.root / cache, config=config)
+
+
+def release_files(out: Path) -> dict[str, bytes]:
+    """A release folder's files by relative path (manifests, signatures, `<sha256>.tar`
+    archives)."""
+    return {p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def _missing() -> Any:

@@ -2,7 +2,7 @@
 CDN or a static host would: `ETag` (the file's SHA-256) and `Last-Modified` (its mtime) on
 every answer, `304 Not Modified` for a conditional GET whose validators still match (RFC
 9110 13.1: If-None-Match first, If-Modified-Since only without it), `Cache-Control`
-short for manifests and immutable for bundles.
+short for manifests and immutable for archives (`<sha256>.tar`).
 
 It logs every exchange (method, path, status, body bytes, request headers), so tests can
 count what a client asked for and what it cost. `honour_conditionals=False` makes it a
