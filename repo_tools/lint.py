@@ -70,7 +70,7 @@ def lint_repo(repo: Path, *, base: Path | None = None, settings: Settings | None
     if "validate" in wanted:
         # The platform rule rides on validate's one read of each file.
         found.extend(validate_paths(paths, shown_from, known_platforms=settings.known_platforms,
-                                    on_version=on_version).findings)
+                                    on_version=on_version, whole_folders=True).findings)
     if "migrate" in wanted:
         targets = paths
         if "validate" in wanted:

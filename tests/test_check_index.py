@@ -238,6 +238,30 @@ def test_unreadable_model_files_are_left_to_validate(tmp_path: Path) -> None:
     assert [(f["rule"], f["pointer"]) for f in found] == [("I008", "/models/3/compatibility")]
 
 
+def test_unreachable_findings_skip_what_model_client_range_refuses() -> None:
+    # Entries are measured once per distinct pair of bounds; a bound that is a list (not
+    # hashable) or a compatibility that is not an object must not change which get I008.
+    from repo_tools.checks.index import unreachable_findings
+    from repo_tools.compat import Interval
+    from repo_tools.model import EntrySummary
+
+    def entry(index: int, low: Any, high: Any, is_object: bool = True) -> EntrySummary:
+        return EntrySummary("m.json", f"/models/{index}", "p", f"m{index}", "1.0.0", None,
+                            None, low, high, is_object)
+
+    selected = Interval.closed("1.0.0", None)
+    assert selected is not None
+    ranges = [selected]
+    entries = [entry(0, "1.0.0", None), entry(1, "0.1.0", "0.2.0"), entry(2, "0.1", None),
+               entry(3, None, None, False), entry(4, "0.1.0", "0.2.0"), entry(5, "2.0.0", None)]
+    expected = ["/models/1/compatibility", "/models/4/compatibility"]
+    for listed in ([], [entry(6, ["0.1.0"], None)]):
+        found = unreachable_findings([*entries, *listed], "v1.0.0", ranges, {})
+        assert [f.pointer for f in found] == expected
+    assert unreachable_findings(entries[:1] + entries[2:4] + entries[5:], "v1.0.0", ranges,
+                                {}) == []
+
+
 def test_lint_includes_the_index_checks() -> None:
     repo = FIXTURES / "I006-dead-config-version" / "fail"
     result = lint_repo(repo, base=repo)

@@ -382,3 +382,34 @@ def test_files_a_release_would_refuse_are_errors_before_the_release(tmp_path: Pa
     index = cli("check-index", "--format", "json", cwd=repo)
     assert index.exit_code == 1 and findings_json(index) == found
     assert "unpublishable-file" in cli("rules", "R036").stdout
+
+
+@pytest.mark.parametrize("shown_from", ["repo", "elsewhere"])
+def test_validate_on_lints_listing_needs_no_folder_listed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shown_from: str) -> None:
+    # lint names every model file, so validate_paths(whole_folders=True) does not list each
+    # folder again for siblings: the findings (cross-file ones included) must be the same.
+    from repo_tools import repo as repo_layout
+    from repo_tools.checks.validate import validate_paths
+
+    twin = model(download={"url": "https://example.com/m.gguf", "sha256": SHA_A,
+                           "cachePath": "huggingface/m.gguf"})
+    nested = model(model="other", download={"url": "https://example.com/o.gguf",
+                                            "sha256": "b" * 64,
+                                            "cachePath": "huggingface/m.gguf/o.gguf"})
+    repo = make_repo(tmp_path / "repo", {
+        "v1.0.0/huggingface": config(twin),
+        "v1.0.0/Huggingface-copy": config(twin, nested),
+        "versions/v1.0.0/models/.hidden.json": config(twin),
+        "v2.0.0/huggingface": config(model()),
+        "v2.0.0/broken": b"{not json",
+    }, INDEX)
+    base = tmp_path / shown_from
+    base.mkdir(exist_ok=True)
+    monkeypatch.chdir(base)  # `--repo ../repo` from elsewhere: paths shown as `../repo/...`
+    paths = repo_layout.model_file_names(repo if shown_from == "repo" else
+                                         Path(os.path.relpath(repo, base)))
+    listed = validate_paths(paths, base, whole_folders=True).findings
+    assert listed == validate_paths(paths, base).findings
+    assert {"V007", "V008", "J003"} <= {f.rule for f in listed}
+    assert any(f.path.endswith("/.hidden.json") for f in listed)

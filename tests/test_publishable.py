@@ -190,3 +190,18 @@ def test_lint_reports_the_collisions_and_links_release_refuses(extra: list[str],
             assert exc.code == "R039" and exc.path in links
         else:
             assert collisions == links == set()
+
+
+_PARTS = st.sampled_from(["versions", "models", "v1.0.0", "a.json", ".json", "", "json",
+                          "a.jsonx", "a.json\n", "x\n.json", "Models", "versions "])
+
+
+@given(st.lists(_PARTS, min_size=1, max_size=6))
+def test_is_model_file_path_is_the_four_part_layout(parts: list[str]) -> None:
+    # A compiled match stands in for the split, checked against the split itself.
+    from repo_tools.repo import is_model_file_path
+
+    path = "/".join(parts)
+    assert is_model_file_path(path) == (
+        len(parts) == 4 and parts[0] == "versions" and parts[2] == "models"
+        and parts[3].endswith(".json"))

@@ -469,7 +469,8 @@ caller that needs a config version's entries gets as validate goes through them.
 
 def validate_paths(paths: Sequence[str | Path], base: Path, *, jobs: int = 0,
                    known_platforms: frozenset[str] | None = None,
-                   on_version: VersionHook | None = None) -> ValidateResult:
+                   on_version: VersionHook | None = None,
+                   whole_folders: bool = False) -> ValidateResult:
     """Validate the named model files; siblings in the same config version are read for
     the cross-file rules but only the named files are reported on.
 
@@ -479,6 +480,8 @@ def validate_paths(paths: Sequence[str | Path], base: Path, *, jobs: int = 0,
     config version, however large the repo is. `known_platforms` adds lint's L004 to the
     named files' checks (one read of each file for both). `on_version` is handed each
     models directory's summaries, so that lint's index rule reads no file again.
+    `whole_folders`: the paths are every model file of their folders, as listed by
+    `repo.model_file_names` (lint's call), so no folder is listed again for siblings.
     """
     named = _display_paths(paths, base)
     # Group the files by config version (its models directory), adding unnamed siblings.
@@ -499,7 +502,9 @@ def validate_paths(paths: Sequence[str | Path], base: Path, *, jobs: int = 0,
     for group, members in groups.items():
         if group in named:
             continue  # outside versions/<v>/models/: a group of its own, nothing to cache
-        if on_version is None and len(members) <= INDEXED_NAMED:
+        if whole_folders:
+            pass  # listing each folder again would add no file (18 ms at 10,000 files)
+        elif on_version is None and len(members) <= INDEXED_NAMED:
             # Its siblings are not even listed as paths unless the index cannot answer.
             present = repo_layout.model_names_in(group)
             index = KeyIndex.load(Path(group), len(present))
