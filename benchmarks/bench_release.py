@@ -213,7 +213,7 @@ def release_rows(files: int, med: dict[str, float], memory: dict[str, int],
     if failed is None:
         rel = med["release"]
         rows.append(
-            {"benchmark": f"release, {files} files (checks + bundle + sign)",
+            {"benchmark": f"release, {files} files (checks + archives + sign)",
              "repo_tools": f"{seconds(rel)}, {size[0]:,} bytes in {size[1]} files",
              "baseline": f"tar czf {seconds(czf)}", "ratio": rel / czf})
         rows.append(
