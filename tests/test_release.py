@@ -29,6 +29,7 @@ from repo_tools.release.errors import ReleaseRefused, VerificationError
 from repo_tools.release.fetch import locate
 from repo_tools.release.manifest import canonical_json
 from repo_tools.release.publish import ReleaseRequest, prepare_release
+from repo_tools.release.publish import _index_value as index_value
 from repo_tools.release.verify import VerifiedRelease, verify_published
 from tests.support.helpers import (
     Run,
@@ -1157,3 +1158,52 @@ def test_a_full_disk_while_staging_is_an_io_failure_that_leaves_nothing(
     assert run.exit_code == 2 and "No space left on device" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
     assert tree(out) == before and not leftovers(out, s["tmp"])
+
+
+class _SwappingHandler(_QuietHandler):
+    """Serves the release folder, but manifest.json is the signed one only the first
+    time: later requests get `forged` (a server that changes its answer)."""
+
+    forged: bytes = b""
+    manifest_requests: list[str] = []
+
+    def do_GET(self) -> None:
+        if self.path == "/manifest.json":
+            self.manifest_requests.append(self.path)
+            if len(self.manifest_requests) > 1:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(self.forged)))
+                self.end_headers()
+                self.wfile.write(self.forged)
+                return
+        super().do_GET()
+
+
+def test_resign_signs_the_very_manifest_whose_signature_it_checked(
+        setup: dict[str, Path]) -> None:
+    assert release(setup).exit_code == 0
+    genuine = json.loads((setup["out"] / "manifest.json").read_bytes())
+    forged = dict(genuine, commit="f" * 40)
+    handler = type("Swapping", (_SwappingHandler,), {
+        "forged": canonical_json(forged), "manifest_requests": []})
+    served = functools.partial(handler, directory=str(setup["out"]))
+    with BackgroundServer(QuietHTTPServer(("127.0.0.1", 0), served)) as server:
+        out = setup["tmp"] / "resigned"
+        run = cli("release", "--repo", setup["repo"], "--key", setup["key"], "--out", out,
+                  "--created", "now", "--resign", "--previous", server.url("/"),
+                  "--allowed-signers", setup["allowed"], cwd=setup["tmp"])
+    assert run.exit_code == 0, run.stdout + run.stderr
+    # One read: the signature is checked on the bytes that are signed again.
+    assert handler.manifest_requests == ["/manifest.json"]
+    assert manifest(out)["commit"] == genuine["commit"] != "f" * 40
+
+
+def test_an_index_value_no_verifier_reads_back_is_refused(setup: dict[str, Path]) -> None:
+    # 1e16 is canonicalised as 10000000000000000, an integer beyond I-JSON's 2**53 that
+    # the manifest parser refuses (R007): release must not publish it.
+    index = setup["repo"] / "index.json"
+    doc = json.loads(index.read_text())
+    doc["note"] = 1e16
+    with pytest.raises(ReleaseRefused) as refused:
+        index_value(ReleaseFile("index.json", json.dumps(doc).encode()))
+    assert refused.value.code == "R033" and "cannot carry exactly" in refused.value.message

@@ -139,12 +139,12 @@ def release(repo: Path, key_path: Path | None, out: Path, repository: str | None
     request = publish.ReleaseRequest(repo, out, repository, expires_days, bundle_version,
                                      previous, allow_removals, created,
                                      allow_shrink=allow_shrink, resign=resign,
-                                     dry_run=dry_run or key_path is None)
+                                     dry_run=dry_run or key_path is None,
+                                     resign_signers=tuple(trusted[0]) if resign and trusted
+                                     else None)
     now = _now()
     prepared: PreparedRelease | None = None
     try:
-        if resign and trusted is not None:
-            publish.check_previous_signature(request, trusted[0])
         prepared = publish.prepare_release(request, now=now)
         files = files or prepared.manifest.file_count
         if prepared.resigned and prepared.previous is not None:

@@ -42,6 +42,7 @@ from repo_tools.release.manifest import (
     MANIFEST_NAME,
     Manifest,
     VersionArchive,
+    canonical_json,
     format_time,
     parse_manifest,
     repository_problem,
@@ -81,6 +82,8 @@ class ReleaseRequest:
     created: str = "auto"  # auto | now | seconds since the epoch
     allow_shrink: bool = False
     resign: bool = False  # publish the previous release's files again, freshly signed
+    # --resign: the keys whose signature the previous release must carry (None: unchecked)
+    resign_signers: tuple[sshsig.AllowedSigner, ...] | None = None
     dry_run: bool = False  # build and check, write nothing (not even to a staging folder)
 
 
@@ -93,6 +96,8 @@ class PreviousRelease:
     source: Source
     where: str
     limits: VerifyLimits = DEFAULT_LIMITS
+    manifest_bytes: bytes = b""  # as read: a signature is checked on these very bytes
+    name: str = MANIFEST_NAME
 
     def files_of(self, config_versions: Iterable[str]) -> dict[str, bytes]:
         """index.json and the files of these config versions (those it has), each archive
@@ -183,11 +188,12 @@ def load_previous(request: ReleaseRequest, limits: VerifyLimits) -> PreviousRele
     source, name = located
     where = f"{source.describe()}/{name}"
     try:
-        manifest = parse_manifest(source.read(name, limits.max_manifest_bytes))
+        data = source.read(name, limits.max_manifest_bytes)
+        manifest = parse_manifest(data)
     except VerificationError as exc:
         raise ReleaseRefused(rules.BAD_PREVIOUS_RELEASE,
                              f"{where}: {exc.code} {exc.message}", where) from None
-    return PreviousRelease(manifest, source, where, limits)
+    return PreviousRelease(manifest, source, where, limits, data, name)
 
 
 def _repository_id(request: ReleaseRequest, previous: PreviousRelease | None) -> str:
@@ -352,8 +358,10 @@ def _index_value(index: ReleaseFile) -> dict[str, object]:
         raise ReleaseRefused(rules.UNBUNDLABLE_FILE, "index.json is not a JSON object",
                              INDEX_PATH)
     try:
-        Manifest("r", 1, dt.datetime.now(dt.UTC), dt.datetime.now(dt.UTC), None, value,
-                 ()).index_bytes()
+        canonical = canonical_json(value)
+        # A float such as 1e16 serialises as an integer beyond I-JSON's 2**53, which no
+        # verifier reads back: what is signed must parse to the same canonical bytes.
+        canonical_json(parse_strict(canonical.decode("utf-8")))
     except ValueError as exc:
         raise ReleaseRefused(rules.UNBUNDLABLE_FILE, f"index.json holds a value a signed "
                              f"manifest cannot carry exactly: {exc}", INDEX_PATH) from None
@@ -417,6 +425,8 @@ def _prepare_resign(request: ReleaseRequest, *, now: dt.datetime, environ: Mappi
         raise ReleaseRefused(rules.NOTHING_TO_RESIGN,
                              f"no previous release in {request.out} (or --previous) to sign "
                              "again", str(request.out))
+    if request.resign_signers is not None:
+        check_previous_signature(previous, request.resign_signers)
     created, expires = _validity(request, now, environ, limits)
     old = previous.manifest
     manifest = Manifest(_repository_id(request, previous), _version(request, previous),
@@ -445,25 +455,23 @@ def _prepare_resign(request: ReleaseRequest, *, now: dt.datetime, environ: Mappi
                            None, resigned=True, new_archives=new_archives)
 
 
-def check_previous_signature(request: ReleaseRequest, signers: Sequence[sshsig.AllowedSigner],
-                             limits: VerifyLimits = DEFAULT_LIMITS) -> None:
+def check_previous_signature(previous: PreviousRelease,
+                             signers: Sequence[sshsig.AllowedSigner]) -> None:
     """For --resign: the previous release must carry a signature the repository's
     allowed_signers accepts (its expiry aside: re-signing an expired release is the
-    point), or its files are nobody's to sign again (R042)."""
-    located = _locate_previous(request)
-    if located is None:
-        return  # prepare_release says so
-    source, name = located
+    point), or its files are nobody's to sign again (R042). Checked on the manifest bytes
+    the re-signing uses, so a server cannot show one manifest here and another there."""
+    limits = previous.limits
     try:
-        manifest_bytes = source.read(name, limits.max_manifest_bytes)
-        signature = source.read(signature_name(name), limits.max_signature_bytes)
-        created = parse_manifest(manifest_bytes).created
-        verify_manifest(manifest_bytes, signature, signers, now=created, limits=limits)
+        signature = previous.source.read(signature_name(previous.name),
+                                         limits.max_signature_bytes)
+        verify_manifest(previous.manifest_bytes, signature, signers,
+                        now=previous.manifest.created, limits=limits)
     except VerificationError as exc:
         raise ReleaseRefused(rules.NOTHING_TO_RESIGN,
                              f"the previous release's signature is not accepted by the "
                              f"repository's allowed_signers: {exc.code} {exc.message}",
-                             f"{source.describe()}/{name}") from None
+                             previous.where) from None
 
 
 def check_signer(prepared: PreparedRelease, signature: bytes,
