@@ -52,7 +52,7 @@ def test_the_release_ratio_is_release_over_lint_plus_three_tar_czf() -> None:
     assert by_name["release 10,000-file repo: peak memory (largest process; whole tree)"][
         "met"] is True
     # The rows benchmarks/run already knew keep their names.
-    assert "release, 10000 files (checks + bundle + sign)" in by_name
+    assert "release, 10000 files (checks + archives + sign)" in by_name
     assert "release without the checks (release - lint)" in by_name
 
 

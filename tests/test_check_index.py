@@ -189,7 +189,8 @@ def test_findings_on_a_repeated_entry_point_at_the_one_in_effect(tmp_path: Path)
     (tmp_path / "index.json").write_text(text)
     (tmp_path / "versions" / "v1.0.0").mkdir(parents=True)
     found = findings_json(cli("check-index", "--repo", tmp_path, "--format", "json"))
-    assert {(f["rule"], f["line"]) for f in found} == {("J004", 3), ("V002", 3)}
+    # I002: the folder holds no model file
+    assert {(f["rule"], f["line"]) for f in found} == {("J004", 3), ("V002", 3), ("I002", 3)}
     v002 = next(f for f in found if f["rule"] == "V002")
     assert text.splitlines()[2][v002["column"] - 1:].startswith('"3.0.0"')
 
@@ -208,7 +209,7 @@ def test_range_checks_wait_for_a_valid_index(tmp_path: Path) -> None:
     for name in ("v1.0.0", "v1.1.0"):
         (tmp_path / "versions" / name).mkdir(parents=True)
     run = cli("check-index", "--repo", tmp_path, "--format", "json")
-    assert rules_of(run) == {"S003"}
+    assert rules_of(run) == {"S003", "I002"}  # I002: the folders hold no model file
 
 
 def test_badly_named_directory_without_entry(tmp_path: Path) -> None:
@@ -218,6 +219,7 @@ def test_badly_named_directory_without_entry(tmp_path: Path) -> None:
     (tmp_path / "versions" / "README.md").write_text("not a config version\n")
     found = findings_json(cli("check-index", "--format", "json", cwd=tmp_path))
     assert sorted((f["rule"], f["path"]) for f in found) == [
+        ("I002", "index.json"),  # versions/v1.0.0/models/ holds no model file
         ("I003", "versions/V1.1.0"), ("I003", "versions/latest"),
         ("I004", "index.json"), ("I004", "index.json"),
         ("R036", "versions/README.md")]  # not a config version, and never published
@@ -417,8 +419,9 @@ def test_check_index_verdicts_match_the_oracle(entries: list[IndexEntry]) -> Non
         write_json(repo / "index.json", {"versions": {
             e.config_version: {"min_client_version": e.min_client_version,
                                "max_client_version": e.max_client_version} for e in entries}})
-        for e in entries:
-            (repo / "versions" / e.config_version / "models").mkdir(parents=True)
+        for e in entries:  # a model file each, or every entry is I002
+            write_json(repo / "versions" / e.config_version / "models" / "acme.json",
+                       {"schema_version": "2.0", "models": []})
         found = check_index(repo, repo)
     by_rule: dict[str, set[str]] = {}
     counts: dict[str, int] = {}

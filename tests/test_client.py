@@ -190,7 +190,8 @@ def test_invalid_models_are_skipped_and_the_rest_load(lab: Lab,
     capture(caplog)
     good = entry("good", "https://example.org/g.bin", fake_sha("g"))
     bad = entry("bad", "https://example.org/b.bin", "NOT-A-HASH")
-    lab.write_repo({"v1.1.0": [good, bad]})
+    lab.write_repo({"v1.1.0": [good, bad]}, index={"versions": {"v1.1.0": {
+        "min_client_version": "1.1.0", "max_client_version": None}}})
     out = lab.root / "out"
     # `release` refuses such a repo, so this one is published unchecked by hand: it is
     # what a client must survive (a release made by an older or buggy tool).

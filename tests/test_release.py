@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -1164,8 +1165,8 @@ class _SwappingHandler(_QuietHandler):
     """Serves the release folder, but manifest.json is the signed one only the first
     time: later requests get `forged` (a server that changes its answer)."""
 
-    forged: bytes = b""
-    manifest_requests: list[str] = []
+    forged: ClassVar[bytes] = b""
+    manifest_requests: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         if self.path == "/manifest.json":

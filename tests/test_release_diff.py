@@ -108,7 +108,9 @@ def _write(root: Path, state: State, index: dict[str, Any]) -> None:
         for provider, models in providers.items():
             write_json(root / f"versions/{config_version}/models/{provider}.json",
                        _doc(provider, models))
-    write_json(root / "index.json", {"versions": index})
+    # An index entry without model files is refused (I002): offer only what is there.
+    write_json(root / "index.json", {"versions": {
+        name: entry for name, entry in index.items() if name in state}})
 
 
 def _request(root: Path, out: Path, previous: Path | None = None) -> ReleaseRequest:

@@ -347,10 +347,12 @@ def test_the_public_key_file_says_what_to_pass(s: Setup) -> None:
     assert "PRINCIPAL namespaces=" in run.stderr and "use --allowed-signers" not in run.stderr
 
 
-def test_a_client_whose_config_version_has_no_archive_gets_a_note(s: Setup) -> None:
+def test_an_index_offering_a_config_version_without_archive_is_rejected(s: Setup) -> None:
+    # A client it selects would get no models at all: release refuses it (I002), and a
+    # verifier rejects such a manifest whatever the client version.
     index = {"versions": {**s.release.manifest.index["versions"], "v3.0.0": {
         "min_client_version": "3.0.0", "max_client_version": None}}}
     s.kit.release(version=2, index=index).write(s.out)
     run = verify(s, "--client-version", "3.1.0")
-    assert run.exit_code == 0, run.stdout + run.stderr
-    assert "client 3.1.0 selects v3.0.0, which has no archive" in run.stdout
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert "R007 the index lists 'v3.0.0', which has no archive" in run.stdout

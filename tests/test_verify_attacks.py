@@ -33,6 +33,7 @@ from repo_tools.release.verify import (
 from tests.support.verify_helpers import (
     CREATED,
     EXPIRES,
+    INDEX,
     NOW,
     REPO_ID,
     SSH_KEYGEN,
@@ -325,7 +326,8 @@ def archive_cases(kit: Kit) -> dict[str, Case]:
             honest, archives={**honest.archives, name1: data2}), a, "R014",
             "the manifest says" if len(data1) != len(data2) else "SHA-256"),
         "old archive with a new manifest": Case(replace_archive(kit.release(
-            {V1: {"huggingface.json": model_doc("other-model")}}, version=2), V1, data1), a,
+            {V1: {"huggingface.json": model_doc("other-model")}}, version=2,
+            index={"versions": {V1: INDEX["versions"][V1]}}), V1, data1), a,
             "R014", "SHA-256"),
         "bad header checksum": Case(kit.release(archives={V1: header_flip}), a, "R015",
                                     "bad checksum"),

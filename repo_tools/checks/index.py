@@ -448,6 +448,14 @@ def directory_findings(repo: Path, base: Path, index: LoadedIndex) -> list[Findi
                 rules.MISSING_VERSION_DIR, path,
                 f"{name} is listed in index.json but {repo_layout.VERSIONS_DIR}/{name}/ "
                 "does not exist", pointer_join("/versions", name)))
+        elif not repo_layout.model_names_in(versions_dir / name / repo_layout.MODELS_DIR):
+            # A release carries no archive for it, and clients it selects would get no
+            # models at all: as broken as a missing folder.
+            found.append(finding(
+                rules.MISSING_VERSION_DIR, path,
+                f"{name} is listed in index.json but {repo_layout.VERSIONS_DIR}/{name}/"
+                f"{repo_layout.MODELS_DIR}/ holds no model file (*.json)",
+                pointer_join("/versions", name)))
     for name in dirs:
         if name in listed:
             continue

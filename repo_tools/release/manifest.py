@@ -238,6 +238,13 @@ def parse_manifest(data: bytes) -> Manifest:
         raise _bad("index must be an object (index.json's content)")
     manifest = Manifest(_repository(top["repository"]), version, created, expires, commit,
                         top["index"], _versions(top["versions"]))
+    listed = top["index"].get("versions")
+    if isinstance(listed, dict):
+        # A config version the index offers must have an archive, or a client it selects
+        # would get no models at all.
+        missing = sorted(listed.keys() - {v.config_version for v in manifest.versions})
+        if missing:
+            raise _bad(f"the index lists {missing[0]!r}, which has no archive in versions")
     try:
         canonical = manifest.to_bytes()
     except ValueError as exc:  # a number I-JSON cannot hold exactly, inside the index

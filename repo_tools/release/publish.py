@@ -297,6 +297,7 @@ def _prepare_built(request: ReleaseRequest, collection: Collection,
         if previous is not None and not (same_index and before == archive):
             current.update((f.path, f.data) for f in files)
     manifest = dataclasses.replace(draft, versions=tuple(archives))
+    _refuse_versions_without_archive(index, archives)
     diff = None
     shrinking: list[Shrink] = []
     if previous is not None:
@@ -345,6 +346,23 @@ def _published(out: Path, archive: VersionArchive) -> bool:
                              "(its SHA-256 differs): --out is damaged; move the file away "
                              "and release again (it is written anew)", str(path))
     return True
+
+
+def _refuse_versions_without_archive(index: Mapping[str, object],
+                                     archives: Sequence[VersionArchive]) -> None:
+    """I002 even when the settings turn it off for lint: verifiers refuse a manifest whose
+    index offers a config version without an archive (R007)."""
+    from repo_tools.rules import index as index_rules
+
+    listed = index.get("versions")
+    if not isinstance(listed, dict):
+        return
+    missing = sorted(listed.keys() - {a.config_version for a in archives})
+    if missing:
+        raise ReleaseRefused(index_rules.MISSING_VERSION_DIR,
+                             f"index.json lists {missing[0]!r}, which has no model file to "
+                             "publish" + (f" ({len(missing) - 1} more)" if len(missing) > 1
+                                          else ""), INDEX_PATH)
 
 
 def _index_value(index: ReleaseFile) -> dict[str, object]:

@@ -18,7 +18,8 @@ MISSING_INDEX = Rule(
 )
 MISSING_VERSION_DIR = Rule(
     "I002", "missing-version-dir", E,
-    "An index entry names a config version that has no versions/<dir> directory.",
+    "An index entry names a config version that has no versions/<dir> directory, or one "
+    "whose models/ folder holds no model file.",
     "Add the directory with its models/, or remove the entry: clients it selects would "
     "find no configuration.",
 )
