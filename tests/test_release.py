@@ -1208,3 +1208,13 @@ def test_an_index_value_no_verifier_reads_back_is_refused(setup: dict[str, Path]
     with pytest.raises(ReleaseRefused) as refused:
         index_value(ReleaseFile("index.json", json.dumps(doc).encode()))
     assert refused.value.code == "R033" and "cannot carry exactly" in refused.value.message
+
+
+def test_bundle_version_stops_at_the_largest_a_manifest_holds(setup: dict[str, Path]) -> None:
+    top = 2**53 - 1  # RFC 8785 numbers are I-JSON: exact up to here
+    assert release(setup, "--bundle-version", str(top)).exit_code == 0
+    _change_the_model_file(setup["repo"])
+    after = release(setup, "--format", "json")
+    assert after.exit_code == 1 and "R031" in {f["rule"] for f in findings_json(after)}
+    beyond = release(setup, "--bundle-version", str(top + 1))
+    assert beyond.exit_code == 2 and "Traceback" not in beyond.stdout + beyond.stderr

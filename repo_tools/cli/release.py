@@ -74,7 +74,7 @@ def _passphrase(prompt: bool, what: str) -> str | None:
                    "origin remote as host/owner/name, else the folder name].")
 @click.option("--expires-days", type=click.IntRange(1, 3650), default=30, show_default=True,
               help="Days from `created` until clients refuse the release.")
-@click.option("--bundle-version", type=click.IntRange(1, 2**63 - 1), default=None,
+@click.option("--bundle-version", type=click.IntRange(1, 2**53 - 1), default=None,
               help="Version number [default: previous + 1]; must be above the previous.")
 @click.option("--previous", default=None, metavar="URL|DIR|FILE",
               help="Where the previous release is published [default: --out].")

@@ -40,6 +40,7 @@ from repo_tools.release.fetch import DirectorySource, Source, locate
 from repo_tools.release.manifest import (
     INDEX_PATH,
     MANIFEST_NAME,
+    MAX_INT,
     Manifest,
     VersionArchive,
     canonical_json,
@@ -225,6 +226,10 @@ def _version(request: ReleaseRequest, previous: PreviousRelease | None) -> int:
         raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
                              f"bundle_version {version} is not above the published {last}",
                              previous.where if previous else "")
+    if version > MAX_INT:  # what RFC 8785 (I-JSON) carries exactly
+        raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
+                             f"bundle_version {version} is above the largest a manifest "
+                             f"holds ({MAX_INT})", previous.where if previous else "")
     taken = snapshot_name(version)
     if (request.out / taken).exists():
         raise ReleaseRefused(rules.VERSION_NOT_MONOTONIC,
