@@ -279,10 +279,10 @@ def _remove(staging: Path | None) -> None:
 def _prepare_built(request: ReleaseRequest, collection: Collection,
                    previous: PreviousRelease | None, index: dict[str, object],
                    staging: Path | None, draft: Manifest) -> PreparedRelease:
-    # Which config versions the diff needs: with the same index every client selects the
-    # same config version as before, so only versions whose archive changed can change
-    # what a client gets; a changed index can move any client, so then all are compared.
-    same_index = previous is not None and previous.manifest.index == index
+    # Which config versions the diff needs: a config version whose archive is the same
+    # and that the same clients select as before gives every client exactly what it got,
+    # so only the others are read and compared (with the same index: the changed ones).
+    moved = _moved_versions(previous.manifest.index, index) if previous else set()
     archives: list[VersionArchive] = []
     current: dict[str, bytes] = {INDEX_PATH: draft.index_bytes()}
     new_archives = 0
@@ -299,7 +299,7 @@ def _prepare_built(request: ReleaseRequest, collection: Collection,
             if staging is not None:
                 write_atomic(staging / archive.name, data, mode=0o644)
         before = previous.manifest.archive_of(config_version) if previous else None
-        if previous is not None and not (same_index and before == archive):
+        if previous is not None and (before != archive or config_version in moved):
             current.update((f.path, f.data) for f in files)
     manifest = dataclasses.replace(draft, versions=tuple(archives))
     _refuse_versions_without_archive(index, archives)
@@ -307,10 +307,9 @@ def _prepare_built(request: ReleaseRequest, collection: Collection,
     shrinking: list[Shrink] = []
     if previous is not None:
         now_versions = {a.config_version: a for a in archives}
-        compared = {v.config_version for v in previous.manifest.versions} | now_versions.keys()
-        if same_index:
-            compared = {v for v in compared
-                        if previous.manifest.archive_of(v) != now_versions.get(v)}
+        compared = {v for v in {a.config_version for a in previous.manifest.versions}
+                    | now_versions.keys()
+                    if previous.manifest.archive_of(v) != now_versions.get(v) or v in moved}
         before_files = previous.files_of(compared)
         diff = diff_releases(before_files, current)
         if diff.removals_in_use and not request.allow_removals:
@@ -351,6 +350,18 @@ def _published(out: Path, archive: VersionArchive) -> bool:
                              "(its SHA-256 differs): --out is damaged; move the file away "
                              "and release again (it is written anew)", str(path))
     return True
+
+
+def _moved_versions(before: Mapping[str, object], after: Mapping[str, object]) -> set[str]:
+    """The config versions that another set of clients selects under `after` than under
+    `before` (the selection code clients use)."""
+    if before == after:
+        return set()
+    from repo_tools import compat
+
+    old = compat.selected_ranges(compat.selection_table(before))
+    new = compat.selected_ranges(compat.selection_table(after))
+    return {v for v in old.keys() | new.keys() if old.get(v) != new.get(v)}
 
 
 def _refuse_versions_without_archive(index: Mapping[str, object],
