@@ -776,6 +776,9 @@ def test_signing_key_never_appears_anywhere(setup: dict[str, Path]) -> None:
     subprocess_run = run_tool("release", "--repo", setup["repo"], "--key", setup["key"],
                               "--out", setup["out"], "--created", "now", cwd=setup["tmp"])
     assert subprocess_run.exit_code == 0
+    runs += [cli("verify", setup["out"], "--allowed-signers", setup["allowed"], "--all",
+                 *fmt) for fmt in ([], ["--format", "json"], ["--format", "sarif"])]
+    assert all(r.exit_code == 0 for r in runs[-3:])
     texts = [(r.stdout + r.stderr).encode() for r in [*runs, subprocess_run]]
     texts += list(tree(setup["out"]).values())
     members = [m.data for p in setup["out"].glob("*.tar")

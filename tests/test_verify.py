@@ -356,3 +356,21 @@ def test_an_index_offering_a_config_version_without_archive_is_rejected(s: Setup
     run = verify(s, "--client-version", "3.1.0")
     assert run.exit_code == 1, run.stdout + run.stderr
     assert "R007 the index lists 'v3.0.0', which has no archive" in run.stdout
+
+
+@pytest.mark.parametrize("url", ["http://example.invalid:port/", "http://[::1/"])
+def test_a_malformed_url_is_a_usage_error_not_a_traceback(s: Setup, url: str) -> None:
+    run = s.verify(source=url)
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert run.stderr.strip()  # says what is wrong
+
+
+def test_extract_of_a_release_by_an_untrusted_key_creates_nothing(s: Setup) -> None:
+    stranger = new_kit()
+    stranger.release().write(s.out)  # same layout, signed by a key nobody trusts
+    target = s.tmp / "extracted"
+    run = verify(s, "--extract", target, "--format", "json")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert rules_of(run) == {"R005"}
+    assert sorted(p.name for p in s.tmp.iterdir()) == ["allowed_signers", "public"]
