@@ -5,6 +5,7 @@ layout, so these tests exercise verify alone."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import functools
@@ -16,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from repo_tools.release import fetch, sshsig
+from repo_tools.release import fetch, signing, sshsig
 from repo_tools.release.state import load_state, record_accepted
 from repo_tools.release.verify import AcceptedRelease
 from tests.support.helpers import Run, cli, findings_json, rules_of, run_tool
@@ -363,7 +365,7 @@ def test_a_malformed_url_is_a_usage_error_not_a_traceback(s: Setup, url: str) ->
     run = s.verify(source=url)
     assert run.exit_code == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
-    assert run.stderr.strip()  # says what is wrong
+    assert "not a valid http(s) URL" in run.stderr  # says what is wrong
 
 
 def test_extract_of_a_release_by_an_untrusted_key_creates_nothing(s: Setup) -> None:
@@ -374,3 +376,53 @@ def test_extract_of_a_release_by_an_untrusted_key_creates_nothing(s: Setup) -> N
     assert run.exit_code == 1, run.stdout + run.stderr
     assert rules_of(run) == {"R005"}
     assert sorted(p.name for p in s.tmp.iterdir()) == ["allowed_signers", "public"]
+
+
+def test_a_planted_signing_key_appears_in_no_verify_output(s: Setup) -> None:
+    """The release key's private file, planted wherever verify reads text (allowed_signers,
+    state, signature, the release folder, an archive member), never comes back in its
+    text, JSON or SARIF output: not the file, not one of its base64 lines."""
+    pem = signing.private_key_pem(s.kit.key, None)
+    raw = s.kit.key.private_bytes(serialization.Encoding.Raw,
+                                  serialization.PrivateFormat.Raw,
+                                  serialization.NoEncryption())
+    body = [line for line in pem.splitlines() if b"-----" not in line]
+    forms = [pem, raw, raw.hex().encode(), base64.b64encode(raw), *body]
+    key = s.tmp / "id_ed25519"
+    key.write_bytes(pem)
+    body_only = s.tmp / "body_lines"
+    body_only.write_bytes(b"\n".join(body) + b"\n")
+    (s.out / "id_ed25519").write_bytes(pem)  # beside the manifest of a good release
+    (s.out / "id_ed25519.sig").write_bytes(pem)
+    as_signature = s.release.write(s.tmp / "key_as_signature")
+    (as_signature / "manifest.json.sig").write_bytes(pem)
+    armoured = s.release.write(s.tmp / "key_in_armour")
+    (armoured / "manifest.json.sig").write_bytes(
+        b"-----BEGIN SSH SIGNATURE-----\n" + b"\n".join(body) + b"\n-----END SSH SIGNATURE-----\n")
+    versions = default_versions()
+    versions[V2]["thebloke.json"] = pem  # signed: the release vouches for a key as a file
+    as_member = s.kit.release(versions).write(s.tmp / "key_as_member")
+    cases: list[tuple[int, tuple[str | Path, ...]]] = [
+        (2, (s.out, "--allowed-signers", key)),
+        (2, (s.out, "--allowed-signers", body_only)),
+        (1, (s.out, "--allowed-signers", s.signers, "--state", key)),
+        (0, (s.out, "--allowed-signers", s.signers, "--all")),
+        (1, (s.out, "--allowed-signers", s.signers, "--manifest", "id_ed25519")),
+        (1, (as_signature, "--allowed-signers", s.signers)),
+        (1, (armoured, "--allowed-signers", s.signers)),
+        (0, (as_member, "--allowed-signers", s.signers, "--all")),
+    ]
+    texts = []
+    for expected, args in cases:
+        for fmt in ((), ("--format", "json"), ("--format", "sarif")):
+            run = cli("verify", *args, *fmt)
+            assert run.exit_code == expected, (args, fmt, run.stdout + run.stderr)
+            texts.append((run.stdout + run.stderr).encode())
+    extracted = verify(s, "--extract", s.tmp / "x", source=as_member)
+    texts.append((extracted.stdout + extracted.stderr).encode())
+    assert (s.tmp / "x/versions" / V2 / "models/thebloke.json").read_bytes() == pem
+    for text in texts:
+        for form in forms:
+            assert form not in text
+        for line in body:  # not even folded, as an option name is
+            assert line.lower() not in text.lower()
