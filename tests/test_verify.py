@@ -424,5 +424,5 @@ def test_a_planted_signing_key_appears_in_no_verify_output(s: Setup) -> None:
     for text in texts:
         for form in forms:
             assert form not in text
-        for line in body:  # not even folded, as an option name is
+        for line in body:  # nor case-folded
             assert line.lower() not in text.lower()
