@@ -105,13 +105,19 @@ def describe(config_version: str, data: bytes, files: int) -> VersionArchive:
 
 
 @dataclasses.dataclass
-class Kit:
+class SigningKit:
+    """A release key and its allowed_signers line; the Kits that build releases (this
+    module's, of one config version, and tests.support.verify_helpers') extend it."""
+
     key: Ed25519PrivateKey
     allowed: str
 
     def sign(self, manifest_bytes: bytes, namespace: str = sshsig.NAMESPACE) -> bytes:
         return signing.sign(manifest_bytes, self.key, namespace)
 
+
+@dataclasses.dataclass
+class Kit(SigningKit):
     def release(self, files: Sequence[ReleaseFile] | None = None, *, version: int = 1,
                 archive: bytes | None = None, count: int | None = None,
                 created: dt.datetime = CREATED, expires: dt.datetime = EXPIRES,

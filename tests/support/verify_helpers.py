@@ -18,7 +18,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from repo_tools.release import signing, sshsig
 from repo_tools.release.archive import ReleaseFile, build_archive
 from repo_tools.release.manifest import (
     Manifest,
@@ -29,7 +28,13 @@ from repo_tools.release.manifest import (
 )
 from tests.support.helpers import config, model
 from tests.support.release_helpers import (  # re-exported: one import for the verify tests
+    CREATED,
+    EXPIRES,
+    NOW,
+    PRINCIPAL,
+    REPO_ID,
     SSH_KEYGEN,
+    SigningKit,
     allowed_line,
     reg,
     special,
@@ -37,13 +42,9 @@ from tests.support.release_helpers import (  # re-exported: one import for the v
     write_ssh_key,
 )
 
-__all__ = ["SSH_KEYGEN", "allowed_line", "reg", "special", "tar_bytes", "write_ssh_key"]
+__all__ = ["CREATED", "EXPIRES", "NOW", "PRINCIPAL", "REPO_ID", "SSH_KEYGEN", "allowed_line",
+           "reg", "special", "tar_bytes", "write_ssh_key"]
 
-CREATED = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-NOW = CREATED + dt.timedelta(days=1)
-EXPIRES = CREATED + dt.timedelta(days=30)
-REPO_ID = "example.org/models"
-PRINCIPAL = "release@example.org"
 COMMIT = "0" * 40
 
 INDEX: dict[str, Any] = {"versions": {
@@ -101,13 +102,7 @@ class Release:
 
 
 @dataclasses.dataclass
-class Kit:
-    key: Ed25519PrivateKey
-    allowed: str
-
-    def sign(self, manifest_bytes: bytes, namespace: str = sshsig.NAMESPACE) -> bytes:
-        return signing.sign(manifest_bytes, self.key, namespace)
-
+class Kit(SigningKit):
     def release(self, versions: Mapping[str, Mapping[str, bytes]] | None = None, *,
                 version: int = 1, index: Mapping[str, Any] | None = None,
                 archives: Mapping[str, bytes] | None = None,
