@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
 import hashlib
-import http.server
 import json
 import os
 import shutil
@@ -44,7 +42,7 @@ from tests.support.helpers import (
     run_tool,
     write_json,
 )
-from tests.support.httpserver import BackgroundServer, QuietHTTPServer
+from tests.support.httpserver import QuietFolderHandler, serve_folder
 from tests.support.release_helpers import (
     INDEX,
     PRINCIPAL,
@@ -349,14 +347,8 @@ def test_a_previous_release_of_another_repository_is_refused(setup: dict[str, Pa
 
 @pytest.fixture
 def http_server(setup: dict[str, Path]) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(setup["out"]))
-    with BackgroundServer(QuietHTTPServer(("127.0.0.1", 0), handler)) as served:
-        yield served.url("/")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    with serve_folder(setup["out"]) as url:
+        yield url
 
 
 def test_previous_release_over_http(setup: dict[str, Path], http_server: str) -> None:
@@ -1164,7 +1156,7 @@ def test_a_full_disk_while_staging_is_an_io_failure_that_leaves_nothing(
     assert tree(out) == before and not leftovers(out, s["tmp"])
 
 
-class _SwappingHandler(_QuietHandler):
+class _SwappingHandler(QuietFolderHandler):
     """Serves the release folder, but manifest.json is the signed one only the first
     time: later requests get `forged` (a server that changes its answer)."""
 
@@ -1190,11 +1182,10 @@ def test_resign_signs_the_very_manifest_whose_signature_it_checked(
     forged = dict(genuine, commit="f" * 40)
     handler = type("Swapping", (_SwappingHandler,), {
         "forged": canonical_json(forged), "manifest_requests": []})
-    served = functools.partial(handler, directory=str(setup["out"]))
-    with BackgroundServer(QuietHTTPServer(("127.0.0.1", 0), served)) as server:
+    with serve_folder(setup["out"], handler) as url:
         out = setup["tmp"] / "resigned"
         run = cli("release", "--repo", setup["repo"], "--key", setup["key"], "--out", out,
-                  "--created", "now", "--resign", "--previous", server.url("/"),
+                  "--created", "now", "--resign", "--previous", url,
                   "--allowed-signers", setup["allowed"], cwd=setup["tmp"])
     assert run.exit_code == 0, run.stdout + run.stderr
     # One read: the signature is checked on the bytes that are signed again.

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-import http.server
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 
 from repo_tools.snapshot import NO_ARCHIVES, from_release
 from tests.support.helpers import Run, cli
-from tests.support.httpserver import BackgroundServer, QuietHTTPServer
+from tests.support.httpserver import serve_folder
 from tests.support.verify_helpers import Kit, Release, default_versions, model_doc, new_kit
 
 V1, V2 = "v1.0.0", "v2.0.0"
@@ -140,14 +138,8 @@ def test_the_shrink_guard_uses_the_release_before(s: Setup) -> None:
 
 @pytest.fixture
 def served(s: Setup) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(s.out))
-    with BackgroundServer(QuietHTTPServer(("127.0.0.1", 0), handler)) as server:
-        yield server.url("/")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    with serve_folder(s.out) as url:
+        yield url
 
 
 def test_over_http_as_from_the_folder(s: Setup, served: str) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import functools
-import http.server
 import json
 import subprocess
 import sys
@@ -23,7 +21,7 @@ from repo_tools.release import fetch, signing, sshsig
 from repo_tools.release.state import load_state, record_accepted
 from repo_tools.release.verify import AcceptedRelease
 from tests.support.helpers import Run, cli, findings_json, rules_of, run_tool
-from tests.support.httpserver import BackgroundServer, QuietHTTPServer
+from tests.support.httpserver import serve_folder
 from tests.support.verify_helpers import (
     CREATED,
     PRINCIPAL,
@@ -235,14 +233,8 @@ def test_a_missing_archive_is_an_io_error(s: Setup) -> None:
 
 @pytest.fixture
 def served(s: Setup) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(s.out))
-    with BackgroundServer(QuietHTTPServer(("127.0.0.1", 0), handler)) as server:
-        yield server.url("/")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    with serve_folder(s.out) as url:
+        yield url
 
 
 def test_verify_over_http(s: Setup, served: str) -> None:

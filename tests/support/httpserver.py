@@ -18,16 +18,18 @@ context (`make_certificate(dir).server_context()`) the server speaks HTTPS.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import socket
 import ssl
 import struct
 import threading
 import time
-from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
@@ -467,3 +469,19 @@ def http_date(seconds_from_now: float = 0.0) -> str:
 
     return formatdate(time.time() + seconds_from_now, usegmt=True)
 
+
+
+class QuietFolderHandler(SimpleHTTPRequestHandler):
+    """Serves a folder's files as a static host does, without logging each request."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path,
+                 handler: type[SimpleHTTPRequestHandler] = QuietFolderHandler) -> Iterator[str]:
+    """A static server of folder on 127.0.0.1 for the block; its base URL (ending in /)."""
+    served = functools.partial(handler, directory=str(folder))
+    with BackgroundServer(QuietHTTPServer(("127.0.0.1", 0), served)) as server:
+        yield server.url("/")
