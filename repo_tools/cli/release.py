@@ -398,9 +398,9 @@ def _archives_to_check(manifest: Manifest, every: bool,
     if chosen is None:
         return [], f"manifest only, no config version admits client {client_version}"
     if manifest.archive_of(chosen) is None:
-        # The index names a config version the release has no archive for: the client
-        # would find no models there. Not a forgery (the signature covers both), so a
-        # note, not a rejection.
+        # Only an index without a `versions` object gets here (the manifest parser rejects
+        # a listed config version without an archive, R007); the client refuses such an
+        # index (C003), so this is a note about what it would not use.
         return [], f"manifest only, client {client_version} selects {chosen}, which has " \
                    "no archive"
     return [chosen], f"{chosen} for client {client_version}"

@@ -302,8 +302,8 @@ def _verify(source: Source, copy: ManifestCopy, check: RemoteCheck, context: Fet
     if context.choose is None:
         chosen: Sequence[VersionArchive] = manifest.versions
     else:
-        # An index naming a config version the release has no archive for gives that
-        # version no models, as a missing folder did; the selection then says so.
+        # The manifest parser guarantees an archive for every config version the index
+        # lists; `choose` gives None when no version admits this client.
         choice = context.choose(manifest.index)
         found = None if choice is None else manifest.archive_of(choice)
         chosen = () if found is None else (found,)
